@@ -1,0 +1,145 @@
+"""The ``scaleup`` command: ``web``, ``worker``, ``dev``, ``db upgrade``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("scaleup")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="scaleup",
+        description="ScaleUp outreach bot. Configuration comes from the environment "
+        "(see README); with no Slack or Microsoft credentials it runs against its sandbox.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    web = commands.add_parser("web", help="serve Slack requests and the Outlook callback (gunicorn)")
+    web.add_argument("--workers", type=int, default=2)
+    web.add_argument("--threads", type=int, default=8)
+    commands.add_parser("worker", help="run the scheduler: sends, reply sync, mailbox checks")
+    dev = commands.add_parser("dev", help="web + worker (+ sandbox without credentials), one process")
+    dev.add_argument("--host", default="127.0.0.1")
+    db = commands.add_parser("db", help="database tasks")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
+    db_commands.add_parser("upgrade", help="apply migrations (safe to repeat)")
+    db_commands.add_parser("rotate-keys", help="re-encrypt stored secrets with the newest key")
+
+    args = parser.parse_args(argv)
+    configure_logging()
+    try:
+        settings = Settings.from_env()
+        settings.check()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    handler = {"web": run_web, "worker": run_worker, "dev": run_dev, "db": run_db}[args.command]
+    return handler(settings, args)
+
+
+def run_db(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.db import make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    if args.db_command == "upgrade":
+        upgrade(engine)
+        print(f"Database is up to date ({engine.url.render_as_string(hide_password=True)}).")
+        return 0
+    from bot.container import cipher_for
+    from bot.crypto_rotation import rotate_all
+
+    counts = rotate_all(engine, cipher_for(settings))
+    print("Re-encrypted: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return 0
+
+
+def run_web(settings: Settings, args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    class Gunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"0.0.0.0:{settings.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("worker_class", "gthread")  # Bolt finishes listeners after ack on threads
+            self.cfg.set("timeout", 0)
+
+        def load(self) -> Any:
+            from bot.wsgi import app
+
+            return app
+
+    Gunicorn().run()
+    return 0
+
+
+def run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.container import build
+    from bot.worker import start_scheduler
+
+    container = build(settings)
+    scheduler = start_scheduler(container)
+    log.info("worker started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    _wait_for_signal()
+    scheduler.shutdown()
+    return 0
+
+
+def run_dev(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.container import build
+    from bot.db import make_engine, upgrade
+    from bot.sandbox import Sandbox
+    from bot.sandbox.server import serve
+    from bot.worker import start_scheduler
+
+    sandbox: Sandbox | None = None
+    if settings.slack_sandboxed or settings.microsoft_sandboxed:
+        sandbox = Sandbox.start(settings.data_dir / "sandbox")
+        settings = sandbox.configure(settings)
+    upgrade(make_engine(settings.database_url))
+    container = build(settings)
+    server = serve(container.web, host=args.host, port=settings.port, name="web")
+    scheduler = start_scheduler(container)
+    if sandbox is not None:
+        sandbox.attach_bot(settings.public_url + "/slack/events")
+    print(_banner(settings, server.url, sandbox), flush=True)
+    _wait_for_signal()
+    scheduler.shutdown(wait=False)
+    server.stop()
+    if sandbox is not None:
+        sandbox.stop()
+    return 0
+
+
+def _banner(settings: Settings, url: str, sandbox: Any) -> str:
+    lines = [
+        "",
+        f"ScaleUp is running at {url}",
+        f"  health:          {url}/healthz",
+        f"  Slack requests:  {url}/slack/events",
+        f"  Outlook sign-in: {url}/outlook/callback",
+    ]
+    if sandbox is not None:
+        lines += sandbox.banner_lines()
+    lines.append("Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""The composition root: builds every service from settings, once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from flask import Flask
+from slack_bolt import App
+from sqlalchemy import Engine
+
+from bot.clock import Clock, SystemClock
+from bot.crypto import TokenCipher, dev_key
+from bot.db import SessionFactory, make_engine, make_session_factory
+from bot.installations import EncryptedInstallationStore
+from bot.notifier import SlackNotifier
+from bot.settings import GRAPH_SCOPES, Settings
+from bot.slack_app import build_bolt_app, client_lookup
+from bot.web import create_web_app
+from handlers import Deps
+from outreach.graph import GraphClient, TokenSource
+from outreach.mailboxes import Mailboxes
+from outreach.microsoft import MicrosoftApp, MicrosoftLogin
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    db: SessionFactory
+    cipher: TokenCipher
+    clock: Clock
+    mailboxes: Mailboxes
+    notifier: SlackNotifier
+    bolt: App
+    web: Flask
+
+
+def cipher_for(settings: Settings) -> TokenCipher:
+    """The configured keys, else a development key kept in the data directory."""
+    keys = list(settings.token_encryption_keys) or [dev_key(settings.data_dir)]
+    return TokenCipher(keys)
+
+
+def build(settings: Settings, *, clock: Clock | None = None) -> Container:
+    """Wire the process. ``settings`` already points at real services or the sandbox."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    db = make_session_factory(engine)
+    cipher = cipher_for(settings)
+    installations = EncryptedInstallationStore(db, cipher, clock)
+    notifier = SlackNotifier(client_lookup(settings, installations))
+
+    graph_session = requests.Session()
+    graph_session.headers["User-Agent"] = "ScaleUp-Outreach/0.1"
+
+    def graph(tokens: TokenSource) -> GraphClient:
+        return GraphClient(graph_session, settings.graph_api_url, tokens)
+
+    login = MicrosoftLogin(
+        MicrosoftApp(
+            client_id=settings.ms_client_id or "",
+            client_secret=settings.ms_client_secret or "",
+            authority=settings.ms_authority,
+            redirect_uri=settings.outlook_redirect_uri,
+            scopes=GRAPH_SCOPES,
+            verify=settings.ms_ca_bundle or True,
+        )
+    )
+    mailboxes = Mailboxes(db, login, graph, cipher, notifier, clock)
+    bolt = build_bolt_app(settings, Deps(mailboxes=mailboxes), db, installations, clock)
+    web = create_web_app(bolt, mailboxes, db)
+    return Container(settings, engine, db, cipher, clock, mailboxes, notifier, bolt, web)

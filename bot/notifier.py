@@ -1,0 +1,41 @@
+"""The Slack side of :class:`outreach.notify.Notifier`: DMs through ``slack_sdk``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers import blocks
+from outreach.notify import MailboxConnected, MailboxNeedsReconnect, Notice
+
+log = logging.getLogger(__name__)
+
+
+class SlackNotifier:
+    """Posts each notice as a DM from the bot, in the team's own workspace."""
+
+    def __init__(self, client_for: Callable[[str], WebClient | None]) -> None:
+        self._client_for = client_for
+
+    def notify_user(self, team_id: str, user_id: str, notice: Notice) -> None:
+        client = self._client_for(team_id)
+        if client is None:
+            log.warning("no Slack installation for team %s; notice dropped", team_id)
+            return
+        summary, reply = render(notice)
+        try:
+            channel = client.conversations_open(users=user_id)["channel"]["id"]
+            client.chat_postMessage(channel=channel, text=summary, blocks=reply)
+        except SlackApiError as exc:  # the domain's work is done; a lost DM must not undo it
+            log.warning("could not DM %s: %s", user_id, exc.response.get("error"))
+
+
+def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
+    match notice:
+        case MailboxConnected(email=email, sender_name=name):
+            return f"Connected as {email}", blocks.connected(email, name)
+        case MailboxNeedsReconnect(email=email, reason=reason):
+            return f"Reconnect {email}", blocks.needs_reconnect(email, reason)

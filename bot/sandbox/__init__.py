@@ -1,0 +1,184 @@
+"""The sandbox: a local Microsoft sign-in, Outlook (Graph) and Slack on loopback.
+
+Real HTTP servers speaking the real wire formats, so the bot's own MSAL, requests and
+slack_sdk code is what runs. ``scaleup dev``, the demo and the tests all use it.
+
+    sandbox = Sandbox.start(tmp_dir)
+    settings = sandbox.configure(Settings.from_env({}))   # points the bot at the sandbox
+    ...                                                   # start the bot on settings.public_url
+    slack = sandbox.attach_bot(settings.public_url + "/slack/events")
+    slack.slash(sandbox.recruiter, "connect")
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from bot.sandbox.directory import Directory, SandboxUser
+from bot.sandbox.graph import GraphSandbox
+from bot.sandbox.graph_faults import Faults
+from bot.sandbox.identity import IdentityPlatform
+from bot.sandbox.mailstore import MailStore
+from bot.sandbox.server import RunningServer, serve
+from bot.sandbox.slack import Workspace
+from bot.sandbox.slack_api import SlackSandbox
+from bot.sandbox.slack_driver import SlackDriver
+from bot.sandbox.tls import Certificates, make_certificates
+from bot.settings import Settings
+
+__all__ = ["Person", "Sandbox"]
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone in the sandbox's Slack workspace who also has a work mailbox."""
+
+    slack_id: str
+    name: str
+    real_name: str
+    email: str
+    aliases: tuple[str, ...] = ()
+
+
+RECRUITER = Person("U0RECRUIT1", "riley", "Riley Chen", "riley.chen@acme.test", ("riley@acme.test",))
+HIRING_MANAGER = Person("U0HIRING01", "sam", "Sam Patel", "sam.patel@acme.test")
+COLLEAGUE = Person("U0COLLEAG1", "alex", "Alex Kim", "alex.kim@acme.test")
+
+
+@dataclass
+class Sandbox:
+    """The running sandbox servers and the state behind them."""
+
+    directory: Directory
+    identity: IdentityPlatform
+    store: MailStore
+    graph: GraphSandbox
+    slack: SlackSandbox
+    certs: Certificates
+    workspace: Workspace
+    signing_secret: str
+    ms_client_id: str
+    ms_client_secret: str
+    identity_server: RunningServer
+    graph_server: RunningServer
+    slack_server: RunningServer
+    people: dict[str, Person] = field(default_factory=dict)
+    bot_events_url: str | None = None
+
+    @classmethod
+    def start(cls, data_dir: Path, *, team_id: str = "T0SANDBOX1") -> Sandbox:
+        """Start the three servers on free loopback ports and seed a small company."""
+        directory = Directory()
+        certs = make_certificates(data_dir / "tls")
+        identity = IdentityPlatform(directory)
+        store = MailStore(directory)
+        graph = GraphSandbox(directory, store, faults=Faults())
+        slack = SlackSandbox()
+        identity_server = serve(
+            identity.wsgi_app, ssl_context=certs.server_context(), name="sandbox-identity"
+        )
+        graph_server = serve(graph.wsgi_app, name="sandbox-graph")
+        slack_server = slack.serve()
+        workspace = slack.add_workspace(team_id, "Acme Recruiting")
+        sandbox = cls(
+            directory=directory,
+            identity=identity,
+            store=store,
+            graph=graph,
+            slack=slack,
+            certs=certs,
+            workspace=workspace,
+            signing_secret=secrets.token_hex(16),
+            ms_client_id=str(uuid.uuid4()),
+            ms_client_secret=secrets.token_urlsafe(24),
+            identity_server=identity_server,
+            graph_server=graph_server,
+            slack_server=slack_server,
+        )
+        for person in (RECRUITER, HIRING_MANAGER, COLLEAGUE):
+            sandbox.add_person(person)
+        return sandbox
+
+    # -- people ------------------------------------------------------------------------
+    def add_person(self, person: Person, *, email_visible: bool = True) -> SandboxUser:
+        """A Slack member of the workspace with a mailbox in the tenant."""
+        self.slack.add_user(
+            self.workspace.team_id,
+            person.slack_id,
+            name=person.name,
+            real_name=person.real_name,
+            email=person.email if email_visible else None,
+        )
+        self.people[person.slack_id] = person
+        return self.directory.add_user(person.email, person.real_name, aliases=person.aliases)
+
+    @property
+    def recruiter(self) -> Person:
+        return RECRUITER
+
+    @property
+    def hiring_manager(self) -> Person:
+        return HIRING_MANAGER
+
+    # -- wiring the bot ----------------------------------------------------------------
+    @property
+    def authority(self) -> str:
+        return f"{self.identity_server.url}/{self.directory.tenant_id}"
+
+    def configure(self, settings: Settings) -> Settings:
+        """``settings`` with every unconfigured service pointed at the sandbox."""
+        changes: dict[str, object] = {}
+        if settings.slack_sandboxed:
+            changes.update(
+                slack_bot_token=self.workspace.bot_token,
+                slack_signing_secret=self.signing_secret,
+                slack_api_url=self.slack.api_url,
+            )
+        if settings.microsoft_sandboxed:
+            changes.update(
+                ms_client_id=self.ms_client_id,
+                ms_client_secret=self.ms_client_secret,
+                ms_authority=self.authority,
+                ms_ca_bundle=str(self.certs.ca_path),
+                graph_api_url=f"{self.graph_server.url}/v1.0",
+            )
+        configured = replace(settings, **changes)  # type: ignore[arg-type]
+        self.identity.register_client(
+            self.ms_client_id, self.ms_client_secret, [configured.outlook_redirect_uri]
+        )
+        return configured
+
+    def attach_bot(self, events_url: str) -> SlackDriver:
+        """Remember where the bot listens and return a Slack client that talks to it."""
+        self.bot_events_url = events_url
+        return self.driver()
+
+    def driver(self) -> SlackDriver:
+        if self.bot_events_url is None:
+            raise RuntimeError("call attach_bot() with the bot's /slack/events URL first")
+        return SlackDriver(
+            self.bot_events_url,
+            self.signing_secret,
+            self.slack,
+            self.workspace.team_id,
+            self.workspace.app_id,
+        )
+
+    def banner_lines(self) -> list[str]:
+        names = ", ".join(f"{p.real_name} <{p.email}>" for p in self.people.values())
+        return [
+            "",
+            "Sandbox (no Slack or Microsoft credentials set):",
+            f"  Slack Web API:      {self.slack.api_url}",
+            f"  Microsoft sign-in:  {self.authority} (HTTPS, CA {self.certs.ca_path})",
+            f"  Outlook / Graph:    {self.graph_server.url}/v1.0",
+            f"  People:             {names}",
+        ]
+
+    def stop(self) -> None:
+        for server in (self.slack_server, self.graph_server, self.identity_server):
+            server.stop()
+

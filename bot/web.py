@@ -1,0 +1,83 @@
+"""The web process: Slack's request URL, the Outlook sign-in callback and health checks."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from markupsafe import escape
+from slack_bolt import App
+from slack_bolt.adapter.flask import SlackRequestHandler
+from sqlalchemy import text
+
+from bot.db import SessionFactory
+from outreach.errors import ConnectError, GraphError, MailboxError
+from outreach.mailboxes import Mailboxes
+
+log = logging.getLogger(__name__)
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title} · ScaleUp</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1d1c1d}}
+h1{{font-size:1.4rem}} .ok{{color:#007a5a}} .bad{{color:#b00020}}</style></head>
+<body><h1 class="{css}">{title}</h1><p>{message}</p><p>You can close this tab and go back to Slack.</p></body></html>
+"""
+
+
+def page(title: str, message: str, *, ok: bool, status: int = 200) -> Response:
+    body = _PAGE.format(title=escape(title), message=escape(message), css="ok" if ok else "bad")
+    return Response(body, status=status, mimetype="text/html")
+
+
+def create_web_app(bolt: App, mailboxes: Mailboxes, db: SessionFactory) -> Flask:
+    """The WSGI app served by gunicorn (``scaleup web``) or by ``scaleup dev``."""
+    web = Flask("scaleup")
+    slack = SlackRequestHandler(bolt)
+
+    @web.post("/slack/events")
+    def slack_events() -> Response:
+        return slack.handle(request)
+
+    @web.get("/slack/install")
+    def slack_install() -> Response:
+        return slack.handle(request)
+
+    @web.get("/slack/oauth_redirect")
+    def slack_oauth_redirect() -> Response:
+        return slack.handle(request)
+
+    @web.route("/outlook/callback", methods=["GET", "POST"])
+    def outlook_callback() -> Response:
+        params = request.form if request.method == "POST" else request.args
+        try:
+            status = mailboxes.complete_connect({k: v for k, v in params.items()})
+        except ConnectError as exc:
+            return page("Mailbox not connected", exc.message, ok=False, status=400)
+        except (GraphError, MailboxError):
+            log.exception("Graph failed while connecting a mailbox")
+            return page(
+                "Mailbox not connected",
+                "Microsoft did not answer as expected. Nothing was stored; run "
+                "/scaleup connect in Slack to try again in a few minutes.",
+                ok=False,
+                status=502,
+            )
+        return page(
+            "Outlook connected",
+            f"ScaleUp can now send from {status.email} as “{status.sender_name}”. "
+            "A confirmation is waiting in Slack.",
+            ok=True,
+        )
+
+    @web.get("/healthz")
+    def healthz() -> tuple[dict[str, str], int]:
+        try:
+            with db() as session:
+                session.execute(text("SELECT 1"))
+        except Exception:  # any database failure means "not healthy"; say so, don't crash
+            log.exception("health check failed")
+            return {"status": "unhealthy", "database": "unreachable"}, 503
+        return {"status": "ok", "database": "ok"}, 200
+
+    return web

@@ -1,0 +1,78 @@
+"""The worker process: an in-memory APScheduler ticker over work that lives in our tables.
+
+APScheduler keeps no durable jobs here (its job stores cannot be shared between
+processes); every tick reads what is due from the database, so a restart or a second
+worker loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import delete, select
+
+from bot.container import Container
+from bot.db import transaction
+from bot.models import Mailbox, OutlookAuthFlow
+from bot.slack_app import forget_old_events
+from outreach.errors import MailboxError
+from outreach.mailboxes import CONNECTED
+
+log = logging.getLogger(__name__)
+
+
+def housekeeping(container: Container) -> None:
+    """Drop expired sign-in flows and old Slack event ids."""
+    now = container.clock.now()
+    with transaction(container.db) as session:
+        session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.expires_at <= now))
+    forget_old_events(container.db, container.clock)
+
+
+def check_mailboxes(container: Container) -> None:
+    """Refresh tokens that are about to expire; a revoked grant is found and reported here."""
+    with container.db() as session:
+        ids = session.scalars(select(Mailbox.id).where(Mailbox.state == CONNECTED)).all()
+    for mailbox_id in ids:
+        try:
+            container.mailboxes.access_token(mailbox_id)
+        except MailboxError as exc:
+            log.info("mailbox %s: %s", mailbox_id, type(exc).__name__)
+
+
+def ticks(container: Container) -> dict[str, tuple[Callable[[], None], timedelta]]:
+    """Every periodic job of the worker and how often it runs."""
+    return {
+        "housekeeping": (lambda: housekeeping(container), timedelta(minutes=10)),
+        "check_mailboxes": (lambda: check_mailboxes(container), timedelta(minutes=15)),
+    }
+
+
+def start_scheduler(container: Container) -> BackgroundScheduler:
+    """Start the ticker in background threads and return it (call ``shutdown()`` to stop)."""
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for name, (job, every) in ticks(container).items():
+        scheduler.add_job(
+            _logged(name, job),
+            "interval",
+            seconds=every.total_seconds(),
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=container.clock.now(),
+        )
+    scheduler.start()
+    return scheduler
+
+
+def _logged(name: str, job: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except Exception:  # a failed tick is retried next interval; keep the worker alive
+            log.exception("tick %s failed", name)
+
+    return run

@@ -1,0 +1,242 @@
+"""Block Kit, built by pure functions of data: testable without Slack.
+
+Action ids are constants here so listeners and builders cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from outreach.mailboxes import DisconnectReport, MailboxStatus
+
+Block = dict[str, Any]
+
+CONNECT_START = "connect_start"
+SIGN_IN = "outlook_sign_in"
+DISCONNECT_START = "disconnect_start"
+DISCONNECT_CONFIRM = "disconnect_confirm"
+DISCONNECT_CANCEL = "disconnect_cancel"
+CONNECT_MODAL = "connect_modal"
+EMAIL_BLOCK, EMAIL_INPUT = "email", "email_input"
+NAME_BLOCK, NAME_INPUT = "sender_name", "sender_name_input"
+
+MY_APPS_URL = "https://myapps.microsoft.com"
+
+HELP = [
+    ("connect [email]", "Connect your Outlook mailbox (Sign in with Microsoft)"),
+    ("status", "Show your mailbox connection"),
+    ("disconnect", "Disconnect your mailbox and delete its tokens and mail data"),
+    ("help", "This list"),
+]
+COMING = [
+    "shortlist create|list|show",
+    "campaign create|preview|test|start|pause|resume|stop|status|list",
+    "message <email>",
+    "delegate|undelegate @user [campaign]",
+    "dnc add|remove <email>",
+]
+
+
+def text(markdown: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:3000]}}
+
+
+def context(markdown: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": markdown[:3000]}]}
+
+
+def button(
+    label: str,
+    action_id: str,
+    *,
+    value: str | None = None,
+    url: str | None = None,
+    style: str | None = None,
+    confirm: Block | None = None,
+) -> Block:
+    element: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label[:75]},
+        "action_id": action_id,
+    }
+    for key, item in (("value", value), ("url", url), ("style", style), ("confirm", confirm)):
+        if item is not None:
+            element[key] = item
+    return element
+
+
+def actions(*elements: Block) -> Block:
+    return {"type": "actions", "elements": list(elements)}
+
+
+# -- help --------------------------------------------------------------------------------
+def help_blocks(note: str | None = None) -> list[Block]:
+    lines = "\n".join(f"`/scaleup {usage}`  {what}" for usage, what in HELP)
+    blocks = [text(note)] if note else []
+    blocks += [
+        text("*ScaleUp* runs recruiting outreach from your own Outlook mailbox.\n" + lines),
+        context("Coming next: " + ", ".join(f"`{c}`" for c in COMING)),
+    ]
+    return blocks
+
+
+# -- connect -----------------------------------------------------------------------------
+def connect_modal(email: str | None, sender_name: str | None, metadata: dict[str, str]) -> Block:
+    """The modal asking which mailbox to connect and the name to send as."""
+    email_input: Block = {"type": "plain_text_input", "action_id": EMAIL_INPUT}
+    if email:
+        email_input["initial_value"] = email
+    name_input: Block = {"type": "plain_text_input", "action_id": NAME_INPUT, "max_length": 100}
+    if sender_name:
+        name_input["initial_value"] = sender_name
+    return {
+        "type": "modal",
+        "callback_id": CONNECT_MODAL,
+        "title": {"type": "plain_text", "text": "Connect Outlook"},
+        "submit": {"type": "plain_text", "text": "Continue"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(metadata),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": EMAIL_BLOCK,
+                "label": {"type": "plain_text", "text": "Mailbox address"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "The mailbox's primary address, not an alias. Candidates see mail from it.",
+                },
+                "element": email_input,
+            },
+            {
+                "type": "input",
+                "block_id": NAME_BLOCK,
+                "label": {"type": "plain_text", "text": "Sender name"},
+                "hint": {"type": "plain_text", "text": "Shown as the From name, e.g. Riley Chen"},
+                "element": name_input,
+            },
+        ],
+    }
+
+
+def sign_in_prompt(auth_uri: str, email: str) -> list[Block]:
+    return [
+        text(
+            f"Sign in to Microsoft as *{email}* to connect it. ScaleUp asks to read and send "
+            "mail so it can send your campaigns and spot candidates' replies; it keeps only "
+            "the replies to its own messages."
+        ),
+        actions(button("Sign in with Microsoft", SIGN_IN, url=auth_uri, style="primary")),
+        context("The link works once and expires in 10 minutes."),
+    ]
+
+
+def connected(email: str, sender_name: str) -> list[Block]:
+    return [
+        text(
+            f":white_check_mark: Connected as *{email}*. Mail goes out as "
+            f"“{sender_name}” <{email}>."
+        )
+    ]
+
+
+def needs_reconnect(email: str, reason: str | None) -> list[Block]:
+    why = f"\n>{reason}" if reason else ""
+    return [
+        text(
+            f":warning: Microsoft no longer accepts ScaleUp's access to *{email}*, so nothing "
+            f"is sent from it until you reconnect.{why}"
+        ),
+        actions(button("Reconnect", CONNECT_START, value=email, style="primary")),
+    ]
+
+
+# -- status and disconnect ---------------------------------------------------------------
+def _state_line(status: MailboxStatus) -> str:
+    since = f"<!date^{int(status.connected_at.timestamp())}^{{date_short}}|{status.connected_at:%Y-%m-%d}>"
+    if status.state == "connected":
+        return f":large_green_circle: *{status.email}* connected since {since}"
+    return f":warning: *{status.email}* needs reconnecting (connected since {since})"
+
+
+def mailbox_status(status: MailboxStatus | None) -> list[Block]:
+    if status is None:
+        return [
+            text("You have not connected an Outlook mailbox yet."),
+            actions(button("Connect Outlook", CONNECT_START, style="primary")),
+        ]
+    return [text(_state_line(status) + f"\nSender name: {status.sender_name}")]
+
+
+def disconnect_confirm(status: MailboxStatus) -> list[Block]:
+    return [
+        text(
+            f"Disconnect *{status.email}*? ScaleUp deletes its sign-in tokens and every "
+            "stored datum of this mailbox, and can no longer send from it."
+        ),
+        actions(
+            button("Disconnect", DISCONNECT_CONFIRM, value=status.email, style="danger"),
+            button("Cancel", DISCONNECT_CANCEL),
+        ),
+    ]
+
+
+def disconnected(report: DisconnectReport) -> list[Block]:
+    pending = (
+        f" and {report.pending_sign_ins} unused sign-in link(s)" if report.pending_sign_ins else ""
+    )
+    return [
+        text(
+            f"Disconnected *{report.email}*. Deleted: its Microsoft sign-in tokens{pending}; "
+            "ScaleUp stored no other data of this mailbox."
+        ),
+        context(
+            "To also withdraw the permission on Microsoft's side, open "
+            f"<{MY_APPS_URL}|My Apps>, choose ScaleUp and *Revoke permissions*."
+        ),
+    ]
+
+
+def error(message: str) -> list[Block]:
+    return [text(f":x: {message}")]
+
+
+# -- App Home ----------------------------------------------------------------------------
+def home(status: MailboxStatus | None) -> Block:
+    """The App Home tab: the user's mailbox and what they can do with it."""
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "ScaleUp outreach"}},
+        text("*Your Outlook mailbox*"),
+    ]
+    if status is None:
+        blocks += [
+            text("Not connected. Connect it to send campaigns from your own address."),
+            actions(button("Connect Outlook", CONNECT_START, style="primary")),
+        ]
+    else:
+        blocks.append(text(_state_line(status) + f"\nSender name: {status.sender_name}"))
+        confirm = {
+            "title": {"type": "plain_text", "text": "Disconnect Outlook?"},
+            "text": {
+                "type": "plain_text",
+                "text": f"ScaleUp deletes the sign-in tokens and stored data of {status.email}.",
+            },
+            "confirm": {"type": "plain_text", "text": "Disconnect"},
+            "deny": {"type": "plain_text", "text": "Keep it"},
+            "style": "danger",
+        }
+        reconnect = "Reconnect" if status.state != "connected" else "Reconnect / switch"
+        blocks.append(
+            actions(
+                button(reconnect, CONNECT_START, value=status.email),
+                button(
+                    "Disconnect",
+                    DISCONNECT_CONFIRM,
+                    value=status.email,
+                    style="danger",
+                    confirm=confirm,
+                ),
+            )
+        )
+    blocks.append(context("Type `/scaleup help` for every command."))
+    return {"type": "home", "blocks": blocks}

@@ -1,0 +1,108 @@
+"""``/scaleup`` and its subcommands: ack within 3 s, then do the work and respond."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers import blocks
+from handlers.deps import Deps
+from outreach.errors import OutreachError
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, deps: Deps) -> None:
+    app.command("/scaleup")(partial(scaleup, deps=deps))
+
+
+def scaleup(
+    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """Route ``/scaleup <subcommand> [args]``."""
+    words = (command.get("text") or "").split()
+    sub, args = (words[0].lower(), words[1:]) if words else ("help", [])
+    if sub == "help":
+        ack(text="ScaleUp commands", blocks=blocks.help_blocks())
+    elif sub == "connect":
+        connect(ack, command, respond, client, deps, args)
+    elif sub == "status":
+        ack()
+        status = deps.mailboxes.status(command["team_id"], command["user_id"])
+        respond(text="Your mailbox", blocks=blocks.mailbox_status(status))
+    elif sub == "disconnect":
+        ack()
+        status = deps.mailboxes.status(command["team_id"], command["user_id"])
+        if status is None:
+            respond(text="Nothing to disconnect", blocks=blocks.mailbox_status(None))
+        else:
+            respond(text=f"Disconnect {status.email}?", blocks=blocks.disconnect_confirm(status))
+    elif any(c.split()[0].startswith(sub) for c in blocks.COMING):
+        ack(
+            text=f"`/scaleup {sub}` is not available yet.",
+            blocks=blocks.help_blocks(f"`/scaleup {sub}` is not available in this version yet."),
+        )
+    else:
+        ack(
+            text=f"Unknown command `{sub}`.",
+            blocks=blocks.help_blocks(f"I don't know `/scaleup {sub}`. Here is what I can do:"),
+        )
+
+
+def connect(
+    ack: Ack,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    deps: Deps,
+    args: list[str],
+) -> None:
+    """``connect EMAIL`` answers with the sign-in button; bare ``connect`` opens the modal."""
+    team_id, user_id = command["team_id"], command["user_id"]
+    if args:
+        ack()
+        name = profile(client, user_id).get("real_name") or args[0]
+        send_sign_in(respond, deps, team_id, user_id, args[0], name)
+        return
+    ack()
+    open_connect_modal(client, deps, command["trigger_id"], user_id, command.get("channel_id"))
+
+
+def open_connect_modal(
+    client: WebClient, deps: Deps, trigger_id: str, user_id: str, channel_id: str | None
+) -> None:
+    """Open the connect modal, pre-filled from the Slack profile where Slack shares it."""
+    who = profile(client, user_id)
+    metadata = {"channel_id": channel_id} if channel_id else {}
+    client.views_open(
+        trigger_id=trigger_id,
+        view=blocks.connect_modal(who.get("email"), who.get("real_name"), metadata),
+    )
+
+
+def send_sign_in(
+    respond: Respond, deps: Deps, team_id: str, user_id: str, email: str, name: str
+) -> None:
+    try:
+        auth_uri = deps.mailboxes.begin_connect(team_id, user_id, email, name)
+    except OutreachError as exc:
+        respond(text=exc.message, blocks=blocks.error(exc.message))
+        return
+    respond(text="Sign in with Microsoft", blocks=blocks.sign_in_prompt(auth_uri, email.lower()))
+
+
+def profile(client: WebClient, user_id: str) -> dict[str, str]:
+    """The user's name and email from Slack; email only with ``users:read.email``."""
+    try:
+        user = client.users_info(user=user_id)["user"]
+    except (SlackApiError, KeyError, TypeError):
+        log.info("users.info gave no profile for %s", user_id)
+        return {}
+    found = user.get("profile", {})
+    name = found.get("real_name") or user.get("real_name") or found.get("display_name")
+    return {k: v for k, v in (("email", found.get("email")), ("real_name", name)) if v}

@@ -1,0 +1,63 @@
+"""Modal submissions. Input errors go back in the ack, on the field that caused them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers import blocks
+from handlers.deps import Deps
+from outreach.addresses import normalize_email
+from outreach.errors import InvalidEmail, OutreachError
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, deps: Deps) -> None:
+    app.view(blocks.CONNECT_MODAL)(partial(connect_submitted, deps=deps))
+
+
+def connect_submitted(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: Deps
+) -> None:
+    values = view["state"]["values"]
+    raw_email = (values[blocks.EMAIL_BLOCK][blocks.EMAIL_INPUT].get("value") or "").strip()
+    name = (values[blocks.NAME_BLOCK][blocks.NAME_INPUT].get("value") or "").strip()
+    team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+    try:
+        email = normalize_email(raw_email)
+    except InvalidEmail as exc:
+        ack(response_action="errors", errors={blocks.EMAIL_BLOCK: exc.message})
+        return
+    if not name:
+        ack(response_action="errors", errors={blocks.NAME_BLOCK: "Enter the name candidates see."})
+        return
+    ack()
+    metadata = json.loads(view.get("private_metadata") or "{}")
+    try:
+        auth_uri = deps.mailboxes.begin_connect(team_id, user_id, email, name)
+        reply = blocks.sign_in_prompt(auth_uri, email)
+        summary = "Sign in with Microsoft"
+    except OutreachError as exc:
+        reply, summary = blocks.error(exc.message), exc.message
+    tell(client, user_id, metadata.get("channel_id"), summary, reply)
+
+
+def tell(
+    client: WebClient, user_id: str, channel_id: str | None, summary: str, reply: list[Any]
+) -> None:
+    """Reply privately where the user started; fall back to a DM with the bot."""
+    if channel_id:
+        try:
+            client.chat_postEphemeral(channel=channel_id, user=user_id, text=summary, blocks=reply)
+            return
+        except SlackApiError as exc:
+            log.info("ephemeral reply failed (%s); sending a DM", exc.response.get("error"))
+    dm = client.conversations_open(users=user_id)["channel"]["id"]
+    client.chat_postMessage(channel=dm, text=summary, blocks=reply)

@@ -1,0 +1,45 @@
+"""How the domain tells people things, without knowing Slack.
+
+The domain emits :class:`Notice` values; ``bot/`` implements :class:`Notifier` with
+``slack_sdk`` and turns each notice into Block Kit through ``handlers/blocks.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class MailboxConnected:
+    """A user connected their mailbox."""
+
+    email: str
+    sender_name: str
+
+
+@dataclass(frozen=True)
+class MailboxNeedsReconnect:
+    """Microsoft stopped accepting the bot's access; the owner must sign in again."""
+
+    email: str
+    reason: str | None = None
+
+
+Notice = MailboxConnected | MailboxNeedsReconnect
+
+
+class Notifier(Protocol):
+    def notify_user(self, team_id: str, user_id: str, notice: Notice) -> None:
+        """Tell one Slack user something (a DM). Must not raise for delivery failures."""
+        ...
+
+
+@dataclass
+class RecordingNotifier:
+    """A notifier that remembers what it was told; for tests that need no Slack at all."""
+
+    sent: list[tuple[str, str, Notice]] = field(default_factory=list)
+
+    def notify_user(self, team_id: str, user_id: str, notice: Notice) -> None:
+        self.sent.append((team_id, user_id, notice))

@@ -1,0 +1,145 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the sandbox and a running bot."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bot.container import Container, build
+from bot.db import SessionFactory, make_engine, upgrade
+from bot.sandbox import Sandbox
+from bot.sandbox.browser import ConsentBrowser
+from bot.sandbox.server import serve
+from bot.sandbox.slack_driver import SlackDriver
+from bot.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _postgres_reason() -> str | None:
+    """None if PostgreSQL answers, else why not."""
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except OperationalError as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} does not answer ({str(exc).splitlines()[0]})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway database on the local server for this test session; its admin URL."""
+    reason = _postgres_reason()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    name = f"scaleup_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _fresh_schema(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
+    """An empty database URL: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/scaleup.db"
+    url: str = request.getfixturevalue("postgres_server")
+    _fresh_schema(url)
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+# -- the sandbox and a running bot ------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    running = Sandbox.start(tmp_path / "sandbox")
+    yield running
+    running.stop()
+
+
+class _LateApp:
+    """A WSGI app whose target is set after the server knows its port."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@dataclass
+class RunningBot:
+    """The bot's web process on loopback, wired to the sandbox."""
+
+    url: str
+    settings: Settings
+    container: Container
+    sandbox: Sandbox
+    slack: SlackDriver
+    browser: ConsentBrowser
+
+    @property
+    def db(self) -> SessionFactory:
+        return self.container.db
+
+
+@pytest.fixture
+def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[RunningBot]:
+    late = _LateApp()
+    server = serve(late, name="bot-web")
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": database_url,
+            "PUBLIC_URL": server.url,
+            "SCALEUP_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    settings = sandbox.configure(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    container = build(settings)
+    late.app = container.web
+    driver = sandbox.attach_bot(server.url + "/slack/events")
+    yield RunningBot(
+        server.url, settings, container, sandbox, driver, ConsentBrowser(str(sandbox.certs.ca_path))
+    )
+    server.stop()
+    container.engine.dispose()
