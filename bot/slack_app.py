@@ -64,8 +64,7 @@ def build_bolt_app(
             client=web_client(settings),
         )
     else:
-        app = App(
-            token=settings.slack_bot_token,
+        app = App(  # the client carries the bot token
             signing_secret=settings.slack_signing_secret,
             client=web_client(settings, settings.slack_bot_token),
         )

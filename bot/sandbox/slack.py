@@ -392,6 +392,12 @@ class SlackState:
         with self._lock:
             return copy.deepcopy(self._messages.get(channel, []))
 
+    def message_channel(self, ts: str | None) -> str | None:
+        """The channel holding the message ``ts``, or None (an ephemeral one, say)."""
+        with self._lock:
+            found = (c for c, ms in self._messages.items() if any(m["ts"] == ts for m in ms))
+            return next(found, None)
+
     def dm_messages(self, team_id: str, user_id: str) -> list[JSON]:
         """Messages in the bot's DM with ``user_id``."""
         with self._lock:

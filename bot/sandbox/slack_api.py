@@ -258,7 +258,9 @@ class SlackSandbox(SlackState):
 
     def _update_message(self, ws: Workspace, args: JSON) -> JSON:
         channel = self._channel(ws, args.get("channel"))
-        message = next((m for m in self._messages.get(channel, []) if m["ts"] == args.get("ts")), None)
+        message = next(
+            (m for m in self._messages.get(channel, []) if m["ts"] == args.get("ts")), None
+        )
         if message is None:
             raise SlackApiError("message_not_found")
         if message.get("bot_id") != ws.bot_id:
