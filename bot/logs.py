@@ -16,4 +16,5 @@ def configure_logging(level: str | None = None) -> None:
     floor = max(logging.INFO, logging.getLogger().level)
     for noisy in ("urllib3", "msal", "slack_sdk", "slack_bolt", "werkzeug"):
         logging.getLogger(noisy).setLevel(floor)
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, floor))
+    for chatty in ("apscheduler", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, floor))

@@ -55,6 +55,7 @@ def build_bolt_app(
             state_store=DatabaseStateStore(db, clock),
             install_path="/slack/install",
             redirect_uri_path="/slack/oauth_redirect",
+            redirect_uri=f"{settings.public_url}/slack/oauth_redirect",
             authorization_url=_authorize_url(settings.slack_api_url),
         )
         app = App(

@@ -17,7 +17,7 @@ from bot.container import Container, build
 from bot.db import SessionFactory, make_engine, upgrade
 from bot.sandbox import Sandbox
 from bot.sandbox.browser import ConsentBrowser
-from bot.sandbox.server import serve
+from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack_driver import SlackDriver
 from bot.settings import Settings
 
@@ -120,26 +120,26 @@ class RunningBot:
         return self.container.db
 
 
-@pytest.fixture
-def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[RunningBot]:
+def start_bot(sandbox: Sandbox, env: dict[str, str]) -> tuple[RunningBot, RunningServer]:
+    """Serve the bot's web app on loopback with ``env``, unset services pointed at the sandbox."""
     late = _LateApp()
     server = serve(late, name="bot-web")
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": database_url,
-            "PUBLIC_URL": server.url,
-            "SCALEUP_DATA_DIR": str(tmp_path / "data"),
-        }
-    )
-    settings = sandbox.configure(settings)
+    settings = sandbox.configure(Settings.from_env({**env, "PUBLIC_URL": server.url}))
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
     container = build(settings)
     late.app = container.web
     driver = sandbox.attach_bot(server.url + "/slack/events")
-    yield RunningBot(
-        server.url, settings, container, sandbox, driver, ConsentBrowser(str(sandbox.certs.ca_path))
+    browser = ConsentBrowser(str(sandbox.certs.ca_path))
+    return RunningBot(server.url, settings, container, sandbox, driver, browser), server
+
+
+@pytest.fixture
+def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[RunningBot]:
+    running, server = start_bot(
+        sandbox, {"DATABASE_URL": database_url, "SCALEUP_DATA_DIR": str(tmp_path / "data")}
     )
+    yield running
     server.stop()
-    container.engine.dispose()
+    running.container.engine.dispose()

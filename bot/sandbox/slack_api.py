@@ -394,7 +394,7 @@ class SlackSandbox(SlackState):
                 # Slack answers 200 with its sign-in page, not 401: a bot that forgets the
                 # Authorization header gets HTML where it expected CSV.
                 return Response(_LOGIN_PAGE, 200, mimetype="text/html")
-            return Response(f.content, 200, mimetype=self.file_object(file_id)["mimetype"])
+            return Response(f.content, 200, mimetype=f.mimetype)
 
     # ---- response_url -------------------------------------------------------------------
 

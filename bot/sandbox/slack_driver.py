@@ -239,7 +239,9 @@ class SlackDriver:
         block, element = found[0] if found else ({}, {"type": "button", "action_id": action_id})
         action: JSON = {
             "action_id": action_id,
-            "block_id": block_id or block.get("block_id") or new_id("")[:5],
+            "block_id": block_id
+            or block.get("block_id")
+            or new_id("")[:5],  # Slack invents a short id
             "action_ts": f"{time.time():.6f}",
         }
         if element["type"] == "button":

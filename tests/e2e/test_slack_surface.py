@@ -11,7 +11,7 @@ import requests
 import yaml
 from sqlalchemy import select
 
-from bot.models import Mailbox, OutlookAuthFlow, Workspace
+from bot.models import Mailbox, OutlookAuthFlow
 from bot.sandbox import RECRUITER
 from handlers import blocks
 from tests.conftest import RunningBot
