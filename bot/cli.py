@@ -23,11 +23,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "(see README); with no Slack or Microsoft credentials it runs against its sandbox.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    web = commands.add_parser("web", help="serve Slack requests and the Outlook callback (gunicorn)")
+    web = commands.add_parser(
+        "web", help="serve Slack requests and the Outlook callback (gunicorn)"
+    )
     web.add_argument("--workers", type=int, default=2)
     web.add_argument("--threads", type=int, default=8)
     commands.add_parser("worker", help="run the scheduler: sends, reply sync, mailbox checks")
-    dev = commands.add_parser("dev", help="web + worker (+ sandbox without credentials), one process")
+    dev = commands.add_parser(
+        "dev", help="web + worker (+ sandbox without credentials), one process"
+    )
     dev.add_argument("--host", default="127.0.0.1")
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
@@ -103,7 +107,7 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
 
     sandbox: Sandbox | None = None
     if settings.slack_sandboxed or settings.microsoft_sandboxed:
-        sandbox = Sandbox.start(settings.data_dir / "sandbox")
+        sandbox = Sandbox.start(settings.data_dir / "sandbox", base_port=settings.port)
         settings = sandbox.configure(settings)
     upgrade(make_engine(settings.database_url))
     container = build(settings)

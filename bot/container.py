@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import requests
@@ -18,9 +19,11 @@ from bot.settings import GRAPH_SCOPES, Settings
 from bot.slack_app import build_bolt_app, client_lookup
 from bot.web import create_web_app
 from handlers import Deps
-from outreach.graph import GraphClient, TokenSource
+from outreach.campaigns import Campaigns
+from outreach.graph import MAILBOX_CONCURRENCY, GraphClient, TokenSource
 from outreach.mailboxes import Mailboxes
 from outreach.microsoft import MicrosoftApp, MicrosoftLogin
+from outreach.shortlists import Shortlists
 
 
 @dataclass
@@ -31,6 +34,8 @@ class Container:
     cipher: TokenCipher
     clock: Clock
     mailboxes: Mailboxes
+    campaigns: Campaigns
+    shortlists: Shortlists
     notifier: SlackNotifier
     bolt: App
     web: Flask
@@ -54,8 +59,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     graph_session = requests.Session()
     graph_session.headers["User-Agent"] = "ScaleUp-Outreach/0.1"
 
-    def graph(tokens: TokenSource) -> GraphClient:
-        return GraphClient(graph_session, settings.graph_api_url, tokens)
+    gates: dict[int, threading.BoundedSemaphore] = {}
+    gates_lock = threading.Lock()
+
+    def graph(tokens: TokenSource, mailbox_id: int | None) -> GraphClient:
+        gate = None
+        if mailbox_id is not None:
+            with gates_lock:
+                gate = gates.setdefault(mailbox_id, threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
+        return GraphClient(graph_session, settings.graph_api_url, tokens, gate=gate)
 
     login = MicrosoftLogin(
         MicrosoftApp(
@@ -68,6 +80,11 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         )
     )
     mailboxes = Mailboxes(db, login, graph, cipher, notifier, clock)
-    bolt = build_bolt_app(settings, Deps(mailboxes=mailboxes), db, installations, clock)
+    campaigns = Campaigns(db, clock)
+    shortlists = Shortlists(db, clock)
+    deps = Deps(mailboxes=mailboxes, shortlists=shortlists, campaigns=campaigns)
+    bolt = build_bolt_app(settings, deps, db, installations, clock)
     web = create_web_app(bolt, mailboxes, db)
-    return Container(settings, engine, db, cipher, clock, mailboxes, notifier, bolt, web)
+    return Container(
+        settings, engine, db, cipher, clock, mailboxes, campaigns, shortlists, notifier, bolt, web
+    )

@@ -144,3 +144,191 @@ class SlackEventSeen(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# -- campaigns (issue 3) ------------------------------------------------------------------
+
+
+class Suppression(Base):
+    """An address not to email in a workspace: do-not-contact, unsubscribed or bounced."""
+
+    __tablename__ = "suppressions"
+    __table_args__ = (UniqueConstraint("team_id", "email", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(320))
+    #: ``dnc`` (added by a person or an unsubscribe request) or ``bounced``.
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(String(32))
+    added_at: Mapped[datetime]
+
+
+class Shortlist(Base):
+    """A named list of candidates in a workspace."""
+
+    __tablename__ = "shortlists"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(80))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Candidate(Base):
+    """One row of a shortlist; importing again updates it by email."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (UniqueConstraint("shortlist_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shortlist_id: Mapped[int] = mapped_column(
+        ForeignKey("shortlists.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    variables: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
+
+
+class Campaign(Base):
+    """A multi-step sequence sent to a shortlist from one mailbox."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(80))
+    created_by: Mapped[str] = mapped_column(String(32))
+    shortlist_id: Mapped[int] = mapped_column(ForeignKey("shortlists.id", ondelete="RESTRICT"))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    #: ``draft`` → ``active`` ⇄ ``paused`` → ``stopped`` | ``completed``.
+    state: Mapped[str] = mapped_column(String(16))
+    window_days: Mapped[str] = mapped_column(String(16))  # ISO weekdays, "1,2,3,4,5"
+    window_start: Mapped[str] = mapped_column(String(5))  # "09:00"
+    window_end: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    daily_cap: Mapped[int]
+    min_gap_seconds: Mapped[int]
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+
+
+class CampaignStep(Base):
+    """Step N of a campaign: what to send and how long to wait after step N-1."""
+
+    __tablename__ = "campaign_steps"
+    __table_args__ = (UniqueConstraint("campaign_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    wait_business_days: Mapped[int]
+    as_reply: Mapped[bool]
+
+
+class Enrollment(Base):
+    """A candidate in a campaign, and where their sequence stands."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "candidate_id"),
+        Index("ix_enrollments_team_email_state", "team_id", "email", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
+    team_id: Mapped[str] = mapped_column(String(32))
+    email: Mapped[str] = mapped_column(String(320))
+    #: ``active``, ``paused``, ``replied``, ``bounced``, ``unsubscribed``, ``failed``,
+    #: ``completed`` or ``stopped``.
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    enrolled_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """One email to send, exactly once: a campaign step for a candidate, a direct or test message.
+
+    ``pending → claimed → drafted → sending → sent | failed | unknown`` (or ``cancelled``
+    when the candidate replied, was paused or the campaign stopped before it went out).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_state_due", "state", "due_at"),
+        Index("ix_outbox_mailbox_sent", "mailbox_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Unique per effect: ``step:<enrollment>:<position>``, ``direct:<uuid>``, ``test:<uuid>``.
+    dedupe_key: Mapped[str] = mapped_column(String(80), unique=True)
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), index=True
+    )
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
+    step_position: Mapped[int | None]
+    to_email: Mapped[str] = mapped_column(String(320))
+    to_name: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[bool] = mapped_column(default=False)
+    #: A follow-up: send it as a reply to the previous step's Sent Items copy (same thread).
+    reply_as_followup: Mapped[bool] = mapped_column(default=False)
+    state: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    draft_id: Mapped[str | None] = mapped_column(Text)
+    internet_message_id: Mapped[str | None] = mapped_column(String(512), index=True)
+    conversation_id: Mapped[str | None] = mapped_column(Text)
+    send_attempted_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class MailboxPacing(Base):
+    """Per-mailbox dispatch state shared by every worker: who sends now, and until when not."""
+
+    __tablename__ = "mailbox_pacing"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The worker holding this mailbox's dispatch lease (one sender per mailbox at a time).
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    #: Graph said 429/503: nothing goes to this mailbox before then.
+    not_before: Mapped[datetime | None]
+
+
+class Delegation(Base):
+    """A hiring manager lets a recruiter send from their mailbox (for every or one campaign)."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (UniqueConstraint("mailbox_id", "delegate_user_id", "campaign_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    delegate_user_id: Mapped[str] = mapped_column(String(32))
+    #: Empty string: every campaign (NULLs would defeat the unique constraint).
+    campaign_name: Mapped[str] = mapped_column(String(80), default="")
+    created_at: Mapped[datetime]

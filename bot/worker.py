@@ -8,6 +8,8 @@ worker loses nothing.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,8 +20,10 @@ from bot.container import Container
 from bot.db import transaction
 from bot.models import Mailbox, OutlookAuthFlow
 from bot.slack_app import forget_old_events
+from outreach.dispatch import Dispatcher, TickReport
 from outreach.errors import MailboxError
 from outreach.mailboxes import CONNECTED
+from outreach.sequencing import CampaignSequencer
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,36 @@ def check_mailboxes(container: Container) -> None:
             log.info("mailbox %s: %s", mailbox_id, type(exc).__name__)
 
 
+def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher:
+    """The outbox dispatcher of this worker process."""
+    return Dispatcher(
+        container.db,
+        container.mailboxes.graph_for,
+        CampaignSequencer(),
+        container.clock,
+        worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
+    )
+
+
 def ticks(container: Container) -> dict[str, tuple[Callable[[], None], timedelta]]:
     """Every periodic job of the worker and how often it runs."""
+    sender = dispatcher(container)
     return {
+        "dispatch": (lambda: _report(sender.tick()), timedelta(seconds=15)),
         "housekeeping": (lambda: housekeeping(container), timedelta(minutes=10)),
         "check_mailboxes": (lambda: check_mailboxes(container), timedelta(minutes=15)),
     }
+
+
+def _report(report: TickReport) -> None:
+    if report.sent or report.failed or report.unknown:
+        log.info(
+            "dispatch: %d sent, %d failed, %d unknown, %d cancelled",
+            report.sent,
+            report.failed,
+            report.unknown,
+            report.cancelled,
+        )
 
 
 def start_scheduler(container: Container) -> BackgroundScheduler:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, events, views
+from handlers import (
+    actions,
+    campaign_commands,
+    campaign_views,
+    commands,
+    events,
+    shortlist_commands,
+    views,
+)
 from handlers.deps import Deps
 
 __all__ = ["Deps", "register"]
@@ -15,3 +23,6 @@ def register(app: App, deps: Deps) -> None:
     actions.register(app, deps)
     views.register(app, deps)
     events.register(app, deps)
+    shortlist_commands.register(app, deps)
+    campaign_commands.register(app, deps)
+    campaign_views.register(app, deps)

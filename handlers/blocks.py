@@ -27,15 +27,28 @@ HELP = [
     ("connect [email]", "Connect your Outlook mailbox (Sign in with Microsoft)"),
     ("status", "Show your mailbox connection"),
     ("disconnect", "Disconnect your mailbox and delete its tokens and mail data"),
+    ("shortlist create NAME", "Import candidates by pasting a CSV"),
+    ("shortlist list", "Your workspace's shortlists and their sizes"),
+    ("shortlist show NAME", "A shortlist's columns and first candidates"),
+    ("campaign create", "Set up a campaign: steps, sender, send window (saved as a draft)"),
+    ("campaign start NAME", "Enroll the shortlist and schedule the first emails"),
+    ("campaign pause|resume|stop NAME", "Hold, continue or end a campaign"),
+    ("campaign pause|resume NAME EMAIL", "Hold or continue one candidate"),
+    ("campaign status NAME", "A campaign's numbers, with Pause/Resume/Stop buttons"),
+    ("campaign list", "Every campaign in this workspace"),
     ("help", "This list"),
 ]
 COMING = [
-    "shortlist create|list|show",
-    "campaign create|preview|test|start|pause|resume|stop|status|list",
-    "message <email>",
+    "campaign preview|test",
+    "message &lt;email&gt;",
     "delegate|undelegate @user [campaign]",
-    "dnc add|remove <email>",
+    "dnc add|remove &lt;email&gt;",
 ]
+
+
+def esc(value: str) -> str:
+    """Text from users or mailboxes, made inert in Slack mrkdwn (``<``, ``>``, ``&``)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def text(markdown: str) -> Block:
@@ -134,8 +147,8 @@ def sign_in_prompt(auth_uri: str, email: str) -> list[Block]:
 def connected(email: str, sender_name: str) -> list[Block]:
     return [
         text(
-            f":white_check_mark: Connected as *{email}*. Mail goes out as "
-            f"“{sender_name}” <{email}>."
+            f":white_check_mark: Connected as *{esc(email)}*. Mail goes out as "
+            f"“{esc(sender_name)}” &lt;{esc(email)}&gt;."
         )
     ]
 
@@ -165,7 +178,7 @@ def mailbox_status(status: MailboxStatus | None) -> list[Block]:
             text("You have not connected an Outlook mailbox yet."),
             actions(button("Connect Outlook", CONNECT_START, style="primary")),
         ]
-    return [text(_state_line(status) + f"\nSender name: {status.sender_name}")]
+    return [text(_state_line(status) + f"\nSender name: {esc(status.sender_name)}")]
 
 
 def disconnect_confirm(status: MailboxStatus) -> list[Block]:
@@ -214,7 +227,7 @@ def home(status: MailboxStatus | None) -> Block:
             actions(button("Connect Outlook", CONNECT_START, style="primary")),
         ]
     else:
-        blocks.append(text(_state_line(status) + f"\nSender name: {status.sender_name}"))
+        blocks.append(text(_state_line(status) + f"\nSender name: {esc(status.sender_name)}"))
         confirm = {
             "title": {"type": "plain_text", "text": "Disconnect Outlook?"},
             "text": {

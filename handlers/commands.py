@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import blocks
+from handlers import blocks, campaign_commands, shortlist_commands
 from handlers.deps import Deps
 from outreach.errors import OutreachError
 
@@ -42,6 +42,10 @@ def scaleup(
             respond(text="Nothing to disconnect", blocks=blocks.mailbox_status(None))
         else:
             respond(text=f"Disconnect {status.email}?", blocks=blocks.disconnect_confirm(status))
+    elif sub == "shortlist":
+        shortlist_commands.route(ack, command, respond, client, deps, args)
+    elif sub == "campaign":
+        campaign_commands.route(ack, command, respond, client, deps, args)
     elif any(c.split()[0].startswith(sub) for c in blocks.COMING):
         ack(
             text=f"`/scaleup {sub}` is not available yet.",

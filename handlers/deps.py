@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from outreach.campaigns import Campaigns
 from outreach.mailboxes import Mailboxes
+from outreach.shortlists import Shortlists
 
 
 @dataclass(frozen=True)
 class Deps:
     mailboxes: Mailboxes
+    shortlists: Shortlists
+    campaigns: Campaigns

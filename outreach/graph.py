@@ -7,6 +7,7 @@ because only the caller knows whether repeating a request could duplicate an ema
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,6 +22,14 @@ from outreach.errors import (
 )
 
 TokenSource = Callable[[], str]
+
+#: Outlook's limit of concurrent requests per app and mailbox.
+MAILBOX_CONCURRENCY = 4
+
+#: A named MAPI property in the internet-headers set: it goes out as an ``X-ScaleUp-Outbox``
+#: header and, unlike ``internetMessageHeaders``, can be searched for with ``$filter``.
+MARKER_PROPERTY = "String {00020386-0000-0000-C000-000000000046} Name X-ScaleUp-Outbox"
+_FOUND_FIELDS = "id,internetMessageId,conversationId,isDraft,sentDateTime,parentFolderId"
 
 #: Name of the Outlook category the bot puts on its own mail and on replies it matched.
 CATEGORY = "ScaleUp"
@@ -53,11 +62,15 @@ class GraphClient:
         tokens: TokenSource,
         *,
         timeout: float = 30.0,
+        gate: threading.BoundedSemaphore | None = None,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
         self._tokens = tokens
         self._timeout = timeout
+        # Outlook allows 4 concurrent requests per app and mailbox; the gate is shared by
+        # every client of one mailbox in this process.
+        self._gate = gate or threading.BoundedSemaphore(MAILBOX_CONCURRENCY)
 
     # -- profile and settings ----------------------------------------------------------
     def me(self) -> dict[str, Any]:
@@ -81,6 +94,44 @@ class GraphClient:
             if exc.status != 409:  # created concurrently: fine
                 raise
 
+    # -- sending -----------------------------------------------------------------------
+    def create_draft(self, message: Mapping[str, Any]) -> dict[str, Any]:
+        """Save a new message in Drafts; the answer carries its id and internetMessageId."""
+        return self._json("POST", "/me/messages", json=dict(message))
+
+    def create_reply(self, message_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
+        """A reply draft to ``message_id`` (same conversation), with ``message`` applied."""
+        return self._json(
+            "POST", f"/me/messages/{message_id}/createReply", json={"message": dict(message)}
+        )
+
+    def send_draft(self, message_id: str) -> None:
+        """Send a draft. Graph answers 202 before Exchange has sent anything."""
+        self.request("POST", f"/me/messages/{message_id}/send", data=b"")
+
+    def get_message(self, message_id: str, fields: str = _FOUND_FIELDS) -> dict[str, Any]:
+        return self._json("GET", f"/me/messages/{message_id}", params={"$select": fields})
+
+    def find_message(
+        self, folder: str, *, marker: str | None = None, internet_message_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """The message in ``folder`` with our marker or that Message-ID, if there is one."""
+        if marker is not None:
+            condition = (
+                "singleValueExtendedProperties/Any(ep: ep/id eq "
+                f"'{MARKER_PROPERTY}' and ep/value eq '{_quote(marker)}')"
+            )
+        elif internet_message_id is not None:
+            condition = f"internetMessageId eq '{_quote(internet_message_id)}'"
+        else:
+            raise ValueError("give a marker or an internet_message_id")
+        found = self._json(
+            "GET",
+            f"/me/mailFolders/{folder}/messages",
+            params={"$filter": condition, "$select": _FOUND_FIELDS, "$top": "5"},
+        ).get("value", [])
+        return found[0] if found else None
+
     # -- plumbing ----------------------------------------------------------------------
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         response = self.request(method, path, **kwargs)
@@ -94,14 +145,24 @@ class GraphClient:
         url = path if path.startswith("http") else self._base + path
         headers = {"Authorization": f"Bearer {self._tokens()}", **kwargs.pop("headers", {})}
         try:
-            response = self._session.request(
-                method, url, headers=headers, timeout=kwargs.pop("timeout", self._timeout), **kwargs
-            )
+            with self._gate:
+                response = self._session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    timeout=kwargs.pop("timeout", self._timeout),
+                    **kwargs,
+                )
         except requests.Timeout as exc:
             raise GraphTimeout(method, path) from exc
         if response.status_code < 400:
             return response
         raise error_from_response(response)
+
+
+def _quote(value: str) -> str:
+    """OData string literal escaping: a single quote is doubled."""
+    return value.replace("'", "''")
 
 
 def error_from_response(response: requests.Response) -> GraphError:

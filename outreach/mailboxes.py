@@ -54,7 +54,7 @@ class Cipher(Protocol):
     def decrypt(self, token: str) -> str: ...
 
 
-GraphFactory = Callable[[TokenSource], GraphClient]
+GraphFactory = Callable[[TokenSource, int | None], GraphClient]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class Mailboxes:
             )
 
         token = str(result["access_token"])
-        graph = self._graph(lambda: token)
+        graph = self._graph(lambda: token, None)
         me = graph.me()
         primary = primary_smtp_address(me)
         if pending.email != primary:
@@ -281,7 +281,7 @@ class Mailboxes:
 
     def graph_for(self, mailbox_id: int) -> GraphClient:
         """A Graph client acting as the mailbox, fetching tokens as it goes."""
-        return self._graph(lambda: self.access_token(mailbox_id))
+        return self._graph(lambda: self.access_token(mailbox_id), mailbox_id)
 
     # -- disconnect and wipe -----------------------------------------------------------
     def disconnect(self, team_id: str, user_id: str) -> DisconnectReport:

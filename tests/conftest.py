@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from bot.clock import Clock
 from bot.container import Container, build
 from bot.db import SessionFactory, make_engine, upgrade
 from bot.sandbox import Sandbox
@@ -120,7 +121,9 @@ class RunningBot:
         return self.container.db
 
 
-def start_bot(sandbox: Sandbox, env: dict[str, str]) -> tuple[RunningBot, RunningServer]:
+def start_bot(
+    sandbox: Sandbox, env: dict[str, str], clock: Clock | None = None
+) -> tuple[RunningBot, RunningServer]:
     """Serve the bot's web app on loopback with ``env``, unset services pointed at the sandbox."""
     late = _LateApp()
     server = serve(late, name="bot-web")
@@ -128,7 +131,7 @@ def start_bot(sandbox: Sandbox, env: dict[str, str]) -> tuple[RunningBot, Runnin
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
-    container = build(settings)
+    container = build(settings, clock=clock)
     late.app = container.web
     driver = sandbox.attach_bot(server.url + "/slack/events")
     browser = ConsentBrowser(str(sandbox.certs.ca_path))

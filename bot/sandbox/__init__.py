@@ -13,16 +13,18 @@ slack_sdk code is what runs. ``scaleup dev``, the demo and the tests all use it.
 from __future__ import annotations
 
 import secrets
+import ssl
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.sandbox.console import console_url, mount_console
 from bot.sandbox.directory import Directory, SandboxUser
 from bot.sandbox.graph import GraphSandbox
 from bot.sandbox.graph_faults import Faults
 from bot.sandbox.identity import IdentityPlatform
 from bot.sandbox.mailstore import MailStore
-from bot.sandbox.server import RunningServer, serve
+from bot.sandbox.server import RunningServer, WSGIApp, serve
 from bot.sandbox.slack import Workspace
 from bot.sandbox.slack_api import SlackSandbox
 from bot.sandbox.slack_driver import SlackDriver
@@ -43,7 +45,9 @@ class Person:
     aliases: tuple[str, ...] = ()
 
 
-RECRUITER = Person("U0RECRUIT1", "riley", "Riley Chen", "riley.chen@acme.test", ("riley@acme.test",))
+RECRUITER = Person(
+    "U0RECRUIT1", "riley", "Riley Chen", "riley.chen@acme.test", ("riley@acme.test",)
+)
 HIRING_MANAGER = Person("U0HIRING01", "sam", "Sam Patel", "sam.patel@acme.test")
 COLLEAGUE = Person("U0COLLEAG1", "alex", "Alex Kim", "alex.kim@acme.test")
 
@@ -69,19 +73,25 @@ class Sandbox:
     bot_events_url: str | None = None
 
     @classmethod
-    def start(cls, data_dir: Path, *, team_id: str = "T0SANDBOX1") -> Sandbox:
-        """Start the three servers on free loopback ports and seed a small company."""
+    def start(cls, data_dir: Path, *, team_id: str = "T0SANDBOX1", base_port: int = 0) -> Sandbox:
+        """Start the three servers and seed a small company.
+
+        With ``base_port`` the servers take the three ports after it when free (stable URLs
+        for ``scaleup dev``); otherwise, and as a fallback, any free loopback port.
+        """
         directory = Directory()
         certs = make_certificates(data_dir / "tls")
         identity = IdentityPlatform(directory)
         store = MailStore(directory)
         graph = GraphSandbox(directory, store, faults=Faults())
         slack = SlackSandbox()
-        identity_server = serve(
-            identity.wsgi_app, ssl_context=certs.server_context(), name="sandbox-identity"
+        ports = [base_port + n if base_port else 0 for n in (1, 2, 3)]
+        slack_server = _serve_near(slack.wsgi_app, ports[0], name="sandbox-slack")
+        slack.url = slack_server.url
+        identity_server = _serve_near(
+            identity.wsgi_app, ports[1], ssl_context=certs.server_context(), name="sandbox-identity"
         )
-        graph_server = serve(graph.wsgi_app, name="sandbox-graph")
-        slack_server = slack.serve()
+        graph_server = _serve_near(graph.wsgi_app, ports[2], name="sandbox-graph")
         workspace = slack.add_workspace(team_id, "Acme Recruiting")
         sandbox = cls(
             directory=directory,
@@ -100,6 +110,7 @@ class Sandbox:
         )
         for person in (RECRUITER, HIRING_MANAGER, COLLEAGUE):
             sandbox.add_person(person)
+        mount_console(slack.wsgi_app, sandbox)  # before any request: Flask forbids later
         return sandbox
 
     # -- people ------------------------------------------------------------------------
@@ -173,6 +184,7 @@ class Sandbox:
             "",
             "Sandbox (no Slack or Microsoft credentials set):",
             f"  Slack Web API:      {self.slack.api_url}",
+            f"  Slack console:      {console_url(self)}  (act as one of the people below)",
             f"  Microsoft sign-in:  {self.authority} (HTTPS, CA {self.certs.ca_path})",
             f"  Outlook / Graph:    {self.graph_server.url}/v1.0",
             f"  People:             {names}",
@@ -182,3 +194,14 @@ class Sandbox:
         for server in (self.slack_server, self.graph_server, self.identity_server):
             server.stop()
 
+
+def _serve_near(
+    app: WSGIApp, port: int, *, ssl_context: ssl.SSLContext | None = None, name: str
+) -> RunningServer:
+    """Serve on ``port`` if it is free, else on any free port."""
+    if port:
+        try:
+            return serve(app, port=port, ssl_context=ssl_context, name=name)
+        except OSError:
+            pass
+    return serve(app, ssl_context=ssl_context, name=name)

@@ -67,8 +67,11 @@ def test_connect_with_email_end_to_end(bot: RunningBot) -> None:
     [refresh] = cache["RefreshToken"].values()
     assert refresh["secret"] not in mailbox.token_cache_enc  # encrypted at rest
     dm = bot.sandbox.slack.wait_for(
-        lambda: [m for m in bot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
-                 if "Connected as riley.chen@acme.test" in m.get("text", "")]
+        lambda: [
+            m
+            for m in bot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
+            if "Connected as riley.chen@acme.test" in m.get("text", "")
+        ]
     )
     assert dm
     owner = bot.sandbox.directory.find_user(RECRUITER.email)
@@ -97,7 +100,9 @@ def test_connect_modal_is_prefilled_and_leads_to_the_sign_in_button(bot: Running
     assert mailboxes(bot) == []
 
     ok = bot.slack.submit_view(
-        RECRUITER.slack_id, view, {blocks.EMAIL_BLOCK: RECRUITER.email, blocks.NAME_BLOCK: "Riley C."}
+        RECRUITER.slack_id,
+        view,
+        {blocks.EMAIL_BLOCK: RECRUITER.email, blocks.NAME_BLOCK: "Riley C."},
     )
     assert ok.status_code == 200
     url = slack.wait_for(lambda: find_button_url(slack.ephemeral_messages(RECRUITER.slack_id)))
@@ -193,8 +198,11 @@ def test_a_revoked_grant_marks_the_mailbox_and_dms_the_owner(bot: RunningBot) ->
     cache = json.loads(bot.container.cipher.decrypt(mailbox.token_cache_enc))
     assert cache.get("Account", {}) == {} and cache.get("RefreshToken", {}) == {}
     dm = bot.sandbox.slack.wait_for(
-        lambda: [m for m in bot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
-                 if "Reconnect" in m.get("text", "")]
+        lambda: [
+            m
+            for m in bot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
+            if "Reconnect" in m.get("text", "")
+        ]
     )
     actions = [e["action_id"] for b in dm[-1]["blocks"] for e in b.get("elements", [])]
     assert blocks.CONNECT_START in actions
@@ -210,7 +218,9 @@ def test_disconnect_asks_then_deletes_every_datum(bot: RunningBot) -> None:
     [confirm] = bot.sandbox.slack.wait_for(lambda: bot.sandbox.slack.responses()[before:])
     assert mailboxes(bot), "nothing is deleted before the confirmation"
     button = next(
-        e for b in confirm["blocks"] for e in b.get("elements", [])
+        e
+        for b in confirm["blocks"]
+        for e in b.get("elements", [])
         if e.get("action_id") == blocks.DISCONNECT_CONFIRM
     )
     bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, button["value"], message=confirm)

@@ -105,7 +105,9 @@ def test_app_home_shows_the_mailbox_and_its_buttons(bot: RunningBot) -> None:
     assert sign_in(bot, url, RECRUITER.email).follow().status_code == 200
     bot.slack.event({"type": "app_home_opened", "user": RECRUITER.slack_id, "tab": "home"})
     home = slack.wait_for(
-        lambda: (v := slack.home_view(RECRUITER.slack_id)) and RECRUITER.email in json.dumps(v) and v
+        lambda: (
+            (v := slack.home_view(RECRUITER.slack_id)) and RECRUITER.email in json.dumps(v) and v
+        )
     )
     actions = [e.get("action_id") for b in home["blocks"] for e in b.get("elements", [])]
     assert blocks.CONNECT_START in actions and blocks.DISCONNECT_CONFIRM in actions
@@ -113,8 +115,11 @@ def test_app_home_shows_the_mailbox_and_its_buttons(bot: RunningBot) -> None:
     # The Home button disconnects without a message to replace: a DM says what happened.
     bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, RECRUITER.email, view=home)
     slack.wait_for(
-        lambda: [m for m in slack.dm_messages(TEAM, RECRUITER.slack_id)
-                 if "Disconnected" in m.get("text", "")]
+        lambda: [
+            m
+            for m in slack.dm_messages(TEAM, RECRUITER.slack_id)
+            if "Disconnected" in m.get("text", "")
+        ]
     )
     with bot.db() as session:
         assert session.scalars(select(Mailbox)).all() == []

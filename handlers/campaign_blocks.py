@@ -1,0 +1,406 @@
+"""Block Kit for shortlists and campaigns: replies, the import report and the two modals.
+
+Pure functions of data, like :mod:`handlers.blocks`. Action, callback and block ids live
+here so the listeners that read them cannot drift from the builders that write them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from handlers.blocks import Block, actions, button, context, esc, text
+from outreach.campaigns import CampaignStatus, StartReport
+from outreach.shortlists import ShortlistSummary
+
+# -- ids ----------------------------------------------------------------------------------
+SHORTLIST_MODAL = "shortlist_modal"
+CSV_BLOCK = "csv"
+
+CAMPAIGN_MODAL = "campaign_modal"
+CAMPAIGN_PAUSE = "campaign_pause"
+CAMPAIGN_RESUME = "campaign_resume"
+CAMPAIGN_STOP = "campaign_stop"
+
+NAME, SHORTLIST, SENDER, CHANNEL = "name", "shortlist", "sender", "channel"
+DAYS, START, END, TIMEZONE, DAILY_CAP, MIN_GAP = (
+    "days",
+    "start",
+    "end",
+    "timezone",
+    "daily_cap",
+    "min_gap",
+)
+MAX_STEPS, REQUIRED_STEPS = 5, 3
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # ISO weekday = index + 1
+DEFAULT_ZONE = "Europe/London"
+TIME_ZONES = (
+    "UTC",
+    "Europe/London", "Europe/Dublin", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin",
+    "Europe/Amsterdam", "Europe/Madrid", "Europe/Rome", "Europe/Zurich", "Europe/Stockholm",
+    "Europe/Warsaw", "Europe/Athens", "Europe/Helsinki", "Europe/Istanbul",
+    "Africa/Lagos", "Africa/Cairo", "Africa/Johannesburg",
+    "Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Hong_Kong", "Asia/Shanghai",
+    "Asia/Tokyo", "Asia/Seoul", "Australia/Perth", "Australia/Sydney", "Pacific/Auckland",
+    "America/Sao_Paulo", "America/Mexico_City", "America/Toronto", "America/New_York",
+    "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+    "America/Vancouver",
+)  # fmt: skip
+CSV_HINT = (
+    "Columns: email (required), first_name, last_name, timezone, country; any other "
+    "column becomes a template variable. Paste up to 3,000 characters."
+)
+
+
+def step_block(number: int, part: str) -> str:
+    """The block id of step ``number``'s ``part``: subject, body, wait or new_thread."""
+    return f"step{number}_{part}"
+
+
+def paragraphs(markdown: str, most: int = 2900, limit: int = 20) -> list[Block]:
+    """Long mrkdwn as sections under Slack's 3000-character limit, split at line ends."""
+    chunks: list[str] = []
+    for line in markdown.splitlines():
+        line = line[:most]
+        if chunks and len(chunks[-1]) + len(line) + 1 <= most:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line)
+    return [text(chunk) for chunk in chunks[:limit] if chunk.strip()]
+
+
+def sentence(message: str) -> list[Block]:
+    """A user-facing error sentence (already mrkdwn-safe) as blocks."""
+    return paragraphs(f":x: {message}")
+
+
+# -- shortlists -----------------------------------------------------------------------------
+def shortlist_modal(name: str, channel_id: str | None) -> Block:
+    """Paste a CSV; the name and where the command was typed ride in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": SHORTLIST_MODAL,
+        "title": {"type": "plain_text", "text": "Import shortlist"},
+        "submit": {"type": "plain_text", "text": "Import"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"name": name, "channel_id": channel_id}),
+        "blocks": [
+            text(f"Candidates for *{esc(name)}*. Importing again updates them by email."),
+            {
+                "type": "input",
+                "block_id": CSV_BLOCK,
+                "label": {"type": "plain_text", "text": "CSV with a header row"},
+                "hint": {"type": "plain_text", "text": CSV_HINT},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": CSV_BLOCK,
+                    "multiline": True,
+                    "max_length": 3000,
+                    "placeholder": {
+                        "type": "plain_text",
+                        "text": "email,first_name,company\njane@example.com,Jane,Initech",
+                    },
+                },
+            },
+        ],
+    }
+
+
+def importing(name: str, done: int | None = None, total: int | None = None) -> str:
+    if done is None or total is None:
+        return f"Importing {esc(name)}…"
+    return f"Importing {esc(name)}: imported {done:,} of {total:,} rows…"
+
+
+def shortlist_list(summaries: Sequence[ShortlistSummary]) -> list[Block]:
+    if not summaries:
+        return [text("No shortlists yet. Import one with `/scaleup shortlist create NAME`.")]
+    lines = [f"• *{esc(s.name)}*: {_count(s.candidates, 'candidate')}" for s in summaries]
+    return [*paragraphs("*Shortlists*\n" + "\n".join(lines)), _show_hint()]
+
+
+def _show_hint() -> Block:
+    return context("`/scaleup shortlist show NAME` lists a shortlist's candidates.")
+
+
+def shortlist_show(
+    summary: ShortlistSummary, columns: Sequence[str], sample: Sequence[dict[str, str]]
+) -> list[Block]:
+    """Count, columns and the first candidates (``sample`` rows of core fields)."""
+    head = f"*{esc(summary.name)}*: {_count(summary.candidates, 'candidate')}"
+    if columns:
+        head += "\nColumns: " + ", ".join(f"`{esc(c)}`" for c in columns)
+    rows = [
+        "• "
+        + esc(row["email"])
+        + "".join(f" · {esc(row[k])}" for k in ("name", "timezone", "country") if row.get(k))
+        for row in sample
+    ]
+    first = f"\n*First {len(rows)}:*\n" + "\n".join(rows) if rows else ""
+    return paragraphs(head + first)
+
+
+# -- campaigns: replies ----------------------------------------------------------------------
+_STATES = {
+    "draft": ":white_circle: draft, not started",
+    "active": ":large_green_circle: running",
+    "paused": ":double_vertical_bar: paused",
+    "stopped": ":black_square_for_stop: stopped",
+    "completed": ":checkered_flag: completed",
+}
+
+
+def campaign_created(name: str) -> list[Block]:
+    n = esc(name)
+    return [
+        text(
+            f":white_check_mark: Campaign *{n}* created (draft). Preview with "
+            f"`/scaleup campaign preview {n}`, start with `/scaleup campaign start {n}`."
+        )
+    ]
+
+
+def campaign_list(campaigns: Sequence[tuple[str, str]]) -> list[Block]:
+    if not campaigns:
+        return [text("No campaigns yet. Create one with `/scaleup campaign create`.")]
+    lines = [f"• *{esc(name)}*: {_STATES.get(state, state)}" for name, state in campaigns]
+    return [
+        *paragraphs("*Campaigns*\n" + "\n".join(lines)),
+        context("`/scaleup campaign status NAME` shows one with its numbers."),
+    ]
+
+
+def _tally(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {state}" for state, n in sorted(counts.items())) or "none"
+
+
+def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Block]:
+    """The campaign with its numbers and the buttons its state allows."""
+    blocks = [text(note)] if note else []
+    blocks.append(
+        text(
+            f"*{esc(status.name)}*: {_STATES.get(status.state, status.state)}\n"
+            f"Sender: {esc(status.sender)} · replies go to <#{status.channel_id}>\n"
+            f"Candidates: {_tally(status.enrollments)}\n"
+            f"Emails: {_tally(status.messages)}"
+        )
+    )
+    buttons = []
+    if status.state == "active":
+        buttons.append(button("Pause", CAMPAIGN_PAUSE, value=status.name))
+    if status.state == "paused":
+        buttons.append(button("Resume", CAMPAIGN_RESUME, value=status.name, style="primary"))
+    if status.state in ("active", "paused"):
+        buttons.append(
+            button("Stop", CAMPAIGN_STOP, value=status.name, style="danger", confirm=_stop(status))
+        )
+    if buttons:
+        blocks.append(actions(*buttons))
+    elif status.state == "draft":
+        blocks.append(context(f"Start it with `/scaleup campaign start {esc(status.name)}`."))
+    return blocks
+
+
+def _stop(status: CampaignStatus) -> Block:
+    return {
+        "title": {"type": "plain_text", "text": "Stop the campaign?"},
+        "text": {
+            "type": "plain_text",
+            "text": f"Nothing more is sent in {status.name[:80]}. This cannot be undone.",
+        },
+        "confirm": {"type": "plain_text", "text": "Stop it"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+
+
+def when(moment: datetime) -> str:
+    """A time every reader sees in their own time zone (the fallback is UTC)."""
+    fallback = f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def campaign_started_parent(name: str, user_id: str, sender: str, report: StartReport) -> str:
+    """The campaign's parent message in its channel; replies arrive in its thread."""
+    first = f"first email at {when(report.first_send)}" if report.first_send else "nobody to email"
+    return (
+        f":mega: Campaign *{esc(name)}* started by <@{user_id}> from {esc(sender)}: "
+        f"{_count(report.enrolled, 'candidate')}; {first}"
+    )
+
+
+def campaign_started_reply(
+    name: str, report: StartReport, channel_id: str, posted: bool
+) -> list[Block]:
+    """What the starter sees: enrolled, and each skipped address with its reason."""
+    where = (
+        f"Replies will arrive in the thread in <#{channel_id}>."
+        if posted
+        else f":warning: I could not post in <#{channel_id}>: invite me there to see replies."
+    )
+    lines = [
+        f":rocket: *{esc(name)}* started: {_count(report.enrolled, 'candidate')} enrolled, "
+        f"{len(report.skipped):,} skipped. {where}"
+    ]
+    shown = report.skipped[:40]
+    lines += [f"• {esc(email)}: {esc(why)}" for email, why in shown]
+    if len(report.skipped) > len(shown):
+        lines.append(f"…and {len(report.skipped) - len(shown):,} more skipped.")
+    return paragraphs("\n".join(lines))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+# -- the campaign modal ----------------------------------------------------------------------
+def _input(
+    block_id: str, label: str, element: Block, *, hint: str = "", optional: bool = False
+) -> Block:
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"action_id": block_id, **element},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = {"type": "plain_text", "text": hint}
+    return block
+
+
+def _option(label: str, value: str) -> Block:
+    return {"text": {"type": "plain_text", "text": label[:75]}, "value": value}
+
+
+def _select(options: list[Block], initial: Block | None = None) -> Block:
+    element: Block = {"type": "static_select", "options": options[:100]}
+    if initial is not None:
+        element["initial_option"] = initial
+    return element
+
+
+def _number(initial: int, low: int, high: int) -> Block:
+    return {
+        "type": "number_input",
+        "is_decimal_allowed": False,
+        "initial_value": str(initial),
+        "min_value": str(low),
+        "max_value": str(high),
+    }
+
+
+def _step_blocks(number: int) -> list[Block]:
+    optional = number > REQUIRED_STEPS
+    title = f"*Step {number}*" + (" (optional)" if optional else "")
+    blocks: list[Block] = [
+        {"type": "divider"},
+        text(title if number > 1 else title + ": the first email"),
+    ]
+    if number > 1:
+        blocks.append(
+            _input(
+                step_block(number, "wait"),
+                "Wait (business days)",
+                _number(3, 0, 60),
+                hint=f"After step {number - 1}, if the candidate has not replied.",
+                optional=optional,
+            )
+        )
+    blocks.append(
+        _input(
+            step_block(number, "subject"),
+            "Subject",
+            {"type": "plain_text_input", "max_length": 255},
+            optional=optional,
+        )
+    )
+    blocks.append(
+        _input(
+            step_block(number, "body"),
+            "Body",
+            {"type": "plain_text_input", "multiline": True, "max_length": 3000},
+            hint="Variables: {{ first_name }}, {{ sender_name }}, any shortlist column."
+            if number == 1
+            else "",
+            optional=optional,
+        )
+    )
+    if number > 1:
+        blocks.append(
+            _input(
+                step_block(number, "new_thread"),
+                "Threading",
+                {
+                    "type": "checkboxes",
+                    "options": [_option("Send as a new email instead of a reply", "new")],
+                },
+                optional=True,
+            )
+        )
+    return blocks
+
+
+def campaign_modal(
+    shortlists: Sequence[ShortlistSummary],
+    senders: Sequence[tuple[int, str]],
+    zone: str,
+    metadata: dict[str, Any],
+) -> Block:
+    """The create-campaign modal: 3 steps by default, up to 5, and the send window."""
+    lists = [
+        _option(f"{s.name} ({_count(s.candidates, 'candidate')})", str(s.id)) for s in shortlists
+    ]
+    mailboxes = [_option(email, str(mailbox_id)) for mailbox_id, email in senders]
+    zones = [zone, *(z for z in TIME_ZONES if z != zone)] if zone not in TIME_ZONES else TIME_ZONES
+    days = [_option(day, str(index)) for index, day in enumerate(WEEKDAYS, start=1)]
+    blocks: list[Block] = [
+        _input(NAME, "Campaign name", {"type": "plain_text_input", "max_length": 80}),
+        _input(SHORTLIST, "Shortlist", _select(lists, lists[0] if len(lists) == 1 else None)),
+        _input(
+            SENDER, "Send from", _select(mailboxes, mailboxes[0] if len(mailboxes) == 1 else None)
+        ),
+        _input(
+            CHANNEL,
+            "Post replies in",
+            {
+                "type": "conversations_select",
+                "default_to_current_conversation": True,
+                "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+            },
+            hint="The campaign gets a thread there; candidates' replies land in it.",
+        ),
+    ]
+    for number in range(1, MAX_STEPS + 1):
+        blocks += _step_blocks(number)
+    blocks += [
+        {"type": "divider"},
+        text("*When to send*"),
+        _input(DAYS, "Days", {"type": "checkboxes", "options": days, "initial_options": days[:5]}),
+        _input(START, "From", {"type": "timepicker", "initial_time": "09:00"}),
+        _input(END, "Until", {"type": "timepicker", "initial_time": "17:00"}),
+        _input(
+            TIMEZONE,
+            "Campaign time zone",
+            _select([_option(z, z) for z in zones], _option(zone, zone)),
+            hint="Used for candidates whose row has no time zone.",
+        ),
+        _input(DAILY_CAP, "Emails per day at most", _number(200, 1, 10_000)),
+        _input(
+            MIN_GAP,
+            "Seconds between emails at least",
+            _number(60, 0, 3600),
+            hint="Spacing sends looks like a person and keeps within Outlook's limits.",
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": CAMPAIGN_MODAL,
+        "title": {"type": "plain_text", "text": "New campaign"},
+        "submit": {"type": "plain_text", "text": "Create draft"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps(metadata),
+        "blocks": blocks,
+    }

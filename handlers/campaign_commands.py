@@ -1,0 +1,207 @@
+"""``/scaleup campaign …`` and the Pause/Resume/Stop buttons on a campaign's status.
+
+Everything that changes a campaign (start, pause, resume, stop, a candidate's pause)
+is allowed to the people who may send from its mailbox: the owner and the recruiters
+the owner delegated to. Reading (status, list) is open to the whole workspace.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from functools import partial
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers import campaign_blocks as cb
+from handlers.blocks import esc, help_blocks, text
+from handlers.deps import Deps
+from outreach.campaigns import CampaignCannotStart, CampaignStatus
+from outreach.errors import OutreachError
+
+log = logging.getLogger(__name__)
+
+USAGE = (
+    "Use `/scaleup campaign create`, `campaign list`, "
+    "`campaign start|pause|resume|stop|status NAME` or `campaign pause|resume NAME EMAIL`."
+)
+ZONE_LOOKUP_SECONDS = 0.8  # users.info must not eat the 3 s views.open trigger
+_NEEDS_NAME = ("start", "pause", "resume", "stop", "status", "preview", "test")
+
+
+class NotAllowed(OutreachError):
+    """Only the mailbox's owner and the recruiters they delegated to can change this campaign."""
+
+    def __init__(self, name: str, sender: str) -> None:
+        super().__init__(
+            f"Only {sender}'s owner and the recruiters they delegated to can change '{name}'."
+        )
+
+
+def register(app: App, deps: Deps) -> None:
+    for action_id in (cb.CAMPAIGN_PAUSE, cb.CAMPAIGN_RESUME, cb.CAMPAIGN_STOP):
+        app.action(action_id)(partial(campaign_button, deps=deps))
+
+
+def route(
+    ack: Ack,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    deps: Deps,
+    args: list[str],
+) -> None:
+    """``campaign <verb> [NAME] [EMAIL]``; a name may contain spaces, an email may not."""
+    verb = args[0].lower() if args else ""
+    rest = args[1:]
+    email = (
+        rest.pop() if verb in ("pause", "resume") and len(rest) > 1 and "@" in rest[-1] else None
+    )
+    name = " ".join(rest).strip()
+    team_id, user_id = command["team_id"], command["user_id"]
+    if verb == "create":
+        ack()
+        open_create_modal(client, deps, command["trigger_id"], team_id, user_id, respond, command)
+    elif verb == "list":
+        ack()
+        respond(text="Campaigns", blocks=cb.campaign_list(deps.campaigns.names(team_id)))
+    elif verb in _NEEDS_NAME and not name:
+        ack(text=f"Name the campaign: `/scaleup campaign {verb} NAME`.")
+    elif verb in ("preview", "test"):
+        ack(text=f"`/scaleup campaign {verb}` is coming soon.")
+    elif verb == "start":
+        ack()
+        start(respond, client, deps, team_id, user_id, name)
+    elif verb in ("pause", "resume", "stop", "status"):
+        ack()
+        try:
+            reply, summary = change(deps, team_id, user_id, verb, name, email)
+        except OutreachError as exc:
+            reply, summary = cb.sentence(esc(exc.message)), exc.message
+        respond(text=summary, blocks=reply)
+    else:
+        ack(text=USAGE, blocks=help_blocks(USAGE))
+
+
+def check_may_change(deps: Deps, team_id: str, user_id: str, status: CampaignStatus) -> None:
+    """Raise :class:`NotAllowed` unless ``user_id`` may send from the campaign's mailbox."""
+    senders = {email.lower() for _, email in deps.campaigns.sender_choices(team_id, user_id)}
+    if status.sender.lower() not in senders:
+        raise NotAllowed(status.name, status.sender)
+
+
+def change(
+    deps: Deps, team_id: str, user_id: str, verb: str, name: str, email: str | None = None
+) -> tuple[list[Any], str]:
+    """Apply ``verb`` (pause, resume, stop or status) and the reply: blocks and a summary."""
+    campaigns = deps.campaigns
+    status = campaigns.status(team_id, name)
+    if verb == "status":
+        return cb.campaign_status(status), f"Campaign {status.name}: {status.state}"
+    check_may_change(deps, team_id, user_id, status)
+    if email is not None:
+        (campaigns.pause_candidate if verb == "pause" else campaigns.resume_candidate)(
+            team_id, status.name, email
+        )
+        done = "paused" if verb == "pause" else "resumed"
+        note = f"{esc(email)} {done} in *{esc(status.name)}*"
+        if verb == "pause":
+            note += "; nothing more is sent to them until you resume them."
+        return [text(note)], note
+    if verb == "pause":
+        campaigns.pause(team_id, status.name)
+        note = f":double_vertical_bar: Paused *{esc(status.name)}*; nothing is sent until you resume it."
+    elif verb == "resume":
+        campaigns.resume(team_id, status.name)
+        note = f":arrow_forward: Resumed *{esc(status.name)}*; paused emails go out in the next send window."
+    else:
+        cancelled = campaigns.stop(team_id, status.name)
+        note = f":black_square_for_stop: Stopped *{esc(status.name)}*; {cancelled:,} unsent emails cancelled."
+    return cb.campaign_status(campaigns.status(team_id, status.name), note), note
+
+
+def start(
+    respond: Respond, client: WebClient, deps: Deps, team_id: str, user_id: str, name: str
+) -> None:
+    """Start, announce it in the campaign's channel, keep that message's ts as its thread."""
+    try:
+        check_may_change(deps, team_id, user_id, deps.campaigns.status(team_id, name))
+        report = deps.campaigns.start(team_id, user_id, name)
+    except CampaignCannotStart as exc:  # its candidate list is already escaped
+        respond(text=exc.message[:3000], blocks=cb.sentence(exc.message))
+        return
+    except OutreachError as exc:
+        respond(text=exc.message, blocks=cb.sentence(esc(exc.message)))
+        return
+    status = deps.campaigns.status(team_id, name)
+    parent = cb.campaign_started_parent(status.name, user_id, status.sender, report)
+    try:
+        posted = client.chat_postMessage(channel=status.channel_id, text=parent)
+        deps.campaigns.set_thread(report.campaign_id, posted["ts"])
+    except SlackApiError as exc:
+        log.warning(
+            "campaign %s: no parent message (%s)", report.campaign_id, exc.response.get("error")
+        )
+        posted = None
+    reply = cb.campaign_started_reply(status.name, report, status.channel_id, posted is not None)
+    respond(text=f"Campaign {status.name} started", blocks=reply)
+
+
+def open_create_modal(
+    client: WebClient,
+    deps: Deps,
+    trigger_id: str,
+    team_id: str,
+    user_id: str,
+    respond: Respond,
+    command: dict[str, Any],
+) -> None:
+    """The create modal, or a sentence saying what to set up first."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    zone = pool.submit(user_zone, client, user_id)  # in parallel with the two lookups
+    pool.shutdown(wait=False)
+    shortlists = deps.shortlists.summaries(team_id)
+    senders = deps.campaigns.sender_choices(team_id, user_id)
+    if not shortlists:
+        respond(text="Create a shortlist first with `/scaleup shortlist create NAME`.")
+        return
+    if not senders:
+        respond(text="Connect your Outlook mailbox first with `/scaleup connect`.")
+        return
+    try:
+        tz = zone.result(timeout=ZONE_LOOKUP_SECONDS) or cb.DEFAULT_ZONE
+    except FutureTimeout:
+        tz = cb.DEFAULT_ZONE
+    latest = sorted(shortlists, key=lambda s: s.updated_at, reverse=True)[:100]
+    metadata = {"channel_id": command.get("channel_id")}
+    client.views_open(trigger_id=trigger_id, view=cb.campaign_modal(latest, senders, tz, metadata))
+
+
+def user_zone(client: WebClient, user_id: str) -> str | None:
+    """The user's IANA time zone from their Slack profile, if Slack says."""
+    try:
+        return str(client.users_info(user=user_id)["user"].get("tz") or "") or None
+    except (SlackApiError, KeyError, TypeError):
+        return None
+
+
+def campaign_button(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps
+) -> None:
+    """Pause, Resume or Stop on a status message; the campaign is looked up in the
+    clicker's own workspace and the clicker must be allowed to change it."""
+    ack()
+    verb = {cb.CAMPAIGN_PAUSE: "pause", cb.CAMPAIGN_RESUME: "resume", cb.CAMPAIGN_STOP: "stop"}[
+        action["action_id"]
+    ]
+    team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+    try:
+        reply, summary = change(deps, team_id, user_id, verb, str(action.get("value") or ""))
+    except OutreachError as exc:
+        respond(text=exc.message, blocks=cb.sentence(esc(exc.message)), replace_original=False)
+        return
+    respond(text=summary, blocks=reply, replace_original=True)

@@ -1,0 +1,436 @@
+"""Campaigns: define, start (render everything first), pause, resume, stop, report.
+
+Starting renders every step for every candidate; if any candidate lacks a variable the
+campaign does not start and the answer lists each such candidate with all it lacks.
+Then every step of every enrollment is stored in the outbox: step 1 ``pending`` at the
+candidate's first send slot, later steps ``waiting`` until the previous one is sent.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.db import SessionFactory, transaction
+from bot.models import (
+    Campaign,
+    CampaignStep,
+    Candidate,
+    Delegation,
+    Enrollment,
+    Mailbox,
+    OutboxMessage,
+    Suppression,
+)
+from outreach import audit
+from outreach.errors import OutreachError
+from outreach.schedule import SendWindow, next_send_time
+from outreach.sequencing import ACTIVE, hold_pending, step_key, window_of, zone_for
+from outreach.templates import Sender, StepTemplate, compile_steps, describe_missing
+
+
+class CampaignNotFound(OutreachError):
+    """There is no campaign by that name in this workspace. `/scaleup campaign list` shows them."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"There is no campaign called '{name}'. `/scaleup campaign list` shows them."
+        )
+
+
+class CampaignCannotStart(OutreachError):
+    """The campaign cannot start."""
+
+
+class CampaignStateError(OutreachError):
+    """The campaign is not in a state that allows this."""
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    subject: str
+    body: str
+    wait_business_days: int = 3
+    as_reply: bool = True
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """What the create modal collects."""
+
+    name: str
+    shortlist_id: int
+    mailbox_id: int
+    channel_id: str
+    steps: list[StepSpec]
+    window: SendWindow = field(default_factory=SendWindow)
+    timezone: str = "UTC"
+    daily_cap: int = 200
+    min_gap_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class StartReport:
+    campaign_id: int
+    enrolled: int
+    skipped: list[tuple[str, str]]  # (email, why)
+    first_send: datetime | None
+
+
+@dataclass(frozen=True)
+class CampaignStatus:
+    name: str
+    state: str
+    sender: str
+    enrollments: dict[str, int]
+    messages: dict[str, int]
+    channel_id: str
+    thread_ts: str | None
+
+
+class Campaigns:
+    """The campaign service."""
+
+    def __init__(self, db: SessionFactory, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def create(self, team_id: str, user_id: str, spec: CampaignSpec) -> int:
+        """Store a campaign in ``draft``; templates are checked for syntax now."""
+        compile_steps([StepTemplate(s.subject, s.body) for s in spec.steps])
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            if _find(session, team_id, spec.name) is not None:
+                raise CampaignStateError(f"A campaign called '{spec.name}' already exists.")
+            campaign = Campaign(
+                team_id=team_id,
+                name=spec.name,
+                created_by=user_id,
+                shortlist_id=spec.shortlist_id,
+                mailbox_id=spec.mailbox_id,
+                channel_id=spec.channel_id,
+                state="draft",
+                window_days=",".join(str(d) for d in sorted(spec.window.days)),
+                window_start=spec.window.start.strftime("%H:%M"),
+                window_end=spec.window.end.strftime("%H:%M"),
+                timezone=spec.timezone,
+                daily_cap=spec.daily_cap,
+                min_gap_seconds=spec.min_gap_seconds,
+                created_at=now,
+            )
+            session.add(campaign)
+            session.flush()
+            for position, step in enumerate(spec.steps, 1):
+                session.add(
+                    CampaignStep(
+                        campaign_id=campaign.id,
+                        position=position,
+                        subject=step.subject,
+                        body=step.body,
+                        wait_business_days=step.wait_business_days if position > 1 else 0,
+                        as_reply=step.as_reply and position > 1,
+                    )
+                )
+            audit.record(
+                session, now, team_id, "campaign.created", actor=user_id, campaign_id=campaign.id
+            )
+            return campaign.id
+
+    def start(self, team_id: str, user_id: str, name: str) -> StartReport:
+        """Enroll the shortlist and schedule step 1; refuse if any candidate can't be rendered."""
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            campaign = _get(session, team_id, name)
+            if campaign.state != "draft":
+                raise CampaignStateError(f"'{name}' has already started ({campaign.state}).")
+            mailbox = session.get_one(Mailbox, campaign.mailbox_id)
+            steps = list(
+                session.scalars(
+                    select(CampaignStep)
+                    .where(CampaignStep.campaign_id == campaign.id)
+                    .order_by(CampaignStep.position)
+                )
+            )
+            candidates = list(
+                session.scalars(
+                    select(Candidate)
+                    .where(Candidate.shortlist_id == campaign.shortlist_id)
+                    .order_by(Candidate.id)
+                )
+            )
+            compiled = compile_steps([StepTemplate(s.subject, s.body) for s in steps])
+            sender = Sender(name=mailbox.sender_name, email=mailbox.email)
+            problems = compiled.check(((c.email, variables_of(c)) for c in candidates), sender)
+            if problems:
+                raise CampaignCannotStart(
+                    f"'{name}' did not start: some candidates lack template variables. "
+                    "Add the columns to the shortlist or use `| default(...)` in the template.\n"
+                    + describe_missing(problems)
+                )
+            skipped = _skips(session, team_id, campaign.id, [c.email for c in candidates])
+            chosen = [c for c in candidates if c.email not in skipped]
+            enrollments = [
+                Enrollment(
+                    campaign_id=campaign.id,
+                    candidate_id=c.id,
+                    team_id=team_id,
+                    email=c.email,
+                    state=ACTIVE,
+                    enrolled_at=now,
+                    updated_at=now,
+                )
+                for c in chosen
+            ]
+            session.add_all(enrollments)
+            session.flush()
+            window = window_of(campaign)
+            first_send: datetime | None = None
+            for enrollment, candidate in zip(enrollments, chosen, strict=True):
+                variables = variables_of(candidate)
+                due = next_send_time(now, window, zone_for(candidate, campaign), candidate.country)
+                first_send = due if first_send is None else min(first_send, due)
+                for index, step in enumerate(steps):
+                    email = compiled.render(index, variables, sender)
+                    session.add(
+                        OutboxMessage(
+                            dedupe_key=step_key(enrollment.id, step.position),
+                            mailbox_id=mailbox.id,
+                            enrollment_id=enrollment.id,
+                            step_position=step.position,
+                            to_email=candidate.email,
+                            to_name=_full_name(candidate),
+                            subject=email.subject,
+                            body=email.body,
+                            body_html=email.html,
+                            reply_as_followup=step.as_reply,
+                            state="pending" if index == 0 else "waiting",
+                            due_at=due,
+                            created_at=now,
+                        )
+                    )
+            campaign.state, campaign.started_at = ACTIVE, now
+            audit.record(
+                session,
+                now,
+                team_id,
+                "campaign.started",
+                actor=user_id,
+                campaign_id=campaign.id,
+                enrolled=len(chosen),
+            )
+            return StartReport(campaign.id, len(chosen), sorted(skipped.items()), first_send)
+
+    def set_thread(self, campaign_id: int, thread_ts: str) -> None:
+        with transaction(self._db) as session:
+            session.get_one(Campaign, campaign_id).thread_ts = thread_ts
+
+    def pause(self, team_id: str, name: str) -> None:
+        with transaction(self._db) as session:
+            campaign = _get(session, team_id, name)
+            if campaign.state != ACTIVE:
+                raise CampaignStateError(f"'{name}' is {campaign.state}, not running.")
+            campaign.state = "paused"
+            hold_pending(session, campaign.id)
+
+    def resume(self, team_id: str, name: str) -> None:
+        """Paused steps become due again at each candidate's next send slot."""
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            campaign = _get(session, team_id, name)
+            if campaign.state != "paused":
+                raise CampaignStateError(f"'{name}' is {campaign.state}, not paused.")
+            campaign.state = ACTIVE
+            _release_paused(session, campaign, now, Enrollment.campaign_id == campaign.id)
+
+    def stop(self, team_id: str, name: str) -> int:
+        """End the campaign; nothing more is sent. Returns how many messages were cancelled."""
+        with transaction(self._db) as session:
+            campaign = _get(session, team_id, name)
+            if campaign.state in ("stopped", "completed"):
+                raise CampaignStateError(f"'{name}' is already {campaign.state}.")
+            campaign.state = "stopped"
+            ids = select(Enrollment.id).where(Enrollment.campaign_id == campaign.id)
+            cancelled = session.scalars(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.enrollment_id.in_(ids),
+                    OutboxMessage.state.in_(("waiting", "pending", "paused")),
+                )
+                .values(state="cancelled", last_error="campaign stopped")
+                .returning(OutboxMessage.id)
+            ).all()
+            return len(cancelled)
+
+    def pause_candidate(self, team_id: str, name: str, email: str) -> None:
+        with transaction(self._db) as session:
+            enrollment = _enrollment(session, team_id, name, email)
+            if enrollment.state != ACTIVE:
+                raise CampaignStateError(f"{email} is {enrollment.state} in '{name}'.")
+            enrollment.state = "paused"
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.enrollment_id == enrollment.id, OutboxMessage.state == "pending"
+                )
+                .values(state="paused")
+            )
+
+    def resume_candidate(self, team_id: str, name: str, email: str) -> None:
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            enrollment = _enrollment(session, team_id, name, email)
+            if enrollment.state != "paused":
+                raise CampaignStateError(f"{email} is {enrollment.state} in '{name}', not paused.")
+            enrollment.state = ACTIVE
+            campaign = session.get_one(Campaign, enrollment.campaign_id)
+            if campaign.state == ACTIVE:
+                _release_paused(session, campaign, now, Enrollment.id == enrollment.id)
+
+    def status(self, team_id: str, name: str) -> CampaignStatus:
+        with self._db() as session:
+            campaign = _get(session, team_id, name)
+            mailbox = session.get_one(Mailbox, campaign.mailbox_id)
+            enrollments = Counter(
+                dict(
+                    session.execute(
+                        select(Enrollment.state, func.count())
+                        .where(Enrollment.campaign_id == campaign.id)
+                        .group_by(Enrollment.state)
+                    ).all()
+                )
+            )
+            ids = select(Enrollment.id).where(Enrollment.campaign_id == campaign.id)
+            messages = Counter(
+                dict(
+                    session.execute(
+                        select(OutboxMessage.state, func.count())
+                        .where(OutboxMessage.enrollment_id.in_(ids))
+                        .group_by(OutboxMessage.state)
+                    ).all()
+                )
+            )
+            return CampaignStatus(
+                campaign.name,
+                campaign.state,
+                mailbox.email,
+                dict(enrollments),
+                dict(messages),
+                campaign.channel_id,
+                campaign.thread_ts,
+            )
+
+    def sender_choices(self, team_id: str, user_id: str) -> list[tuple[int, str]]:
+        """Mailboxes the user may send from: their own, then those delegated to them."""
+        with self._db() as session:
+            own = session.execute(
+                select(Mailbox.id, Mailbox.email).where(
+                    Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id
+                )
+            ).all()
+            delegated = session.execute(
+                select(Mailbox.id, Mailbox.email)
+                .join(Delegation, Delegation.mailbox_id == Mailbox.id)
+                .where(Mailbox.team_id == team_id, Delegation.delegate_user_id == user_id)
+                .distinct()
+            ).all()
+        seen: dict[int, str] = {}
+        for mailbox_id, email in [*own, *delegated]:
+            seen.setdefault(mailbox_id, email)
+        return list(seen.items())
+
+    def names(self, team_id: str) -> list[tuple[str, str]]:
+        with self._db() as session:
+            return list(
+                session.execute(
+                    select(Campaign.name, Campaign.state)
+                    .where(Campaign.team_id == team_id)
+                    .order_by(Campaign.created_at)
+                )
+            )
+
+
+def variables_of(candidate: Candidate) -> dict[str, str]:
+    """Everything a template may use for this candidate."""
+    base = {
+        "email": candidate.email,
+        "first_name": candidate.first_name or "",
+        "last_name": candidate.last_name or "",
+        "timezone": candidate.timezone or "",
+        "country": candidate.country or "",
+    }
+    return {**{k: str(v) for k, v in candidate.variables.items()}, **base}
+
+
+def _full_name(candidate: Candidate) -> str | None:
+    name = " ".join(p for p in (candidate.first_name, candidate.last_name) if p)
+    return name or None
+
+
+def _skips(session: Session, team_id: str, campaign_id: int, emails: list[str]) -> dict[str, str]:
+    """Candidates not to enroll, and why."""
+    skipped: dict[str, str] = {}
+    for email, kind in session.execute(
+        select(Suppression.email, Suppression.kind).where(Suppression.team_id == team_id)
+    ):
+        skipped[email] = "on the do-not-contact list" if kind == "dnc" else "the address bounced"
+    busy = session.execute(
+        select(Enrollment.email, Campaign.name)
+        .join(Campaign, Campaign.id == Enrollment.campaign_id)
+        .where(
+            Enrollment.team_id == team_id,
+            Enrollment.state.in_((ACTIVE, "paused")),
+            Enrollment.campaign_id != campaign_id,
+        )
+    )
+    for email, other in busy:
+        skipped.setdefault(email, f"active in campaign '{other}'")
+    wanted = set(emails)
+    return {e: why for e, why in skipped.items() if e in wanted}
+
+
+def _release_paused(session: Session, campaign: Campaign, now: datetime, which: object) -> None:
+    window = window_of(campaign)
+    rows = session.execute(
+        select(OutboxMessage, Candidate)
+        .join(Enrollment, Enrollment.id == OutboxMessage.enrollment_id)
+        .join(Candidate, Candidate.id == Enrollment.candidate_id)
+        .where(which, Enrollment.state == ACTIVE, OutboxMessage.state == "paused")  # type: ignore[arg-type]
+    )
+    for row, candidate in rows:
+        row.state = "pending"
+        row.due_at = max(
+            row.due_at,
+            next_send_time(now, window, zone_for(candidate, campaign), candidate.country),
+        )
+
+
+def _find(session: Session, team_id: str, name: str) -> Campaign | None:
+    return session.scalars(
+        select(Campaign).where(
+            Campaign.team_id == team_id, func.lower(Campaign.name) == name.lower()
+        )
+    ).first()
+
+
+def _get(session: Session, team_id: str, name: str) -> Campaign:
+    campaign = _find(session, team_id, name)
+    if campaign is None:
+        raise CampaignNotFound(name)
+    return campaign
+
+
+def _enrollment(session: Session, team_id: str, name: str, email: str) -> Enrollment:
+    campaign = _get(session, team_id, name)
+    enrollment = session.scalars(
+        select(Enrollment).where(
+            Enrollment.campaign_id == campaign.id, Enrollment.email == email.strip().lower()
+        )
+    ).first()
+    if enrollment is None:
+        raise CampaignStateError(f"{email} is not in '{name}'.")
+    return enrollment

@@ -1,0 +1,437 @@
+"""Sending the outbox exactly once, from any number of workers.
+
+Each outbox row walks ``pending → claimed → drafted → sending → sent`` and every arrow is
+committed before the next Graph call, so a crash leaves a row whose state says what may
+already have happened in the mailbox:
+
+* ``claimed``  a draft may exist: look for it by our marker before creating another;
+* ``drafted``  the draft exists and was never sent: send that same draft;
+* ``sending``  the send may have happened: look in Sent Items; resend the same draft only
+  when it is still a draft after a grace period; if it is gone and nowhere sent, the row
+  becomes ``unknown`` and is reported, never resent automatically.
+
+A worker sends for a mailbox only while it holds that mailbox's lease
+(``mailbox_pacing``), claimed with ``FOR UPDATE SKIP LOCKED``; so one worker paces a
+mailbox (30 a minute, the daily cap, the gap) and its Graph calls stay sequential, well
+under Outlook's four concurrent requests per mailbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.db import SessionFactory, transaction
+from bot.models import MailboxPacing, OutboxMessage
+from outreach.errors import (
+    GraphError,
+    GraphNotFound,
+    GraphThrottled,
+    GraphTimeout,
+    MailboxError,
+    MailboxNeedsReconnect,
+)
+from outreach.graph import MARKER_PROPERTY, GraphClient
+from outreach.schedule import earliest_allowed
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = ("claimed", "drafted", "sending")
+FINAL = ("sent", "failed", "unknown", "cancelled")
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    lease: timedelta = timedelta(minutes=5)
+    #: How long a sent draft may stay in Drafts before we conclude the send was lost.
+    send_grace: timedelta = timedelta(minutes=10)
+    batch: int = 30
+    #: Back-off when Graph says 429/503 without a Retry-After.
+    default_retry_after: timedelta = timedelta(seconds=30)
+    #: Back-off after an ambiguous failure (timeout, 5xx) before looking again.
+    ambiguous_retry: timedelta = timedelta(minutes=1)
+
+
+class Sequencer(Protocol):
+    """What the campaign layer decides around each send (see ``outreach/campaigns.py``)."""
+
+    def hold_or_cancel(self, session: Session, row: OutboxMessage) -> tuple[str, str] | None:
+        """``("paused"|"cancelled", reason)`` if the message must not go out now, else None."""
+        ...
+
+    def pacing(self, session: Session, mailbox_id: int) -> tuple[int, timedelta]:
+        """(daily cap, minimum gap) for the mailbox."""
+        ...
+
+    def recent_sends(self, session: Session, mailbox_id: int, since: datetime) -> list[datetime]:
+        """When the mailbox sent, from ``since`` on."""
+        ...
+
+    def after_sent(self, session: Session, row: OutboxMessage, now: datetime) -> None: ...
+
+    def after_failed(self, session: Session, row: OutboxMessage, reason: str) -> None: ...
+
+    def after_unknown(self, session: Session, row: OutboxMessage) -> None: ...
+
+    def mailbox_unusable(self, session: Session, mailbox_id: int, reason: str) -> None: ...
+
+
+GraphFor = Callable[[int], GraphClient]
+Checkpoint = Callable[[str, int], None]
+
+
+@dataclass
+class TickReport:
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    cancelled: int = 0
+    deferred: int = 0
+    mailboxes: list[int] = field(default_factory=list)
+
+
+class Dispatcher:
+    """Claims due outbox rows mailbox by mailbox and drives each to a final state."""
+
+    def __init__(
+        self,
+        db: SessionFactory,
+        graph_for: GraphFor,
+        sequencer: Sequencer,
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        config: DispatchConfig | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self._db = db
+        self._graph_for = graph_for
+        self._seq = sequencer
+        self._clock = clock
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
+        self.config = config or DispatchConfig()
+        # Test seam: called after each committed transition; raising there is a crash.
+        self._checkpoint = checkpoint or (lambda _stage, _row_id: None)
+
+    # -- the tick ----------------------------------------------------------------------
+    def tick(self) -> TickReport:
+        """One pass: every mailbox with due or stranded work that no other worker holds."""
+        report = TickReport()
+        for mailbox_id in self._mailboxes_with_work():
+            if not self._lease_mailbox(mailbox_id):
+                continue
+            report.mailboxes.append(mailbox_id)
+            try:
+                self._run_mailbox(mailbox_id, report)
+            except Exception:  # one mailbox's bug must not stop the others; its lease lapses
+                log.exception("dispatch for mailbox %s failed", mailbox_id)
+                continue
+            # Not in ``finally``: a worker that dies mid-send keeps the lease until it lapses,
+            # exactly as a killed process would.
+            self._release_mailbox(mailbox_id)
+        return report
+
+    def _mailboxes_with_work(self) -> Sequence[int]:
+        now = self._clock.now()
+        with self._db() as session:
+            return session.scalars(
+                select(OutboxMessage.mailbox_id)
+                .where(
+                    or_(
+                        (OutboxMessage.state == "pending") & (OutboxMessage.due_at <= now),
+                        OutboxMessage.state.in_(IN_FLIGHT)
+                        & or_(
+                            OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now
+                        ),
+                    )
+                )
+                .distinct()
+            ).all()
+
+    def _lease_mailbox(self, mailbox_id: int) -> bool:
+        now = self._clock.now()
+        try:
+            with transaction(self._db) as session:
+                if session.get(MailboxPacing, mailbox_id) is None:
+                    session.add(MailboxPacing(mailbox_id=mailbox_id))
+        except IntegrityError:
+            pass  # another worker created it first
+        with transaction(self._db) as session:
+            pacing = session.scalars(
+                select(MailboxPacing)
+                .where(
+                    MailboxPacing.mailbox_id == mailbox_id,
+                    or_(MailboxPacing.lease_until.is_(None), MailboxPacing.lease_until <= now),
+                    or_(MailboxPacing.not_before.is_(None), MailboxPacing.not_before <= now),
+                )
+                .with_for_update(skip_locked=True)
+            ).first()
+            if pacing is None:
+                return False
+            pacing.leased_by = self.worker_id
+            pacing.lease_until = now + self.config.lease
+            return True
+
+    def _release_mailbox(self, mailbox_id: int) -> None:
+        with transaction(self._db) as session:
+            pacing = session.get(MailboxPacing, mailbox_id)
+            if pacing is not None and pacing.leased_by == self.worker_id:
+                pacing.leased_by = None
+                pacing.lease_until = None
+
+    def _hold_off(self, mailbox_id: int, retry_after: float) -> None:
+        wait = (
+            timedelta(seconds=retry_after) if retry_after > 0 else self.config.default_retry_after
+        )
+        with transaction(self._db) as session:
+            pacing = session.get(MailboxPacing, mailbox_id)
+            if pacing is not None:
+                pacing.not_before = self._clock.now() + wait
+
+    # -- one mailbox -------------------------------------------------------------------
+    def _run_mailbox(self, mailbox_id: int, report: TickReport) -> None:
+        try:
+            graph = self._graph_for(mailbox_id)
+            for row_id in self._stranded(mailbox_id):
+                self._advance(graph, row_id, report)
+            for _ in range(self.config.batch):
+                if not self._may_send_now(mailbox_id):
+                    report.deferred += 1
+                    return
+                claimed = self._claim_next(mailbox_id)
+                if claimed is None:
+                    return
+                self._advance(graph, claimed, report)
+        except GraphThrottled as exc:
+            self._hold_off(mailbox_id, exc.retry_after)
+        except MailboxNeedsReconnect as exc:
+            with transaction(self._db) as session:
+                self._seq.mailbox_unusable(session, mailbox_id, exc.message)
+        except MailboxError as exc:  # the token service is down: try again next tick
+            log.warning("mailbox %s skipped this tick: %s", mailbox_id, exc.message)
+
+    def _stranded(self, mailbox_id: int) -> list[int]:
+        """In-flight rows whose worker's lease ran out (it crashed or hung)."""
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.mailbox_id == mailbox_id,
+                    OutboxMessage.state.in_(IN_FLIGHT),
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
+                )
+                .order_by(OutboxMessage.id)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for row in rows:
+                row.claimed_by = self.worker_id
+                row.lease_until = now + self.config.lease
+                row.attempts += 1
+            return [row.id for row in rows]
+
+    def _may_send_now(self, mailbox_id: int) -> bool:
+        now = self._clock.now()
+        with self._db() as session:
+            cap, gap = self._seq.pacing(session, mailbox_id)
+            recent = self._seq.recent_sends(session, mailbox_id, now - timedelta(days=1))
+        return earliest_allowed(now, recent, cap, gap) <= now
+
+    def _claim_next(self, mailbox_id: int) -> int | None:
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            row = session.scalars(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.mailbox_id == mailbox_id,
+                    OutboxMessage.state == "pending",
+                    OutboxMessage.due_at <= now,
+                )
+                .order_by(OutboxMessage.due_at, OutboxMessage.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            row.state = "claimed"
+            row.claimed_by = self.worker_id
+            row.lease_until = now + self.config.lease
+            row.attempts += 1
+            row_id = row.id
+        self._checkpoint("claimed", row_id)
+        return row_id
+
+    # -- the state machine -------------------------------------------------------------
+    def _advance(self, graph: GraphClient, row_id: int, report: TickReport) -> None:
+        """Drive one row as far as it can go now."""
+        with self._db() as session:
+            row = session.get_one(OutboxMessage, row_id)
+            state = row.state
+        try:
+            if state == "claimed":
+                state = self._draft(graph, row_id, report)
+            if state == "drafted":
+                state = self._send(graph, row_id)
+            if state == "sending":
+                state = self._confirm(graph, row_id)
+        except GraphThrottled:
+            self._park(row_id, throttled=True)
+            raise  # the whole mailbox waits for Retry-After
+        except GraphError as exc:
+            if isinstance(exc, GraphTimeout) or exc.status >= 500 or exc.status == 401:
+                # Ambiguous: the call may have taken effect. The state says what to check.
+                self._park(row_id, throttled=False)
+                if exc.status == 401:
+                    raise MailboxNeedsReconnect() from exc
+                return
+            self._finish(row_id, "failed", f"Outlook refused the message: {exc.graph_message}")
+            state = "failed"
+        if state in FINAL:
+            setattr(report, state, getattr(report, state) + 1)
+
+    def _draft(self, graph: GraphClient, row_id: int, report: TickReport) -> str:
+        with transaction(self._db) as session:
+            row = session.get_one(OutboxMessage, row_id)
+            verdict = self._seq.hold_or_cancel(session, row)
+            if verdict:
+                row.state, row.last_error = verdict
+                row.lease_until = row.claimed_by = None
+                return row.state
+            payload, parent_imid = _payload(row), _parent_message_id(session, row)
+            key, first_attempt = row.dedupe_key, row.attempts <= 1
+        found = None if first_attempt else self._find_own(graph, key)
+        if found and not found.get("isDraft", True):
+            return self._mark_sent(row_id, found)
+        if found is None:
+            parent = None
+            if parent_imid:
+                parent = graph.find_message("sentitems", internet_message_id=parent_imid)
+            # A follow-up replies to the previous step's Sent Items copy, so it threads in the
+            # candidate's inbox; if the recruiter deleted that copy it goes out on its own.
+            if parent is not None:
+                found = graph.create_reply(parent["id"], payload)
+            else:
+                found = graph.create_draft(payload)
+        with transaction(self._db) as session:
+            row = session.get_one(OutboxMessage, row_id)
+            row.state = "drafted"
+            row.draft_id = found["id"]
+            row.internet_message_id = found.get("internetMessageId")
+            row.conversation_id = found.get("conversationId")
+        self._checkpoint("drafted", row_id)
+        return "drafted"
+
+    def _send(self, graph: GraphClient, row_id: int) -> str:
+        with transaction(self._db) as session:
+            row = session.get_one(OutboxMessage, row_id)
+            row.state = "sending"
+            row.send_attempted_at = self._clock.now()
+            draft_id = str(row.draft_id)
+        try:
+            graph.send_draft(draft_id)
+        except GraphNotFound:  # the draft is gone: maybe sent already; find out, never guess
+            return self._confirm(graph, row_id)
+        self._checkpoint("sent-unrecorded", row_id)
+        return self._mark_sent(row_id, None)
+
+    def _confirm(self, graph: GraphClient, row_id: int) -> str:
+        """A row left in ``sending``: prove the send happened, or decide it did not."""
+        with self._db() as session:
+            row = session.get_one(OutboxMessage, row_id)
+            key, draft_id, imid = row.dedupe_key, str(row.draft_id), row.internet_message_id
+            waited = self._clock.now() - (row.send_attempted_at or self._clock.now())
+        sent = graph.find_message("sentitems", marker=key)
+        if sent is None and imid:
+            sent = graph.find_message("sentitems", internet_message_id=imid)
+        if sent is not None:
+            return self._mark_sent(row_id, sent)
+        try:
+            draft = graph.get_message(draft_id)
+        except GraphNotFound:
+            self._finish(row_id, "unknown", "The message left Drafts but is not in Sent Items.")
+            return "unknown"
+        if draft.get("isDraft") and waited >= self.config.send_grace:
+            return self._send(graph, row_id)  # the same draft: it cannot go out twice
+        self._park(row_id, throttled=False)
+        return "sending"
+
+    def _find_own(self, graph: GraphClient, key: str) -> dict[str, Any] | None:
+        return graph.find_message("sentitems", marker=key) or graph.find_message(
+            "drafts", marker=key
+        )
+
+    # -- recording outcomes ------------------------------------------------------------
+    def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> str:
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            row = session.get_one(OutboxMessage, row_id)
+            row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
+            if found is not None:
+                row.internet_message_id = found.get("internetMessageId") or row.internet_message_id
+                row.conversation_id = found.get("conversationId") or row.conversation_id
+            self._seq.after_sent(session, row, now)
+        return "sent"
+
+    def _finish(self, row_id: int, state: str, reason: str) -> None:
+        with transaction(self._db) as session:
+            row = session.get_one(OutboxMessage, row_id)
+            row.state, row.last_error, row.lease_until = state, reason, None
+            if state == "failed":
+                self._seq.after_failed(session, row, reason)
+            else:
+                self._seq.after_unknown(session, row)
+
+    def _park(self, row_id: int, *, throttled: bool) -> None:
+        """Give a row back for a later try, in the state that says what happened so far.
+
+        A 429/503 means Graph did nothing: a ``claimed`` row is ``pending`` again and the
+        mailbox's ``not_before`` holds everything back. After an ambiguous failure the row
+        keeps its state and is looked at again (as stranded) after ``ambiguous_retry``.
+        """
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            row = session.get_one(OutboxMessage, row_id)
+            row.claimed_by = None
+            if throttled:
+                if row.state == "claimed":
+                    row.state = "pending"
+                row.lease_until = None
+            else:
+                row.lease_until = now + self.config.ambiguous_retry
+
+
+def _payload(row: OutboxMessage) -> dict[str, Any]:
+    return {
+        "subject": row.subject,
+        "body": {"contentType": "HTML" if row.body_html else "Text", "content": row.body},
+        "toRecipients": [
+            {
+                "emailAddress": {
+                    "address": row.to_email,
+                    **({"name": row.to_name} if row.to_name else {}),
+                }
+            }
+        ],
+        "singleValueExtendedProperties": [{"id": MARKER_PROPERTY, "value": row.dedupe_key}],
+    }
+
+
+def _parent_message_id(session: Session, row: OutboxMessage) -> str | None:
+    """The Message-ID of the step this follow-up answers, if it was sent."""
+    if not row.reply_as_followup or row.enrollment_id is None or not row.step_position:
+        return None
+    parent = session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key == f"step:{row.enrollment_id}:{row.step_position - 1}"
+        )
+    ).first()
+    return parent.internet_message_id if parent and parent.state == "sent" else None

@@ -1,0 +1,402 @@
+"""Campaign email templates: Jinja2 in a sandbox, filled in from a candidate's row.
+
+A template sees the candidate's columns under :func:`variable_name` names (``email``,
+``first_name``, ``last_name``, ``timezone``, ``country``, and "Current Company" as
+``current_company``) and the sender's ``sender_name``, ``sender_email`` and
+``sender_first_name``, which win over a column of the same name.
+
+An empty or blank cell counts as missing, like an absent column: a recruiter who left a
+cell empty rarely meant "say nothing here", so the row is flagged before sending unless
+the template says what to do (``{{ first_name | default("there") }}`` or
+``{% if company is defined %}…{% endif %}``).
+
+The language is deliberately small: ``{{ column }}``, the :data:`FILTERS`, ``{% if %}``,
+comparisons, ``and``/``or``/``not``, ``~`` and ``[0]`` indexing. Attributes, calls, loops,
+``set``, macros, includes, arithmetic and ``autoescape`` are refused when the campaign is
+created, so a template can neither reach Python objects nor grow its output beyond its
+parts; the Jinja sandbox stays underneath as a second wall.
+
+Errors, all :class:`TemplateProblem` (an :class:`~outreach.errors.OutreachError`):
+:class:`TemplateSyntaxProblem` (templates cannot be accepted; every problem listed),
+:class:`RenderProblem` (a step cannot be filled in for one candidate),
+:class:`UnsafeTemplate` (the sandbox stopped a template) and :class:`InvalidColumnName`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.runtime import Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
+
+from outreach.errors import OutreachError
+
+FILTERS = ("capitalize", "d", "default", "lower", "title", "trim", "upper")
+TESTS = ("defined", "undefined", "none", "eq", "ne", "in")
+#: Variables every render has, so a shortlist never needs a column for them.
+ALWAYS_PRESENT = frozenset({"email", "sender_name", "sender_email", "sender_first_name"})
+MAX_TEMPLATE_CHARS = 100_000
+
+
+class TemplateProblem(OutreachError):
+    """The campaign's email templates have a problem."""
+
+
+class TemplateSyntaxProblem(TemplateProblem):
+    """Some templates cannot be used as written; fix them and try again."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("Some templates need fixing:\n" + "\n".join(problems))
+        self.problems = tuple(problems)
+
+
+class UnsafeTemplate(TemplateProblem):
+    """A template tried to reach something other than the candidate's columns and was stopped."""
+
+
+class InvalidColumnName(TemplateProblem):
+    """A column name has no letters or digits."""
+
+    def __init__(self, header: str) -> None:
+        super().__init__(f"Column '{header}' has no letters or digits: rename it in the CSV.")
+
+
+@dataclass(frozen=True)
+class StepTemplate:
+    """One step as the recruiter wrote it; ``html`` means the body is HTML."""
+
+    subject: str
+    body: str
+    html: bool = False
+
+
+@dataclass(frozen=True)
+class Sender:
+    """The mailbox owner the email goes out as."""
+
+    name: str
+    email: str
+
+    def variables(self) -> dict[str, str]:
+        """The ``sender_*`` variables; a blank display name falls back to the address."""
+        name = self.name.strip() or self.email
+        return {
+            "sender_name": name,
+            "sender_email": self.email,
+            "sender_first_name": name.split()[0],
+        }
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One step filled in for one candidate; the subject is a single trimmed line."""
+
+    subject: str
+    body: str
+    html: bool
+
+
+@dataclass(frozen=True)
+class MissingVariables:
+    """What stops a candidate's emails: the variables their row lacks, and other failures."""
+
+    email: str
+    missing: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+    def sentence(self) -> str:
+        """``"jane@x.com lacks company, first_name"``, then any other failure."""
+        lacks = [f"{self.email} lacks {', '.join(self.missing)}"] if self.missing else []
+        text = "; ".join(lacks + list(self.errors))
+        return text if self.missing else f"{self.email}: {text}"
+
+
+class RenderProblem(TemplateProblem):
+    """A step cannot be filled in for this candidate."""
+
+    def __init__(self, step: int, problem: MissingVariables) -> None:
+        super().__init__(f"Step {step} cannot be sent: {problem.sentence()}.")
+        self.problem = problem
+
+
+@lru_cache(maxsize=4096)
+def variable_name(column_header: str) -> str:
+    """The template variable for a CSV column: "Current Company" → ``current_company``.
+
+    Lower-cased; each run of characters other than letters and digits becomes one ``_``;
+    non-ASCII letters stay (Jinja accepts them). A name that would start with a digit or
+    is a template keyword gets a ``column_`` prefix ("2nd Round" → ``column_2nd_round``).
+    Raises :class:`InvalidColumnName` when nothing is left.
+    """
+    name = re.sub(r"[\W_]+", "_", unicodedata.normalize("NFKC", column_header).lower()).strip("_")
+    if not name:
+        raise InvalidColumnName(column_header)
+    return f"column_{name}" if name[0].isdigit() or name in _RESERVED else name
+
+
+_RESERVED = frozenset("and or not in is if else true false none self loop caller varargs".split())
+
+
+def compile_steps(steps: Sequence[StepTemplate]) -> CompiledCampaign:
+    """Parse and check every step once; :class:`TemplateSyntaxProblem` lists all problems."""
+    problems: list[str] = []
+    names: set[str] = set()
+    compiled = []
+    for number, step in enumerate(steps, start=1):
+        subject = _compile(_TEXT, step.subject, f"Step {number} subject", problems, names)
+        body_env = _HTML if step.html else _TEXT
+        body = _compile(body_env, step.body, f"Step {number} body", problems, names)
+        if subject is not None and body is not None:
+            compiled.append((subject, body, step.html))
+    if problems:
+        raise TemplateSyntaxProblem(problems)
+    return CompiledCampaign(compiled, frozenset(names - ALWAYS_PRESENT))
+
+
+class CompiledCampaign:
+    """Every step of a campaign, parsed once, ready to render many times."""
+
+    def __init__(
+        self, steps: Sequence[tuple[Template, Template, bool]], names: frozenset[str]
+    ) -> None:
+        self._steps = tuple(steps)
+        self._names = names
+
+    def __len__(self) -> int:
+        """The number of steps."""
+        return len(self._steps)
+
+    def variables(self) -> set[str]:
+        """The variables the templates use that candidates' rows provide (or may, if optional)."""
+        return set(self._names)
+
+    def render(
+        self, step_index: int, candidate: Mapping[str, str], sender: Sender
+    ) -> RenderedEmail:
+        """Step ``step_index`` (from 0) for one candidate, or :class:`RenderProblem`."""
+        context = _context(candidate, sender.variables())
+        problem, (subject, body) = self._fill(context.get("email", "?"), context, [step_index])
+        if problem:
+            raise RenderProblem(step_index + 1, problem)
+        return RenderedEmail(" ".join(subject.split()), body, self._steps[step_index][2])
+
+    def check(
+        self, candidates: Iterable[tuple[str, Mapping[str, str]]], sender: Sender
+    ) -> list[MissingVariables]:
+        """Render every step for every candidate; one entry per candidate that would fail.
+
+        An entry lists every variable the candidate lacks across all steps (one used only
+        under ``default`` or ``is defined`` is optional) and every other failure.
+        """
+        fields, every_step = sender.variables(), range(len(self._steps))
+        found = (
+            self._fill(email, _context(row, fields), every_step)[0] for email, row in candidates
+        )
+        return [problem for problem in found if problem]
+
+    def _fill(
+        self, email: str, context: dict[str, str], indexes: Iterable[int]
+    ) -> tuple[MissingVariables | None, list[str]]:
+        names: set[str] = set()
+        errors: list[str] = []
+        out: list[str] = []
+        token = _recorder.set(names)
+        try:
+            for index in indexes:
+                for part, template in zip(("subject", "body"), self._steps[index][:2], strict=True):
+                    try:
+                        out.append(template.render(context))
+                    except SecurityError as exc:
+                        raise UnsafeTemplate() from exc
+                    except Exception as exc:  # any failure is reported for this candidate
+                        errors.append(f"step {index + 1} {part} cannot be filled in ({exc})")
+                        out.append("")
+        finally:
+            _recorder.reset(token)
+        if names or errors:
+            return MissingVariables(email, tuple(sorted(names)), tuple(errors)), out
+        return None, out
+
+
+def describe_missing(problems: Sequence[MissingVariables], limit: int = 20) -> str:
+    """The problems as Slack mrkdwn lines, at most ``limit`` of them, then "…and N more"."""
+    lines = [problem.sentence() for problem in problems[:limit]]
+    if (rest := len(problems) - len(lines)) > 0:
+        lines.append(f"…and {rest} more candidate{'s' if rest > 1 else ''}")
+    return "\n".join(lines).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _context(row: Mapping[str, str], sender_fields: Mapping[str, str]) -> dict[str, str]:
+    context: dict[str, str] = {}
+    for header, value in row.items():
+        if not value or value.isspace():
+            continue  # an empty cell is missing, not ""
+        try:
+            context.setdefault(variable_name(header), value)
+        except InvalidColumnName:
+            continue  # no template can name it
+    return context | dict(sender_fields)
+
+
+# The missing variables the render in progress has met, if it is recording.
+_recorder: ContextVar[set[str] | None] = ContextVar("template_missing", default=None)
+
+
+class _Absent(Undefined):
+    """A missing column. Where StrictUndefined raises, it records its name and acts empty,
+    so one render finds every gap; anything else undefined (an unsafe attribute, an index
+    out of range) raises as usual."""
+
+    __slots__ = ()
+
+    def _note(self) -> None:
+        recorder = _recorder.get()
+        plain = self._undefined_obj is missing and self._undefined_hint is None
+        if recorder is None or not plain or self._undefined_exception is not UndefinedError:
+            self._fail_with_undefined_error()
+        recorder.add(str(self._undefined_name))
+
+    def __str__(self) -> str:
+        self._note()
+        return ""
+
+    def __iter__(self) -> Iterator[Any]:
+        self._note()
+        return iter(())
+
+    def __bool__(self) -> bool:
+        self._note()
+        return False
+
+    def _compare(self, *args: Any) -> bool:
+        self._note()
+        return False  # the candidate is flagged anyway, so the branch taken does not matter
+
+    def _item(self, *args: Any) -> _Absent:
+        self._note()
+        return self
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare  # type: ignore[assignment]
+    __getitem__ = _item  # type: ignore[assignment]
+    __hash__ = Undefined.__hash__
+
+
+def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=_Absent,
+        autoescape=autoescape,
+        keep_trailing_newline=True,  # send what the recruiter typed
+    )
+    env.globals.clear()  # no range, lipsum, cycler, joiner, namespace or dict
+    env.filters = {name: env.filters[name] for name in FILTERS}
+    env.tests = {name: env.tests[name] for name in TESTS}
+    return env
+
+
+_TEXT = _environment(autoescape=False)
+_HTML = _environment(autoescape=True)
+
+
+def _compile(
+    env: ImmutableSandboxedEnvironment,
+    source: str,
+    where: str,
+    problems: list[str],
+    names: set[str],
+) -> Template | None:
+    found: list[str] = []
+    try:
+        if len(source) > MAX_TEMPLATE_CHARS:
+            found.append(f"{where} is longer than {MAX_TEMPLATE_CHARS:,} characters.")
+            return None
+        tree = env.parse(source)
+        found += [f"{where}, line {line}: {reason}" for line, reason in _refusals(tree)]
+        if found:
+            return None
+        names.update(meta.find_undeclared_variables(tree))
+        return env.from_string(tree)
+    except TemplateSyntaxError as exc:
+        message = exc.message or "cannot be read"
+        found.append(f"{where}, line {exc.lineno}: {message.replace('Jinja was', 'ScaleUp was')}")
+    except TemplateError as exc:
+        found.append(f"{where}: {exc.message}")
+    except (RecursionError, ValueError):  # deep nesting, or a number too long to read
+        found.append(f"{where} is nested too deeply or has a number too long to read.")
+    finally:
+        problems += found
+    return None
+
+
+# The language: output, {% if %}, names, literals, known filters and tests, comparisons,
+# and/or/not, ~. Scope only wraps {% autoescape %}, refused below it.
+_ALLOWED = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name, nodes.If,
+    nodes.CondExpr, nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not,
+    nodes.Concat, nodes.Keyword, nodes.Tuple, nodes.List, nodes.Filter, nodes.Test,
+    nodes.Scope,
+)  # fmt: skip
+_ARITHMETIC = (
+    nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow,
+    nodes.Neg, nodes.Pos,
+)  # fmt: skip
+# Statement nodes whose tag is not their class name, for the refusal message.
+_TAGS: dict[type[nodes.Node], str] = {
+    nodes.Assign: "set",
+    nodes.AssignBlock: "set",
+    nodes.CallBlock: "call",
+    nodes.FilterBlock: "filter",
+    nodes.FromImport: "from",
+    nodes.ScopedEvalContextModifier: "autoescape",
+}
+_SAY = 'use column names and filters, like {{ first_name | default("there") }}'
+
+
+def _refusals(node: nodes.Node) -> Iterator[tuple[int, str]]:
+    """Every construct outside the small language, with its line; the outermost only."""
+    if isinstance(node, nodes.Getattr):
+        while isinstance(node.node, nodes.Getattr):
+            node = node.node  # name a chain's first attribute: that is where it went wrong
+        yield node.lineno, f"`.{node.attr}` is not allowed; {_SAY}"
+    elif isinstance(node, nodes.Getitem):
+        arg = node.arg
+        parts = [arg.start, arg.stop, arg.step] if isinstance(arg, nodes.Slice) else [arg]
+        if all(_whole_number(part) for part in parts):
+            yield from _refusals(node.node)
+        else:
+            yield node.lineno, "only numbers are allowed in [ ], like {{ first_name[0] }}"
+    elif isinstance(node, nodes.Filter | nodes.Test) and node.name not in _known(node)[1]:
+        kind, known = _known(node)
+        yield node.lineno, f"there is no {kind} named '{node.name}'; use {', '.join(known)}"
+    elif isinstance(node, nodes.Name) and node.name == "self":
+        yield node.lineno, "there is no column called `self`"
+    elif isinstance(node, _ALLOWED):
+        for child in node.iter_child_nodes():
+            yield from _refusals(child)
+    elif isinstance(node, nodes.Call):
+        yield node.lineno, f"calling functions or methods is not allowed; {_SAY}"
+    elif isinstance(node, _ARITHMETIC):
+        yield node.lineno, "arithmetic is not allowed"
+    elif isinstance(node, nodes.Stmt):
+        tag = _TAGS.get(type(node), type(node).__name__.lower())
+        yield node.lineno, f"{{% {tag} %}} is not allowed; {_SAY}"
+    else:
+        yield node.lineno, f"this kind of expression is not allowed; {_SAY}"
+
+
+def _whole_number(node: nodes.Node | None) -> bool:
+    """Whether ``node`` is a literal like ``2`` or ``-1``, or absent (``[:2]``)."""
+    inner = node.node if isinstance(node, nodes.Neg) else node
+    return inner is None or (isinstance(inner, nodes.Const) and type(inner.value) is int)
+
+
+def _known(node: nodes.Filter | nodes.Test) -> tuple[str, tuple[str, ...]]:
+    return ("filter", FILTERS) if isinstance(node, nodes.Filter) else ("test", TESTS)

@@ -1,0 +1,144 @@
+"""Sending campaigns exactly once: schedules, threading, crashes at every state, faults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import RECRUITER, Sandbox
+from tests.conftest import RunningBot, start_bot
+from tests.e2e.campaign_helpers import (
+    connect,
+    create_campaign,
+    dispatcher,
+    outbox,
+    seed_shortlist,
+)
+from tests.e2e.test_connect import TEAM
+from tests.fakes import FakeClock
+
+# Monday 2 March 2026, 06:00 UTC: 07:00 in Berlin, 01:00 in New York.
+MONDAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+CANDIDATES = [
+    ("jana@talent.example", "Jana", "Europe/Berlin", "DE"),
+    ("omar@talent.example", "Omar", "America/New_York", "US"),
+]
+
+
+class SimulatedCrash(BaseException):
+    """The worker process dies here (BaseException: nothing in the bot catches it)."""
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(MONDAY)
+
+
+@pytest.fixture
+def cbot(
+    sandbox: Sandbox, database_url: str, tmp_path: Path, clock: FakeClock
+) -> Iterator[RunningBot]:
+    running, server = start_bot(
+        sandbox,
+        {"DATABASE_URL": database_url, "SCALEUP_DATA_DIR": str(tmp_path / "data")},
+        clock=clock,
+    )
+    yield running
+    server.stop()
+    running.container.engine.dispose()
+
+
+def started_campaign(bot: RunningBot) -> int:
+    mailbox_id = connect(bot, RECRUITER)
+    shortlist_id = seed_shortlist(bot, "backend", CANDIDATES)
+    create_campaign(bot, mailbox_id, shortlist_id)
+    report = bot.container.campaigns.start(TEAM, RECRUITER.slack_id, "Backend Q4")
+    assert report.enrolled == 2 and report.skipped == []
+    return mailbox_id
+
+
+def inbox(bot: RunningBot, address: str) -> list[object]:
+    return [m for m in bot.sandbox.store.inbox(address)]
+
+
+def sent_to(bot: RunningBot, address: str) -> list[object]:
+    return [
+        m
+        for m in bot.sandbox.store.sent_items(RECRUITER.email)
+        if any(r.address == address for r in m.to)  # type: ignore[attr-defined]
+    ]
+
+
+def test_each_step_goes_out_once_at_local_times_and_threaded(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    started_campaign(cbot)
+    worker = dispatcher(cbot)
+
+    worker.tick()  # 07:00 Berlin: before the window
+    assert cbot.sandbox.store.sent_items(RECRUITER.email) == []
+
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # 09:00 Berlin, 03:00 New York
+    assert worker.tick().sent == 1
+    [first] = inbox(cbot, "jana@talent.example")
+    assert first.subject == "Role at Acme, Jana?"  # type: ignore[attr-defined]
+    assert inbox(cbot, "omar@talent.example") == []
+
+    clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))  # 09:00 New York
+    assert worker.tick().sent == 1
+    assert len(inbox(cbot, "omar@talent.example")) == 1
+
+    # Step 2 waits two business days: Wednesday at the window's opening.
+    clock.set(datetime(2026, 3, 3, 12, 0, tzinfo=UTC))
+    assert worker.tick().sent == 0
+    clock.set(datetime(2026, 3, 4, 8, 0, tzinfo=UTC))
+    assert worker.tick().sent == 1
+    jana = inbox(cbot, "jana@talent.example")
+    assert len(jana) == 2
+    follow_up = jana[1]
+    assert follow_up.conversation_id == first.conversation_id  # type: ignore[attr-defined]
+    assert follow_up.in_reply_to == first.internet_message_id  # type: ignore[attr-defined]
+
+    for day in (4, 5, 6, 9, 10, 11, 12):
+        for hour in (8, 14, 16):
+            clock.set(datetime(2026, 3, day, hour, 0, tzinfo=UTC))
+            worker.tick()
+    for address in ("jana@talent.example", "omar@talent.example"):
+        assert len(inbox(cbot, address)) == 3
+        assert len(sent_to(cbot, address)) == 3
+    assert {row.state for row in outbox(cbot)} == {"sent"}
+
+
+@pytest.mark.parametrize("stage", ["claimed", "drafted", "sent-unrecorded"])
+def test_a_worker_killed_at_each_state_recovers_without_duplicates(
+    cbot: RunningBot, clock: FakeClock, stage: str
+) -> None:
+    started_campaign(cbot)
+    crashed = {"done": False}
+
+    def crash(at: str, _row_id: int) -> None:
+        if at == stage and not crashed["done"]:
+            crashed["done"] = True
+            raise SimulatedCrash(at)
+
+    clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))  # both candidates inside the window
+    with pytest.raises(SimulatedCrash):
+        dispatcher(cbot, "doomed", checkpoint=crash).tick()
+
+    survivor = dispatcher(cbot, "survivor")
+    survivor.tick()  # the dead worker's leases still hold: nothing is touched twice
+    clock.advance(minutes=6)  # past the 5-minute lease
+    survivor.tick()
+    for address in ("jana@talent.example", "omar@talent.example"):
+        assert len(sent_to(cbot, address)) == 1, address
+        assert len(inbox(cbot, address)) == 1, address
+    # The follow-up still threads after the recovery.
+    clock.set(datetime(2026, 3, 4, 14, 0, tzinfo=UTC))
+    survivor.tick()
+    for address in ("jana@talent.example", "omar@talent.example"):
+        first, second = inbox(cbot, address)
+        assert second.in_reply_to == first.internet_message_id  # type: ignore[attr-defined]
+    assert len(cbot.sandbox.store.drafts(RECRUITER.email)) == 0

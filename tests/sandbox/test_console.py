@@ -1,0 +1,175 @@
+"""The sandbox Slack console: a person acts as a seeded member and sees what the bot did."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from html.parser import HTMLParser
+
+import pytest
+import requests
+
+from bot.sandbox import RECRUITER
+from bot.sandbox.console import Where, block_html, console_url, mrkdwn
+from handlers import blocks
+from tests.conftest import RunningBot
+
+
+class Forms(HTMLParser):
+    """Each form's action and fields (hidden inputs, text inputs, buttons' form= targets)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+        self.by_id: dict[str, dict[str, str]] = {}
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        at = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((at.get("action", ""), {}))
+            if "id" in at:
+                self.by_id[at["id"]] = self.forms[-1][1]
+        elif tag == "input" and "name" in at:
+            target = self.by_id.get(at.get("form", "")) or self.forms[-1][1]
+            target[at["name"]] = at.get("value", "")
+
+    def with_field(self, action: str, **wanted: str) -> dict[str, str]:
+        for found_action, fields in self.forms:
+            if found_action == action and all(fields.get(k) == v for k, v in wanted.items()):
+                return fields
+        raise AssertionError(f"no {action} form with {wanted}")
+
+
+class Person:
+    """A browser on the console, signed in as nobody: it just says who it is."""
+
+    def __init__(self, bot: RunningBot, user: str = RECRUITER.slack_id) -> None:
+        self.base, self.user = console_url(bot.sandbox).rstrip("/"), user
+        self.http = requests.Session()
+
+    def page(self) -> str:
+        response = self.http.get(f"{self.base}/", params={"user": self.user}, timeout=10)
+        assert response.status_code == 200
+        return response.text
+
+    def post(self, path: str, **fields: str) -> str:
+        response = self.http.post(
+            f"{self.base}{path}", data={"user": self.user, **fields}, timeout=15
+        )
+        assert response.status_code == 200, response.text
+        assert response.url.endswith(f"/?user={self.user}")  # redirected back to the page
+        return response.text
+
+    def until(self, seen: Callable[[str], bool], timeout: float = 5.0) -> str:
+        """The page once ``seen`` holds; the bot answers on threads after its ack."""
+        deadline = time.monotonic() + timeout
+        while not seen(html := self.page()):
+            assert time.monotonic() < deadline, html
+            time.sleep(0.05)
+        return html
+
+
+def test_the_page_lists_the_people_and_the_banner_points_at_it(bot: RunningBot) -> None:
+    html = Person(bot).page()
+    for name in ("Riley Chen (recruiter)", "Sam Patel (hiring manager)", "Alex Kim"):
+        assert name in html
+    assert 'action="/console/command"' in html
+    assert any(console_url(bot.sandbox) in line for line in bot.sandbox.banner_lines())
+    post = requests.post(console_url(bot.sandbox) + "console/command", data={"user": "U0NOBODY"})
+    assert post.status_code == 400
+
+
+def test_help_shows_the_ack_as_escaped_html(bot: RunningBot) -> None:
+    html = Person(bot).post("/console/command", text="/scaleup help")
+    assert "<code>/scaleup help</code>" in html  # what the person did
+    assert "<b>ScaleUp</b> runs recruiting outreach" in html
+    assert "<code>/scaleup connect [email]</code>" in html
+
+
+def test_connect_modal_submit_and_sign_in_link(bot: RunningBot) -> None:
+    riley = Person(bot)
+    riley.post("/console/command", text="connect")
+    html = riley.until(lambda h: 'class="modal"' in h)
+    forms = Forms(html)
+    modal = forms.with_field("/console/submit")
+    assert modal[f"f.{blocks.EMAIL_BLOCK}"] == RECRUITER.email  # pre-filled from the profile
+    assert modal[f"f.{blocks.NAME_BLOCK}"] == RECRUITER.real_name
+
+    # The bot's errors show beside the field, and what was typed stays.
+    html = riley.post("/console/submit", **{**modal, f"f.{blocks.EMAIL_BLOCK}": "jane@"})
+    assert 'class="modal"' in html
+    assert re.search(r'value="jane@".*class="error"', html, re.S)
+
+    # Submitting closes the modal; the answer carries the Microsoft sign-in link.
+    riley.post("/console/submit", **modal)
+    html = riley.until(lambda h: "Sign in with Microsoft</a>" in h)
+    assert 'class="modal"' not in html
+    link = re.search(r'<a class="button primary" href="([^"]+)"[^>]*>Sign in with Microsoft', html)
+    assert link and link[1].startswith(bot.sandbox.authority)
+    assert "self-signed certificate" in html
+
+
+def test_a_button_click_reaches_the_bot(bot: RunningBot) -> None:
+    riley = Person(bot)
+    riley.post("/console/command", text="disconnect")  # nothing yet: offers "Connect Outlook"
+    html = riley.until(lambda h: "Connect Outlook</button>" in h)
+    click = Forms(html).with_field("/console/click", action_id=blocks.CONNECT_START)
+    assert click["source"].startswith("response:")
+    riley.post("/console/click", **click)
+    html = riley.until(lambda h: 'class="modal"' in h)
+    assert "<h2>Connect Outlook</h2>" in html
+    assert "clicked “Connect Outlook”" in html
+    assert bot.sandbox.slack.calls("views.open")
+
+
+def test_app_home_renders_and_its_buttons_work(bot: RunningBot) -> None:
+    riley = Person(bot)
+    riley.post("/console/home")
+    html = riley.until(lambda h: "<h3>ScaleUp outreach</h3>" in h)
+    click = Forms(html).with_field("/console/click", action_id=blocks.CONNECT_START)
+    assert click["source"].startswith("view:")
+    riley.post("/console/click", **click)
+    html = riley.until(lambda h: 'class="modal"' in h)
+    view_id = Forms(html).with_field("/console/close")["view_id"]
+    html = riley.post("/console/close", view_id=view_id)
+    assert 'class="modal"' not in html
+
+
+# ---- rendering: pure functions ----------------------------------------------------------
+
+
+def test_mrkdwn_is_escaped_and_formatted() -> None:
+    html = mrkdwn(
+        "*bold* _it_ `&lt;code&gt;` <https://x.test/?a=1&amp;b=2|a &lt;link&gt;> "
+        "<@U1> <javascript:alert(1)|no> &lt;script&gt; :warning:",
+        {"U1": "Riley Chen"},
+    )
+    assert str(html) == (
+        "<b>bold</b> <i>it</i> <code>&lt;code&gt;</code> "
+        '<a href="https://x.test/?a=1&amp;b=2" target="_blank" rel="noopener">a &lt;link&gt;</a> '
+        "<b>@Riley Chen</b> &lt;javascript:alert(1)|no&gt; &lt;script&gt; ⚠️"
+    )
+
+
+@pytest.mark.parametrize(
+    ("element", "expected"),
+    [
+        (
+            {
+                "type": "static_select",
+                "action_id": "s",
+                "options": [{"text": {"type": "plain_text", "text": "<One>"}, "value": "1"}],
+            },
+            '<option value="1">&lt;One&gt;</option>',
+        ),
+        ({"type": "users_select", "action_id": "u"}, '<option value="U1">Riley</option>'),
+        ({"type": "channels_select", "action_id": "c"}, 'placeholder="a channel id'),
+    ],
+)
+def test_input_elements_render_as_form_fields(element: dict[str, object], expected: str) -> None:
+    block = {"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "L"}}
+    html = str(block_html({**block, "element": element}, Where("U1", {"U1": "Riley"}, form="m")))
+    assert expected in html
+    assert 'name="f.b" form="m"' in html
