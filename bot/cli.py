@@ -28,7 +28,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     web.add_argument("--workers", type=int, default=2)
     web.add_argument("--threads", type=int, default=8)
-    commands.add_parser("worker", help="run the scheduler: sends, reply sync, mailbox checks")
+    worker = commands.add_parser(
+        "worker", help="run the scheduler: sends, reply sync, mailbox checks"
+    )
+    worker.add_argument(
+        "--drain",
+        type=float,
+        metavar="SECONDS",
+        help="send what is due now, then exit (stop after SECONDS at most); for cron or one-off runs",
+    )
     dev = commands.add_parser(
         "dev", help="web + worker (+ sandbox without credentials), one process"
     )
@@ -88,9 +96,13 @@ def run_web(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.container import build
-    from bot.worker import start_scheduler
+    from bot.worker import drain, start_scheduler
 
     container = build(settings)
+    if args.drain is not None:
+        sent = drain(container, args.drain)
+        print(f"Drained the outbox: {sent} message(s) sent.")
+        return 0
     scheduler = start_scheduler(container)
     log.info("worker started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     _wait_for_signal()

@@ -67,7 +67,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         if mailbox_id is not None:
             with gates_lock:
                 gate = gates.setdefault(mailbox_id, threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
-        return GraphClient(graph_session, settings.graph_api_url, tokens, gate=gate)
+        return GraphClient(
+            graph_session, settings.graph_api_url, tokens, gate=gate, timeout=settings.graph_timeout
+        )
 
     login = MicrosoftLogin(
         MicrosoftApp(

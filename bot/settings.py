@@ -56,6 +56,7 @@ class Settings:
     ms_redirect_uri: str | None = None
     ms_ca_bundle: str | None = None
     graph_api_url: str = DEFAULT_GRAPH_API_URL
+    graph_timeout: float = 30.0
     token_encryption_keys: tuple[str, ...] = ()
     data_dir: Path = Path(".scaleup")
 
@@ -93,6 +94,7 @@ class Settings:
             ms_redirect_uri=get("MS_REDIRECT_URI"),
             ms_ca_bundle=get("MS_CA_BUNDLE"),
             graph_api_url=(get("GRAPH_API_URL") or DEFAULT_GRAPH_API_URL).rstrip("/"),
+            graph_timeout=float(get("GRAPH_TIMEOUT_SECONDS") or 30),
             token_encryption_keys=keys,
             data_dir=Path(get("SCALEUP_DATA_DIR") or ".scaleup"),
         )

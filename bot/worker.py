@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -56,6 +57,21 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
         container.clock,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
     )
+
+
+def drain(container: Container, seconds: float) -> int:
+    """Dispatch until nothing is due (or ``seconds`` pass); the number of messages sent."""
+    sender = dispatcher(container)
+    deadline = time.monotonic() + seconds
+    sent = 0
+    while time.monotonic() < deadline:
+        report = sender.tick()
+        sent += report.sent
+        if not report.mailboxes and not sender.has_work():
+            break
+        if not report.mailboxes:
+            time.sleep(0.05)  # another worker holds the mailboxes with work
+    return sent
 
 
 def ticks(container: Container) -> dict[str, tuple[Callable[[], None], timedelta]]:

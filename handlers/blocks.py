@@ -195,13 +195,17 @@ def disconnect_confirm(status: MailboxStatus) -> list[Block]:
 
 
 def disconnected(report: DisconnectReport) -> list[Block]:
-    pending = (
-        f" and {report.pending_sign_ins} unused sign-in link(s)" if report.pending_sign_ins else ""
-    )
+    deleted = ["its Microsoft sign-in tokens"]
+    if report.pending_sign_ins:
+        deleted.append(f"{report.pending_sign_ins} unused sign-in link(s)")
+    if report.campaigns:
+        deleted.append(f"{report.campaigns} campaign(s) sending from it")
+    if report.messages:
+        deleted.append(f"{report.messages} stored outgoing message(s)")
     return [
         text(
-            f"Disconnected *{report.email}*. Deleted: its Microsoft sign-in tokens{pending}; "
-            "ScaleUp stored no other data of this mailbox."
+            f"Disconnected *{esc(report.email)}*. Deleted: {', '.join(deleted)}. "
+            "ScaleUp keeps no other data of this mailbox."
         ),
         context(
             "To also withdraw the permission on Microsoft's side, open "

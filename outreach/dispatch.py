@@ -140,6 +140,10 @@ class Dispatcher:
             self._release_mailbox(mailbox_id)
         return report
 
+    def has_work(self) -> bool:
+        """Whether some row is due or stranded now (in any mailbox, leased or not)."""
+        return bool(self._mailboxes_with_work())
+
     def _mailboxes_with_work(self) -> Sequence[int]:
         now = self._clock.now()
         with self._db() as session:

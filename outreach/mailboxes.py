@@ -21,7 +21,16 @@ from sqlalchemy import delete, func, select
 
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
-from bot.models import AuditEntry, Mailbox, OutlookAuthFlow, Workspace
+from bot.models import (
+    AuditEntry,
+    Campaign,
+    Mailbox,
+    OutboxMessage,
+    OutlookAuthFlow,
+    Shortlist,
+    Suppression,
+    Workspace,
+)
 from outreach import audit
 from outreach.addresses import normalize_email
 from outreach.errors import (
@@ -75,6 +84,8 @@ class DisconnectReport:
 
     email: str
     pending_sign_ins: int
+    campaigns: int = 0
+    messages: int = 0
 
 
 class Mailboxes:
@@ -303,13 +314,29 @@ class Mailboxes:
                     OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == user_id
                 )
             )
-            report = DisconnectReport(mailbox.email, pending_sign_ins=int(flows or 0))
+            campaigns = session.scalar(
+                select(func.count()).select_from(Campaign).where(Campaign.mailbox_id == mailbox.id)
+            )
+            messages = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.mailbox_id == mailbox.id)
+            )
+            report = DisconnectReport(
+                mailbox.email,
+                pending_sign_ins=int(flows or 0),
+                campaigns=int(campaigns or 0),
+                messages=int(messages or 0),
+            )
+            # Campaigns, their enrollments and every outbox message of the mailbox go with it
+            # (ON DELETE CASCADE); shortlists stay, they belong to the workspace.
             session.delete(mailbox)
             audit.record(session, now, team_id, "mailbox.disconnected", actor=user_id)
         return report
 
     def wipe_workspace(self, team_id: str) -> int:
-        """Delete every mailbox, pending sign-in, audit entry and the installation of a workspace.
+        """Delete everything a workspace had here: mailboxes, campaigns, shortlists,
+        suppressions, pending sign-ins, audit entries and the installation.
 
         Returns the number of mailboxes deleted.
         """
@@ -321,6 +348,9 @@ class Mailboxes:
                 or 0
             )
             session.execute(delete(Mailbox).where(Mailbox.team_id == team_id))
+            session.execute(delete(Campaign).where(Campaign.team_id == team_id))
+            session.execute(delete(Shortlist).where(Shortlist.team_id == team_id))
+            session.execute(delete(Suppression).where(Suppression.team_id == team_id))
             session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.team_id == team_id))
             session.execute(delete(AuditEntry).where(AuditEntry.team_id == team_id))
             session.execute(delete(Workspace).where(Workspace.team_id == team_id))

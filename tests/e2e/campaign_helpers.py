@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import time
 
-from outreach.schedule import SendWindow
 from sqlalchemy import select
 
 from bot.db import transaction
@@ -13,6 +12,7 @@ from bot.models import Candidate, Mailbox, OutboxMessage, Shortlist
 from bot.sandbox import Person
 from outreach.campaigns import CampaignSpec, StepSpec
 from outreach.dispatch import Checkpoint, DispatchConfig, Dispatcher
+from outreach.schedule import SendWindow
 from outreach.sequencing import CampaignSequencer
 from tests.conftest import RunningBot
 from tests.e2e.test_connect import TEAM, sign_in, start_connect

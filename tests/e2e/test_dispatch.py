@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from bot.models import (
+    AuditEntry,
+    Campaign,
+    CampaignStep,
+    Candidate,
+    Enrollment,
+    Mailbox,
+    OutboxMessage,
+    Shortlist,
+)
 from bot.sandbox import RECRUITER, Sandbox
+from outreach.schedule import SendWindow
 from tests.conftest import RunningBot, start_bot
 from tests.e2e.campaign_helpers import (
+    THREE_STEPS,
     connect,
     create_campaign,
     dispatcher,
@@ -142,3 +155,81 @@ def test_a_worker_killed_at_each_state_recovers_without_duplicates(
         first, second = inbox(cbot, address)
         assert second.in_reply_to == first.internet_message_id  # type: ignore[attr-defined]
     assert len(cbot.sandbox.store.drafts(RECRUITER.email)) == 0
+
+
+@pytest.fixture
+def stormy_bot(
+    sandbox: Sandbox, database_url: str, tmp_path: Path, clock: FakeClock
+) -> Iterator[RunningBot]:
+    running, server = start_bot(
+        sandbox,
+        {
+            "DATABASE_URL": database_url,
+            "SCALEUP_DATA_DIR": str(tmp_path / "data"),
+            "GRAPH_TIMEOUT_SECONDS": "0.4",
+        },
+        clock=clock,
+    )
+    yield running
+    server.stop()
+    running.container.engine.dispose()
+
+
+def test_a_graph_fault_storm_loses_nothing_and_duplicates_nothing(
+    stormy_bot: RunningBot, clock: FakeClock
+) -> None:
+    bot = stormy_bot
+    mailbox_id = connect(bot, RECRUITER)
+    people = [(f"c{n:02d}@talent.example", f"C{n}", "Europe/Berlin", "DE") for n in range(16)]
+    shortlist_id = seed_shortlist(bot, "storm", people)
+    everyday = SendWindow(days=frozenset(range(1, 8)), start=time(0), end=time(23, 59))
+    create_campaign(bot, mailbox_id, shortlist_id, steps=THREE_STEPS[:2], window=everyday)
+    bot.container.campaigns.start(TEAM, RECRUITER.slack_id, "Backend Q4")
+
+    faults = bot.sandbox.graph.faults
+    faults.clock = clock.monotonic  # Retry-After is judged on the same clock the bot reads
+    faults.reseed(7)
+    faults.configure(
+        throttle_rate=0.2,
+        retry_after=2,
+        unavailable_rate=0.05,
+        timeout_after_effect_rate=0.02,
+        timeout_stall=1.0,
+    )
+    faults.clear_log()
+    worker = dispatcher(bot)
+    for round_ in range(400):
+        worker.tick()
+        if all(row.state in ("sent", "failed", "unknown") for row in outbox(bot)):
+            break
+        clock.advance(seconds=3 if round_ % 10 else 3 * 3600)  # retries; now and then hours
+    faults.configure(throttle_rate=0, unavailable_rate=0, timeout_after_effect_rate=0)
+
+    states = [row.state for row in outbox(bot)]
+    assert states.count("sent") == 32, states  # nothing lost
+    for email, *_ in people:
+        assert len(sent_to(bot, email)) == 2, email  # nothing duplicated
+        first, second = inbox(bot, email)
+        assert second.in_reply_to == first.internet_message_id  # type: ignore[attr-defined]
+    log = faults.log()
+    assert sum(1 for entry in log if entry.status == 429) > 5, "the storm really happened"
+    assert any(entry.fault == "timeout-after-effect" for entry in log), "and some sends timed out"
+    assert faults.early_retries() == 0
+    assert faults.peak_concurrency(RECRUITER.email) <= 4
+
+
+def test_disconnect_and_uninstall_delete_campaign_data(cbot: RunningBot, clock: FakeClock) -> None:
+    started_campaign(cbot)
+    clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
+    assert dispatcher(cbot).tick().sent == 2
+    report = cbot.container.mailboxes.disconnect(TEAM, RECRUITER.slack_id)
+    assert (report.campaigns, report.messages) == (1, 6)
+    with cbot.db() as session:
+        for model in (Campaign, CampaignStep, Enrollment, OutboxMessage, Mailbox):
+            assert session.scalars(select(model)).all() == [], model.__name__
+        assert len(session.scalars(select(Candidate)).all()) == 2  # the workspace's shortlist stays
+
+    cbot.container.mailboxes.wipe_workspace(TEAM)
+    with cbot.db() as session:
+        for model in (Shortlist, Candidate, AuditEntry):
+            assert session.scalars(select(model)).all() == [], model.__name__

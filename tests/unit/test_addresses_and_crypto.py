@@ -22,7 +22,9 @@ def test_valid_addresses_are_normalised(raw: str, expected: str) -> None:
     assert normalize_email(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["jane@", "@acme.test", "jane", "jane@acme", "a b@c.de", "x@-a.com"])
+@pytest.mark.parametrize(
+    "raw", ["jane@", "@acme.test", "jane", "jane@acme", "a b@c.de", "x@-a.com"]
+)
 def test_invalid_addresses_name_the_value(raw: str) -> None:
     with pytest.raises(InvalidEmail) as caught:
         normalize_email(raw)
