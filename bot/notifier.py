@@ -9,7 +9,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import blocks
-from outreach.notify import MailboxConnected, MailboxNeedsReconnect, Notice
+from outreach.notify import (
+    MailboxConnected,
+    MailboxNeedsReconnect,
+    Notice,
+    SendingFromYourMailbox,
+    ThreadNote,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,21 @@ class SlackNotifier:
         except SlackApiError as exc:  # the domain's work is done; a lost DM must not undo it
             log.warning("could not DM %s: %s", user_id, exc.response.get("error"))
 
+    def notify_thread(
+        self, team_id: str, channel_id: str, thread_ts: str | None, notice: Notice
+    ) -> None:
+        client = self._client_for(team_id)
+        if client is None:
+            log.warning("no Slack installation for team %s; notice dropped", team_id)
+            return
+        summary, reply = render(notice)
+        try:
+            client.chat_postMessage(
+                channel=channel_id, thread_ts=thread_ts, text=summary, blocks=reply
+            )
+        except SlackApiError as exc:
+            log.warning("could not post in %s: %s", channel_id, exc.response.get("error"))
+
 
 def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
     match notice:
@@ -39,3 +60,10 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
             return f"Connected as {email}", blocks.connected(email, name)
         case MailboxNeedsReconnect(email=email, reason=reason):
             return f"Reconnect {email}", blocks.needs_reconnect(email, reason)
+        case SendingFromYourMailbox():
+            return (
+                f"Campaign {notice.campaign} is sending from {notice.mailbox_email}",
+                blocks.sending_from_your_mailbox(notice),
+            )
+        case ThreadNote(text=note):
+            return note, [blocks.text(note)]

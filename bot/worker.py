@@ -53,7 +53,7 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
     return Dispatcher(
         container.db,
         container.mailboxes.graph_for,
-        CampaignSequencer(),
+        CampaignSequencer(container.notifier),
         container.clock,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
     )

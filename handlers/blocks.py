@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from outreach.mailboxes import DisconnectReport, MailboxStatus
+from outreach.notify import SendingFromYourMailbox
 
 Block = dict[str, Any]
 
@@ -257,3 +258,36 @@ def home(status: MailboxStatus | None) -> Block:
         )
     blocks.append(context("Type `/scaleup help` for every command."))
     return {"type": "home", "blocks": blocks}
+
+
+# -- delegation --------------------------------------------------------------------------
+DELEGATION_REVOKE = "delegation_revoke"
+
+
+def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
+    """The hiring manager's DM when a recruiter's campaign starts sending as them."""
+    return [
+        text(
+            f"<@{notice.recruiter_user_id}> started campaign *{esc(notice.campaign)}* from your "
+            f"mailbox *{esc(notice.mailbox_email)}*: {notice.candidates} candidate(s)."
+        ),
+        actions(
+            button(
+                "Revoke their access",
+                DELEGATION_REVOKE,
+                value=notice.recruiter_user_id,
+                style="danger",
+                confirm={
+                    "title": {"type": "plain_text", "text": "Revoke sending access?"},
+                    "text": {
+                        "type": "plain_text",
+                        "text": "Their campaigns from your mailbox pause and they can no longer "
+                        "send as you.",
+                    },
+                    "confirm": {"type": "plain_text", "text": "Revoke"},
+                    "deny": {"type": "plain_text", "text": "Keep"},
+                    "style": "danger",
+                },
+            )
+        ),
+    ]

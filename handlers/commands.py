@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import blocks, campaign_commands, shortlist_commands
+from handlers import blocks, campaign_commands, direct_commands, shortlist_commands, team_commands
 from handlers.deps import Deps
 from outreach.errors import OutreachError
 
@@ -46,6 +46,10 @@ def scaleup(
         shortlist_commands.route(ack, command, respond, client, deps, args)
     elif sub == "campaign":
         campaign_commands.route(ack, command, respond, client, deps, args)
+    elif sub == "message":
+        direct_commands.route(ack, command, respond, client, deps, args)
+    elif sub in ("delegate", "undelegate", "dnc"):
+        team_commands.route(ack, command, respond, client, deps, sub, args)
     elif any(c.split()[0].startswith(sub) for c in blocks.COMING):
         ack(
             text=f"`/scaleup {sub}` is not available yet.",

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -83,6 +84,14 @@ class Sequencer(Protocol):
     def after_unknown(self, session: Session, row: OutboxMessage) -> None: ...
 
     def mailbox_unusable(self, session: Session, mailbox_id: int, reason: str) -> None: ...
+
+    def deliver_notices(self) -> None:
+        """Tell people what the last committed transaction did (after the commit)."""
+        ...
+
+    def discard_notices(self) -> None:
+        """Forget notices of a transaction that rolled back."""
+        ...
 
 
 GraphFor = Callable[[int], GraphClient]
@@ -218,7 +227,7 @@ class Dispatcher:
         except GraphThrottled as exc:
             self._hold_off(mailbox_id, exc.retry_after)
         except MailboxNeedsReconnect as exc:
-            with transaction(self._db) as session:
+            with self._telling() as session:
                 self._seq.mailbox_unusable(session, mailbox_id, exc.message)
         except MailboxError as exc:  # the token service is down: try again next tick
             log.warning("mailbox %s skipped this tick: %s", mailbox_id, exc.message)
@@ -376,7 +385,7 @@ class Dispatcher:
     # -- recording outcomes ------------------------------------------------------------
     def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> str:
         now = self._clock.now()
-        with transaction(self._db) as session:
+        with self._telling() as session:
             row = session.get_one(OutboxMessage, row_id)
             row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
             if found is not None:
@@ -386,13 +395,24 @@ class Dispatcher:
         return "sent"
 
     def _finish(self, row_id: int, state: str, reason: str) -> None:
-        with transaction(self._db) as session:
+        with self._telling() as session:
             row = session.get_one(OutboxMessage, row_id)
             row.state, row.last_error, row.lease_until = state, reason, None
             if state == "failed":
                 self._seq.after_failed(session, row, reason)
             else:
                 self._seq.after_unknown(session, row)
+
+    @contextmanager
+    def _telling(self) -> Iterator[Session]:
+        """A transaction whose sequencer notices go out only once it has committed."""
+        try:
+            with transaction(self._db) as session:
+                yield session
+        except BaseException:
+            self._seq.discard_notices()
+            raise
+        self._seq.deliver_notices()
 
     def _park(self, row_id: int, *, throttled: bool) -> None:
         """Give a row back for a later try, in the state that says what happened so far.

@@ -26,12 +26,35 @@ class MailboxNeedsReconnect:
     reason: str | None = None
 
 
-Notice = MailboxConnected | MailboxNeedsReconnect
+@dataclass(frozen=True)
+class SendingFromYourMailbox:
+    """A campaign started sending from a mailbox whose owner delegated it to a recruiter."""
+
+    campaign: str
+    recruiter_user_id: str
+    mailbox_email: str
+    candidates: int
+
+
+@dataclass(frozen=True)
+class ThreadNote:
+    """A line for a campaign's Slack thread (a failed or unconfirmed send, a pause)."""
+
+    text: str
+
+
+Notice = MailboxConnected | MailboxNeedsReconnect | SendingFromYourMailbox | ThreadNote
 
 
 class Notifier(Protocol):
     def notify_user(self, team_id: str, user_id: str, notice: Notice) -> None:
         """Tell one Slack user something (a DM). Must not raise for delivery failures."""
+        ...
+
+    def notify_thread(
+        self, team_id: str, channel_id: str, thread_ts: str | None, notice: Notice
+    ) -> None:
+        """Post in a campaign's thread (or the channel when there is none). Must not raise."""
         ...
 
 
@@ -43,3 +66,8 @@ class RecordingNotifier:
 
     def notify_user(self, team_id: str, user_id: str, notice: Notice) -> None:
         self.sent.append((team_id, user_id, notice))
+
+    def notify_thread(
+        self, team_id: str, channel_id: str, thread_ts: str | None, notice: Notice
+    ) -> None:
+        self.sent.append((team_id, f"{channel_id}/{thread_ts}", notice))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Campaign, CampaignStep, Candidate, Enrollment, OutboxMessage, Suppression
 from outreach import audit
+from outreach.notify import Notifier, ThreadNote
 from outreach.schedule import DEFAULT_DAILY_CAP, SendWindow, follow_up_earliest, resolve_zone
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,31 @@ def zone_for(candidate: Candidate, campaign: Campaign) -> ZoneInfo:
 
 
 class CampaignSequencer:
-    """The campaign rules the dispatcher applies, all inside its transactions."""
+    """The campaign rules the dispatcher applies, all inside its transactions.
+
+    Notices for campaign threads are collected during a transaction and posted by
+    :meth:`deliver_notices` after it commits, so Slack never hears of a rolled-back change.
+    """
+
+    def __init__(self, notifier: Notifier | None = None) -> None:
+        self._notifier = notifier
+        self._pending: list[tuple[str, str, str | None, ThreadNote]] = []
+
+    def _note(self, campaign: Campaign, text: str) -> None:
+        self._pending.append(
+            (campaign.team_id, campaign.channel_id, campaign.thread_ts, ThreadNote(text))
+        )
+
+    def deliver_notices(self) -> None:
+        """Post what the last committed transaction had to say."""
+        pending, self._pending = self._pending, []
+        if self._notifier is None:
+            return
+        for team_id, channel_id, thread_ts, notice in pending:
+            self._notifier.notify_thread(team_id, channel_id, thread_ts, notice)
+
+    def discard_notices(self) -> None:
+        self._pending = []
 
     def hold_or_cancel(self, session: Session, row: OutboxMessage) -> tuple[str, str] | None:
         """``(state, reason)`` if the row must not go out now, else None."""
@@ -122,6 +147,12 @@ class CampaignSequencer:
         enrollment = session.get_one(Enrollment, row.enrollment_id)
         enrollment.state, enrollment.reason = "failed", reason
         _cancel_rest(session, enrollment.id, "an earlier step failed")
+        campaign = session.get_one(Campaign, enrollment.campaign_id)
+        self._note(
+            campaign,
+            f":x: Step {row.step_position} to {row.to_email} failed: {reason} "
+            "Their sequence is stopped.",
+        )
         audit.record(
             session,
             row.created_at,
@@ -138,6 +169,13 @@ class CampaignSequencer:
         enrollment = session.get_one(Enrollment, row.enrollment_id)
         enrollment.state = "paused"
         enrollment.reason = "We could not confirm whether a message was sent; check Sent Items."
+        campaign = session.get_one(Campaign, enrollment.campaign_id)
+        self._note(
+            campaign,
+            f":warning: Step {row.step_position} to {row.to_email} may or may not have gone out: "
+            "it left Drafts but is not in Sent Items. ScaleUp will not resend it; check the "
+            f"mailbox, then `/scaleup campaign resume {campaign.name} {row.to_email}` to go on.",
+        )
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.enrollment_id == enrollment.id, OutboxMessage.state == "pending")
@@ -152,6 +190,11 @@ class CampaignSequencer:
             campaign.state = "paused"
             hold_pending(session, campaign.id)
             log.info("campaign %s paused: %s", campaign.id, reason)
+            self._note(
+                campaign,
+                f":double_vertical_bar: Paused: {reason} Once the mailbox owner reconnects, "
+                f"`/scaleup campaign resume {campaign.name}`.",
+            )
 
 
 def step_key(enrollment_id: int, position: int) -> str:

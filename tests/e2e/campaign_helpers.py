@@ -95,7 +95,7 @@ def dispatcher(
     return Dispatcher(
         bot.db,
         bot.container.mailboxes.graph_for,
-        CampaignSequencer(),
+        CampaignSequencer(bot.container.notifier),
         bot.container.clock,
         worker_id=worker_id,
         checkpoint=checkpoint,
