@@ -296,9 +296,10 @@ class Dispatcher:
                 state = self._send(graph, row_id)
             if state == "sending":
                 state = self._confirm(graph, row_id)
-        except GraphThrottled:
+        except (GraphThrottled, MailboxError):
+            # Graph said 429/503, or no token could be had: nothing reached the mailbox.
             self._park(row_id, throttled=True)
-            raise  # the whole mailbox waits for Retry-After
+            raise  # the whole mailbox waits (Retry-After, or until it is reconnected)
         except GraphError as exc:
             if isinstance(exc, GraphTimeout) or exc.status >= 500 or exc.status == 401:
                 # Ambiguous: the call may have taken effect. The state says what to check.

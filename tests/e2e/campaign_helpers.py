@@ -71,12 +71,13 @@ def create_campaign(
     window: SendWindow | None = None,
     daily_cap: int = 200,
     min_gap_seconds: int = 0,
+    channel_id: str = "C0RECRUIT1",
 ) -> int:
     spec = CampaignSpec(
         name=name,
         shortlist_id=shortlist_id,
         mailbox_id=mailbox_id,
-        channel_id="C0RECRUIT1",
+        channel_id=channel_id,
         steps=list(steps),
         window=window or SendWindow(start=time(9), end=time(17)),
         timezone="Europe/Berlin",

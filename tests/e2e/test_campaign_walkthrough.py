@@ -118,7 +118,7 @@ def test_walkthrough(cbot: RunningBot, clock: FakeClock) -> None:  # noqa: F811
         ]
         assert len(sent) == 3, address
         received = bot.sandbox.store.inbox(address)
-        assert [m.subject for m in received][0].endswith("a backend role at Acme?")
+        assert received[0].subject.endswith("a backend role at Acme?")
         assert received[1].in_reply_to == received[0].internet_message_id
         assert received[2].in_reply_to == received[1].internet_message_id
         assert len({m.conversation_id for m in received}) == 1

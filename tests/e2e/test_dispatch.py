@@ -67,7 +67,8 @@ def cbot(
 def started_campaign(bot: RunningBot) -> int:
     mailbox_id = connect(bot, RECRUITER)
     shortlist_id = seed_shortlist(bot, "backend", CANDIDATES)
-    create_campaign(bot, mailbox_id, shortlist_id)
+    channel = bot.sandbox.slack.add_channel(TEAM, "recruiting")
+    create_campaign(bot, mailbox_id, shortlist_id, channel_id=channel)
     report = bot.container.campaigns.start(TEAM, RECRUITER.slack_id, "Backend Q4")
     assert report.enrolled == 2 and report.skipped == []
     return mailbox_id
@@ -233,3 +234,82 @@ def test_disconnect_and_uninstall_delete_campaign_data(cbot: RunningBot, clock: 
     with cbot.db() as session:
         for model in (Shortlist, Candidate, AuditEntry):
             assert session.scalars(select(model)).all() == [], model.__name__
+
+
+def thread_notes(bot: RunningBot) -> list[str]:
+    with bot.db() as session:
+        channel = session.scalars(select(Campaign.channel_id)).one()
+    return [m.get("text", "") for m in bot.sandbox.slack.messages(channel)]
+
+
+def test_a_refused_message_fails_that_candidate_and_says_so_in_the_thread(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    started_campaign(cbot)
+    body = {"error": {"code": "ErrorInvalidRecipients", "message": "The recipient is invalid."}}
+    cbot.sandbox.graph.faults.fail_next("POST", r"/messages$", 400, body)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
+    report = dispatcher(cbot).tick()
+    assert (report.failed, report.sent) == (1, 0)
+    [note] = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))
+    assert (
+        "Step 1 to jana@talent.example failed: Outlook refused the message: The recipient is invalid."
+        in note
+    )
+    states = {r.dedupe_key: r.state for r in outbox(cbot)}
+    assert sorted(states.values()) == [
+        "cancelled",
+        "cancelled",
+        "failed",
+        "pending",
+        "waiting",
+        "waiting",
+    ]
+
+
+def test_a_send_that_vanished_is_unknown_never_resent(cbot: RunningBot, clock: FakeClock) -> None:
+    started_campaign(cbot)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+
+    def crash(at: str, _row_id: int) -> None:
+        if at == "drafted":
+            raise SimulatedCrash(at)
+
+    with pytest.raises(SimulatedCrash):
+        dispatcher(cbot, "doomed", checkpoint=crash).tick()
+    # The recruiter deletes the draft by hand while the worker is down.
+    owner = cbot.sandbox.directory.find_user(RECRUITER.email)
+    assert owner is not None
+    [draft] = cbot.sandbox.store.drafts(RECRUITER.email)
+    cbot.sandbox.store.delete(owner, draft.id)
+
+    clock.advance(minutes=6)
+    dispatcher(cbot, "survivor").tick()
+    [row] = [
+        r for r in outbox(cbot) if r.to_email == "jana@talent.example" and r.step_position == 1
+    ]
+    assert row.state == "unknown"
+    assert sent_to(cbot, "jana@talent.example") == []
+    note = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))[-1]
+    assert "may or may not have gone out" in note and "will not resend" in note
+    clock.advance(days=1)
+    dispatcher(cbot, "later").tick()
+    assert sent_to(cbot, "jana@talent.example") == []  # never retried automatically
+
+
+def test_a_revoked_mailbox_pauses_its_campaigns(cbot: RunningBot, clock: FakeClock) -> None:
+    cbot.sandbox.directory.access_token_lifetime = 60  # MSAL refreshes before every call
+    started_campaign(cbot)
+    owner = cbot.sandbox.directory.find_user(RECRUITER.email)
+    assert owner is not None
+    cbot.sandbox.directory.revoke_grant(owner.id)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+    assert dispatcher(cbot).tick().sent == 0
+    with cbot.db() as session:
+        assert session.scalars(select(Campaign.state)).one() == "paused"
+        assert session.scalars(select(Mailbox.state)).one() == "needs_reconnect"
+    note = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))[-1]
+    assert "Paused" in note
+    dms = cbot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
+    assert any("Reconnect" in m.get("text", "") for m in dms)
+    assert {r.state for r in outbox(cbot)} == {"paused", "waiting"}
