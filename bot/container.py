@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
@@ -62,13 +63,20 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     gates: dict[int, threading.BoundedSemaphore] = {}
     gates_lock = threading.Lock()
 
-    def graph(tokens: TokenSource, mailbox_id: int | None) -> GraphClient:
+    def graph(
+        tokens: TokenSource, mailbox_id: int | None, on_unauthorized: Callable[[], None] | None
+    ) -> GraphClient:
         gate = None
         if mailbox_id is not None:
             with gates_lock:
                 gate = gates.setdefault(mailbox_id, threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
         return GraphClient(
-            graph_session, settings.graph_api_url, tokens, gate=gate, timeout=settings.graph_timeout
+            graph_session,
+            settings.graph_api_url,
+            tokens,
+            gate=gate,
+            timeout=settings.graph_timeout,
+            on_unauthorized=on_unauthorized,
         )
 
     login = MicrosoftLogin(

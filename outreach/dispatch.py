@@ -302,10 +302,9 @@ class Dispatcher:
             raise  # the whole mailbox waits (Retry-After, or until it is reconnected)
         except GraphError as exc:
             if isinstance(exc, GraphTimeout) or exc.status >= 500 or exc.status == 401:
-                # Ambiguous: the call may have taken effect. The state says what to check.
+                # Ambiguous (or a refused token, which the client already dropped): the state
+                # says what to check on the next try.
                 self._park(row_id, throttled=False)
-                if exc.status == 401:
-                    raise MailboxNeedsReconnect() from exc
                 return
             self._finish(row_id, "failed", f"Outlook refused the message: {exc.graph_message}")
             state = "failed"

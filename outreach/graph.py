@@ -63,6 +63,7 @@ class GraphClient:
         *,
         timeout: float = 30.0,
         gate: threading.BoundedSemaphore | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
@@ -71,6 +72,7 @@ class GraphClient:
         # Outlook allows 4 concurrent requests per app and mailbox; the gate is shared by
         # every client of one mailbox in this process.
         self._gate = gate or threading.BoundedSemaphore(MAILBOX_CONCURRENCY)
+        self._on_unauthorized = on_unauthorized
 
     # -- profile and settings ----------------------------------------------------------
     def me(self) -> dict[str, Any]:
@@ -157,6 +159,8 @@ class GraphClient:
             raise GraphTimeout(method, path) from exc
         if response.status_code < 400:
             return response
+        if response.status_code == 401 and self._on_unauthorized:
+            self._on_unauthorized()  # a held token was refused: fetch a fresh one next time
         raise error_from_response(response)
 
 

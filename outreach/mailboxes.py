@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,6 +56,8 @@ from outreach.notify import MailboxNeedsReconnect as NeedsReconnectNotice
 log = logging.getLogger(__name__)
 
 FLOW_LIFETIME = timedelta(minutes=10)
+#: Hand out a held access token only while it has this many seconds left.
+TOKEN_MARGIN = 300
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"
 
@@ -63,7 +67,8 @@ class Cipher(Protocol):
     def decrypt(self, token: str) -> str: ...
 
 
-GraphFactory = Callable[[TokenSource, int | None], GraphClient]
+#: (token source, mailbox id or None, called on 401) → a Graph client.
+GraphFactory = Callable[[TokenSource, int | None, Callable[[], None] | None], GraphClient]
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,10 @@ class Mailboxes:
         self._cipher = cipher
         self._notifier = notifier
         self._clock = clock
+        # Access tokens this process already holds, so a burst of Graph calls does not
+        # decrypt and lock the token cache each time: mailbox id → (token, good until).
+        self._tokens: dict[int, tuple[str, float]] = {}
+        self._tokens_lock = threading.Lock()
 
     # -- connect -----------------------------------------------------------------------
     def begin_connect(self, team_id: str, user_id: str, email: str, sender_name: str) -> str:
@@ -156,7 +165,7 @@ class Mailboxes:
             )
 
         token = str(result["access_token"])
-        graph = self._graph(lambda: token, None)
+        graph = self._graph(lambda: token, None, None)
         me = graph.me()
         primary = primary_smtp_address(me)
         if pending.email != primary:
@@ -251,6 +260,10 @@ class Mailboxes:
         over each other's refreshed cache. A revoked grant marks the mailbox
         ``needs_reconnect``, forgets the account and DMs the owner.
         """
+        with self._tokens_lock:
+            held = self._tokens.get(mailbox_id)
+        if held and held[1] > time.monotonic():
+            return held[0]
         now = self._clock.now()
         with transaction(self._db) as session:
             mailbox = session.scalars(
@@ -282,6 +295,12 @@ class Mailboxes:
                 )
             owner = (mailbox.team_id, mailbox.owner_user_id, mailbox.email)
         if result.access_token:
+            if result.expires_in > TOKEN_MARGIN:
+                with self._tokens_lock:
+                    self._tokens[mailbox_id] = (
+                        result.access_token,
+                        time.monotonic() + result.expires_in - TOKEN_MARGIN,
+                    )
             return result.access_token
         if result.needs_reconnect:
             self._notifier.notify_user(
@@ -290,9 +309,18 @@ class Mailboxes:
             raise MailboxNeedsReconnect()
         raise TokenUnavailable()
 
+    def forget_token(self, mailbox_id: int) -> None:
+        """Drop the held access token (disconnect; Graph refused it)."""
+        with self._tokens_lock:
+            self._tokens.pop(mailbox_id, None)
+
     def graph_for(self, mailbox_id: int) -> GraphClient:
         """A Graph client acting as the mailbox, fetching tokens as it goes."""
-        return self._graph(lambda: self.access_token(mailbox_id), mailbox_id)
+        return self._graph(
+            lambda: self.access_token(mailbox_id),
+            mailbox_id,
+            lambda: self.forget_token(mailbox_id),
+        )
 
     # -- disconnect and wipe -----------------------------------------------------------
     def disconnect(self, team_id: str, user_id: str) -> DisconnectReport:
@@ -322,6 +350,7 @@ class Mailboxes:
                 .select_from(OutboxMessage)
                 .where(OutboxMessage.mailbox_id == mailbox.id)
             )
+            self.forget_token(mailbox.id)
             report = DisconnectReport(
                 mailbox.email,
                 pending_sign_ins=int(flows or 0),

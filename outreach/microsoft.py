@@ -45,6 +45,7 @@ class SilentResult:
     access_token: str | None
     error: str | None = None
     description: str | None = None
+    expires_in: float = 0.0
 
     @property
     def needs_reconnect(self) -> bool:
@@ -128,7 +129,9 @@ class MicrosoftLogin:
             return SilentResult(None, "no_account", "the token cache holds no account")
         result = client.acquire_token_silent_with_error(list(self.app.scopes), account)
         if result and "access_token" in result:
-            return SilentResult(result["access_token"])
+            return SilentResult(
+                result["access_token"], expires_in=float(result.get("expires_in", 0))
+            )
         if result is None:
             return SilentResult(None, "no_account", "no refresh token for this account")
         error = str(result.get("error") or "unknown_error")

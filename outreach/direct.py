@@ -1,0 +1,143 @@
+"""Direct messages: one email from the recruiter's own mailbox to one address.
+
+A direct message is an outbox row without an enrollment (``dedupe_key`` ``direct:<uuid>``)
+due at once, so the dispatcher sends it exactly once, paced with the mailbox's campaign
+sends. The checks run twice: before the compose modal opens, so nobody writes an email
+that cannot go out, and again when it is queued, because the address may have been added
+to the do-not-contact list or the mailbox disconnected in between.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.db import SessionFactory, transaction
+from bot.models import Mailbox, OutboxMessage, Suppression
+from outreach import audit
+from outreach.addresses import normalize_email
+from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
+from outreach.mailboxes import CONNECTED
+
+MAX_SUBJECT = 255
+
+
+class Suppressed(OutreachError):
+    """ScaleUp won't email that address: it is on the do-not-contact list."""
+
+    def __init__(self, email: str, kind: str) -> None:
+        why = (
+            "it bounced before, so it is on the do-not-contact list"
+            if kind == "bounced"
+            else "it is on the do-not-contact list"
+        )
+        super().__init__(
+            f"ScaleUp won't email {email}: {why}. "
+            f"`/scaleup dnc remove {email}` takes it off if that is a mistake."
+        )
+        self.email, self.kind = email, kind
+
+
+class EmptyMessage(OutreachError):
+    """A message needs a subject and a body."""
+
+
+@dataclass(frozen=True)
+class DirectTarget:
+    """Where a direct message goes and the mailbox it goes out from."""
+
+    email: str
+    mailbox_id: int
+    mailbox_email: str
+    sender_name: str
+
+
+def suppression_of(session: Session, team_id: str, email: str) -> str | None:
+    """``"dnc"`` or ``"bounced"`` if the workspace must not email ``email``, else None."""
+    kinds = set(
+        session.scalars(
+            select(Suppression.kind).where(
+                Suppression.team_id == team_id, Suppression.email == email
+            )
+        )
+    )
+    if not kinds:
+        return None
+    return "dnc" if "dnc" in kinds else sorted(kinds)[0]
+
+
+def target(session: Session, team_id: str, user_id: str, email: str) -> DirectTarget:
+    """The checked recipient and the user's own mailbox, or the error to show them.
+
+    Raises :class:`~outreach.errors.InvalidEmail`, :class:`~outreach.errors.NoMailbox`,
+    :class:`~outreach.errors.MailboxNeedsReconnect` or :class:`Suppressed`.
+    """
+    address = normalize_email(email)
+    mailbox = session.scalars(
+        select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)
+    ).first()
+    if mailbox is None:
+        raise NoMailbox()
+    if mailbox.state != CONNECTED:
+        raise MailboxNeedsReconnect()
+    kind = suppression_of(session, team_id, address)
+    if kind is not None:
+        raise Suppressed(address, kind)
+    return DirectTarget(address, mailbox.id, mailbox.email, mailbox.sender_name)
+
+
+def check_direct(db: SessionFactory, team_id: str, user_id: str, email: str) -> DirectTarget:
+    """Whether ``user_id`` may email ``email`` now (see :func:`target`), before composing."""
+    with db() as session:
+        return target(session, team_id, user_id, email)
+
+
+def queue_direct(
+    db: SessionFactory,
+    clock: Clock,
+    team_id: str,
+    user_id: str,
+    email: str,
+    subject: str,
+    body: str,
+) -> int:
+    """Queue one email from the user's own mailbox to ``email``, due now; the outbox id.
+
+    The subject becomes one line; the body goes out as typed. Raises what :func:`target`
+    raises, or :class:`EmptyMessage` when the subject or body is blank.
+    """
+    line = " ".join(subject.split())[:MAX_SUBJECT]
+    if not line or not body.strip():
+        raise EmptyMessage()
+    now = clock.now()
+    with transaction(db) as session:
+        to = target(session, team_id, user_id, email)
+        row = OutboxMessage(
+            dedupe_key=f"direct:{uuid.uuid4()}",
+            mailbox_id=to.mailbox_id,
+            enrollment_id=None,
+            step_position=None,
+            to_email=to.email,
+            subject=line,
+            body=body,
+            state="pending",
+            due_at=now,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        # Ids only: the audit log never holds mail content or addresses' messages.
+        audit.record(
+            session,
+            now,
+            team_id,
+            "message.queued",
+            actor=user_id,
+            mailbox_id=to.mailbox_id,
+            outbox_id=row.id,
+        )
+        return row.id
