@@ -30,15 +30,8 @@ class Suppressed(OutreachError):
     """ScaleUp won't email that address: it is on the do-not-contact list."""
 
     def __init__(self, email: str, kind: str) -> None:
-        why = (
-            "it bounced before, so it is on the do-not-contact list"
-            if kind == "bounced"
-            else "it is on the do-not-contact list"
-        )
-        super().__init__(
-            f"ScaleUp won't email {email}: {why}. "
-            f"`/scaleup dnc remove {email}` takes it off if that is a mistake."
-        )
+        why = "the address bounced before" if kind == "bounced" else "it is on the do-not-contact list"
+        super().__init__(f"ScaleUp won't email {email}: {why}.")
         self.email, self.kind = email, kind
 
 
@@ -130,7 +123,7 @@ def queue_direct(
         )
         session.add(row)
         session.flush()
-        # Ids only: the audit log never holds mail content or addresses' messages.
+        # Ids only, like every audit entry: no address, subject or body.
         audit.record(
             session,
             now,

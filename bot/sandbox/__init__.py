@@ -188,6 +188,9 @@ class Sandbox:
             f"  Microsoft sign-in:  {self.authority} (HTTPS, CA {self.certs.ca_path})",
             f"  Outlook / Graph:    {self.graph_server.url}/v1.0",
             f"  People:             {names}",
+            "",
+            f"Try it: open {console_url(self)}, act as Riley Chen and type `connect`,",
+            "then `shortlist create backend` and `campaign create`.",
         ]
 
     def stop(self) -> None:
