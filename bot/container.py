@@ -21,10 +21,12 @@ from bot.slack_app import build_bolt_app, client_lookup
 from bot.web import create_web_app
 from handlers import Deps
 from outreach.campaigns import Campaigns
+from outreach.delegations import Delegations
 from outreach.graph import MAILBOX_CONCURRENCY, GraphClient, TokenSource
 from outreach.mailboxes import Mailboxes
 from outreach.microsoft import MicrosoftApp, MicrosoftLogin
 from outreach.shortlists import Shortlists
+from outreach.suppressions import Suppressions
 
 
 @dataclass
@@ -92,7 +94,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     mailboxes = Mailboxes(db, login, graph, cipher, notifier, clock)
     campaigns = Campaigns(db, clock)
     shortlists = Shortlists(db, clock)
-    deps = Deps(mailboxes=mailboxes, shortlists=shortlists, campaigns=campaigns)
+    deps = Deps(
+        mailboxes=mailboxes,
+        shortlists=shortlists,
+        campaigns=campaigns,
+        delegations=Delegations(db, clock, notifier),
+        suppressions=Suppressions(db, clock),
+    )
     bolt = build_bolt_app(settings, deps, db, installations, clock)
     web = create_web_app(bolt, mailboxes, db)
     return Container(

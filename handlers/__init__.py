@@ -9,8 +9,10 @@ from handlers import (
     campaign_commands,
     campaign_views,
     commands,
+    direct_views,
     events,
     shortlist_commands,
+    team_actions,
     views,
 )
 from handlers.deps import Deps
@@ -26,3 +28,5 @@ def register(app: App, deps: Deps) -> None:
     shortlist_commands.register(app, deps)
     campaign_commands.register(app, deps)
     campaign_views.register(app, deps)
+    direct_views.register(app, deps)
+    team_actions.register(app, deps)

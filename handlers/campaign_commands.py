@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 USAGE = (
     "Use `/scaleup campaign create`, `campaign list`, "
-    "`campaign start|pause|resume|stop|status NAME` or `campaign pause|resume NAME EMAIL`."
+    "`campaign preview|test|start|pause|resume|stop|status NAME`, "
+    "`campaign preview NAME EMAIL` or `campaign pause|resume NAME EMAIL`."
 )
 ZONE_LOOKUP_SECONDS = 0.8  # users.info must not eat the 3 s views.open trigger
 _NEEDS_NAME = ("start", "pause", "resume", "stop", "status", "preview", "test")
@@ -59,7 +60,9 @@ def route(
     verb = args[0].lower() if args else ""
     rest = args[1:]
     email = (
-        rest.pop() if verb in ("pause", "resume") and len(rest) > 1 and "@" in rest[-1] else None
+        rest.pop()
+        if verb in ("pause", "resume", "preview") and len(rest) > 1 and "@" in rest[-1]
+        else None
     )
     name = " ".join(rest).strip()
     team_id, user_id = command["team_id"], command["user_id"]
@@ -71,8 +74,12 @@ def route(
         respond(text="Campaigns", blocks=cb.campaign_list(deps.campaigns.names(team_id)))
     elif verb in _NEEDS_NAME and not name:
         ack(text=f"Name the campaign: `/scaleup campaign {verb} NAME`.")
-    elif verb in ("preview", "test"):
-        ack(text=f"`/scaleup campaign {verb}` is coming soon.")
+    elif verb == "preview":
+        ack()
+        respond(**preview(deps, team_id, name, email))
+    elif verb == "test":
+        ack()
+        respond(**send_test(deps, team_id, user_id, name))
     elif verb == "start":
         ack()
         start(respond, client, deps, team_id, user_id, name)
@@ -124,6 +131,34 @@ def change(
     return cb.campaign_status(campaigns.status(team_id, status.name), note), note
 
 
+def preview(deps: Deps, team_id: str, name: str, email: str | None) -> dict[str, Any]:
+    """The reply to ``campaign preview NAME [EMAIL]``: every step and when it goes out."""
+    try:
+        shown = deps.campaigns.preview(team_id, name, email)
+    except OutreachError as exc:
+        return {"text": exc.message, "blocks": cb.sentence(esc(exc.message))}
+    return {
+        "text": f"Preview of {shown.campaign} for {shown.email}",
+        "blocks": cb.campaign_preview(shown),
+    }
+
+
+def send_test(deps: Deps, team_id: str, user_id: str, name: str) -> dict[str, Any]:
+    """The reply to ``campaign test NAME``: step 1 is queued to the user's own mailbox."""
+    try:
+        status = deps.campaigns.status(team_id, name)
+        check_may_change(deps, team_id, user_id, status)
+        deps.campaigns.send_test(team_id, user_id, status.name)
+        own = deps.mailboxes.status(team_id, user_id)
+    except OutreachError as exc:
+        return {"text": exc.message, "blocks": cb.sentence(esc(exc.message))}
+    to = own.email if own else "your mailbox"
+    return {
+        "text": f"A test of step 1 is on its way to {to}.",
+        "blocks": cb.campaign_test_queued(to, status.sender),
+    }
+
+
 def start(
     respond: Respond, client: WebClient, deps: Deps, team_id: str, user_id: str, name: str
 ) -> None:
@@ -149,6 +184,8 @@ def start(
         posted = None
     reply = cb.campaign_started_reply(status.name, report, status.channel_id, posted is not None)
     respond(text=f"Campaign {status.name} started", blocks=reply)
+    # A recruiter sending as someone else: the mailbox's owner hears of it and may revoke.
+    deps.delegations.started(team_id, user_id, report.campaign_id, report.enrolled)
 
 
 def open_create_modal(

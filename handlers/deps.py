@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from outreach.campaigns import Campaigns
+from outreach.delegations import Delegations
 from outreach.mailboxes import Mailboxes
 from outreach.shortlists import Shortlists
+from outreach.suppressions import Suppressions
 
 
 @dataclass(frozen=True)
@@ -14,3 +16,5 @@ class Deps:
     mailboxes: Mailboxes
     shortlists: Shortlists
     campaigns: Campaigns
+    delegations: Delegations
+    suppressions: Suppressions

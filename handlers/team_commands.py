@@ -1,21 +1,142 @@
-"""Placeholder until this subcommand lands: answers that it is not available yet."""
+"""``/scaleup delegate|undelegate @person`` and ``/scaleup dnc add|remove|list``.
+
+With ``should_escape`` on (see app_manifest.yaml) Slack sends a mention picked from the
+autocomplete as ``<@U123|riley>``; a bare ``@riley`` carries no id, so it is refused
+rather than guessed from display names that are neither unique nor stable.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from handlers import blocks
+from handlers import team_blocks as tb
+from handlers.blocks import Block, error, esc, text
 from handlers.deps import Deps
+from handlers.views import tell
+from outreach.errors import OutreachError
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>\s*(.*)$", re.DOTALL)
 
 
 def route(
-    ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps, *args: Any
+    ack: Ack,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    deps: Deps,
+    sub: str,
+    args: list[str],
 ) -> None:
-    sub = (command.get("text") or "").split()[0]
-    ack(
-        text=f"`/scaleup {sub}` is not available yet.",
-        blocks=blocks.help_blocks(f"`/scaleup {sub}` is not available in this version yet."),
-    )
+    """Dispatch ``delegate``, ``undelegate`` or ``dnc``."""
+    if sub == "dnc":
+        dnc(ack, command, respond, deps, args)
+        return
+    rest = " ".join(args)
+    found = _MENTION.match(rest)
+    if not rest:
+        ack(text=tb.DELEGATE_USAGE, blocks=[text(tb.DELEGATE_USAGE)])
+    elif found is None:
+        note = tb.pick_from_autocomplete(args[0])
+        ack(text=note, blocks=[text(note)])
+    elif sub == "undelegate" and found.group(2):
+        note = (
+            "`/scaleup undelegate @person` takes back all of their access to your mailbox; "
+            "it takes no campaign name."
+        )
+        ack(text=note, blocks=[text(note)])
+    elif sub == "delegate":
+        ack()
+        delegate(respond, client, deps, command, found.group(1), found.group(2))
+    else:
+        ack()
+        undelegate(respond, client, deps, command["team_id"], command["user_id"], found.group(1))
+
+
+def delegate(
+    respond: Respond,
+    client: WebClient,
+    deps: Deps,
+    command: dict[str, Any],
+    recruiter: str,
+    campaign_name: str,
+) -> None:
+    """Delegate, answer the owner, and tell the recruiter where to use it."""
+    team_id, owner = command["team_id"], command["user_id"]
+    try:
+        result = deps.delegations.delegate(team_id, owner, recruiter, campaign_name)
+    except OutreachError as exc:
+        respond(text=exc.message, blocks=[text(esc(exc.message))])
+        return
+    summary, reply = tb.delegated(result)
+    respond(text=summary, blocks=reply)
+    if result.created:
+        _dm(client, recruiter, *tb.delegate_dm(owner, result))
+
+
+def undelegate(
+    respond: Respond, client: WebClient, deps: Deps, team_id: str, owner: str, recruiter: str
+) -> None:
+    """Take back ``recruiter``'s access to ``owner``'s own mailbox; answer and tell them."""
+    summary, reply = revoke(client, deps, team_id, owner, recruiter)
+    respond(text=summary, blocks=reply)
+
+
+def revoke(
+    client: WebClient, deps: Deps, team_id: str, owner: str, recruiter: str
+) -> tuple[str, list[Block]]:
+    """The work of ``undelegate`` and the Revoke button; the owner's reply."""
+    try:
+        result = deps.delegations.revoke(team_id, owner, recruiter)
+    except OutreachError as exc:
+        return exc.message, [text(esc(exc.message))]
+    if result.removed or result.paused:
+        _dm(client, recruiter, *tb.revoked_dm(owner, result))
+    return tb.revoked(result)
+
+
+def dnc(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps, args: list[str]) -> None:
+    """``dnc add EMAIL [reason]``, ``dnc remove EMAIL``, ``dnc list``."""
+    verb = args[0].lower() if args else ""
+    team_id, user_id = command["team_id"], command["user_id"]
+    if verb == "list":
+        ack()
+        summary, reply = tb.dnc_list(deps.suppressions.dnc_list(team_id))
+        respond(text=summary, blocks=reply)
+        return
+    if verb not in ("add", "remove") or len(args) < 2:
+        ack(text=tb.DNC_USAGE, blocks=[text(tb.DNC_USAGE)])
+        return
+    ack()
+    try:
+        if verb == "add":
+            reason = _unescape(" ".join(args[2:]))
+            summary, reply = tb.dnc_added(
+                deps.suppressions.add_dnc(team_id, user_id, args[1], reason)
+            )
+        else:
+            summary, reply = tb.dnc_removed(
+                *deps.suppressions.remove_dnc(team_id, user_id, args[1])
+            )
+    except OutreachError as exc:
+        summary, reply = exc.message, error(esc(exc.message))
+    respond(text=summary, blocks=reply)
+
+
+def _unescape(typed: str) -> str:
+    """Command text as the person typed it: Slack sends ``&``, ``<``, ``>`` escaped."""
+    return typed.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _dm(client: WebClient, user_id: str, summary: str, reply: list[Block]) -> None:
+    try:
+        tell(client, user_id, None, summary, reply)
+    except SlackApiError as exc:  # the change is made; a lost DM must not hide that
+        log.warning("could not DM %s: %s", user_id, exc.response.get("error"))

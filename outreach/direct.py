@@ -30,7 +30,11 @@ class Suppressed(OutreachError):
     """ScaleUp won't email that address: it is on the do-not-contact list."""
 
     def __init__(self, email: str, kind: str) -> None:
-        why = "the address bounced before" if kind == "bounced" else "it is on the do-not-contact list"
+        why = (
+            "the address bounced before"
+            if kind == "bounced"
+            else "it is on the do-not-contact list"
+        )
         super().__init__(f"ScaleUp won't email {email}: {why}.")
         self.email, self.kind = email, kind
 

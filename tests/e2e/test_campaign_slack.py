@@ -364,9 +364,6 @@ def test_pause_resume_stop_status_list_and_who_may_click(bot: RunningBot) -> Non
     assert "• *Backend Q4*: :black_square_for_stop: stopped" in listed
     missing = shown(command(bot, "campaign pause Nope"))
     assert "There is no campaign called 'Nope'. `/scaleup campaign list` shows them." in missing
-    assert command(bot, "campaign preview Backend Q4")["text"] == (
-        "`/scaleup campaign preview` is coming soon."
-    )
     assert (
         command(bot, "campaign start")["text"]
         == "Name the campaign: `/scaleup campaign start NAME`."

@@ -1,0 +1,149 @@
+"""Block Kit for delegation and the do-not-contact list: pure functions of data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers.blocks import Block, context, esc, text
+from outreach.delegations import Delegated, Revoked
+from outreach.suppressions import DncAdded, DncEntry
+
+DELEGATE_USAGE = (
+    "Use `/scaleup delegate @person [campaign]` to let a recruiter send campaigns from your "
+    "mailbox (every campaign, or only the one named), and `/scaleup undelegate @person` to "
+    "take it back."
+)
+DNC_USAGE = (
+    "Use `/scaleup dnc add EMAIL [reason]`, `/scaleup dnc remove EMAIL` or `/scaleup dnc list`."
+)
+MAX_SECTIONS = 45  # a message holds 50 blocks; leave room for the heading and a note
+
+
+def pick_from_autocomplete(typed: str) -> str:
+    """The sentence for an ``@name`` Slack did not turn into a user id."""
+    return (
+        f"I can't tell who {esc(typed)} is. Type @ and pick the person from the list Slack "
+        "suggests, e.g. `/scaleup delegate @riley Backend Q4`."
+    )
+
+
+def _what(campaign_name: str) -> str:
+    return f"the campaign *{esc(campaign_name)}*" if campaign_name else "campaigns"
+
+
+def delegated(result: Delegated) -> tuple[str, list[Block]]:
+    """The owner's reply: a summary and blocks."""
+    who, what = f"<@{result.delegate_user_id}>", _what(result.campaign_name)
+    if result.created:
+        line = f"{who} can now send {what} from {esc(result.mailbox_email)}."
+    else:
+        line = f"{who} can already send {what} from {esc(result.mailbox_email)}; nothing changed."
+    return line, [
+        text(line),
+        context(
+            f"You'll get a message when they start a campaign from it. `/scaleup undelegate "
+            f"@person` takes it back and pauses their campaigns from {esc(result.mailbox_email)}."
+        ),
+    ]
+
+
+def delegate_dm(owner_user_id: str, result: Delegated) -> tuple[str, list[Block]]:
+    """The recruiter's DM: they may now pick the owner's mailbox as a sender."""
+    line = (
+        f"<@{owner_user_id}> lets you send {_what(result.campaign_name)} from "
+        f"*{esc(result.mailbox_email)}*."
+    )
+    how = f"Pick {esc(result.mailbox_email)} as the sender in `/scaleup campaign create`"
+    if result.campaign_name:
+        how += f" and name the campaign *{esc(result.campaign_name)}*"
+    return line, [text(f"{line} {how}.")]
+
+
+def revoked(result: Revoked) -> tuple[str, list[Block]]:
+    """The owner's reply after taking access back."""
+    who, mailbox = f"<@{result.delegate_user_id}>", esc(result.mailbox_email)
+    if not result.removed and not result.paused:
+        line = f"{who} could not send from {mailbox}; nothing changed."
+        return line, [text(line)]
+    line = f"{who} can no longer send from {mailbox}."
+    blocks = [text(line)]
+    if result.paused:
+        names = ", ".join(f"*{esc(c.name)}*" for c in result.paused)
+        blocks.append(
+            text(
+                f":double_vertical_bar: Paused their running campaign(s) from it: {names}. "
+                "Resume or stop them with `/scaleup campaign resume|stop NAME`."
+            )
+        )
+    return line, blocks
+
+
+def revoked_dm(owner_user_id: str, result: Revoked) -> tuple[str, list[Block]]:
+    """The recruiter's DM after losing access."""
+    line = f"<@{owner_user_id}> took back your access to send from *{esc(result.mailbox_email)}*."
+    if result.paused:
+        names = ", ".join(f"*{esc(c.name)}*" for c in result.paused)
+        line += f" Paused: {names}."
+    return line, [text(line)]
+
+
+def dnc_added(result: DncAdded) -> tuple[str, list[Block]]:
+    email = esc(result.email)
+    if result.created:
+        line = f":no_entry_sign: Added {email} to the do-not-contact list; no campaign will email them."
+    else:
+        line = f"{email} is already on the do-not-contact list."
+    if result.stopped:
+        names = ", ".join(f"*{esc(n)}*" for n in result.stopped)
+        line += (
+            f" Stopped their sequence in {names} ({result.cancelled:,} unsent "
+            f"email{'s' if result.cancelled != 1 else ''} cancelled)."
+        )
+    return line, [text(line)]
+
+
+def dnc_removed(email: str, was_listed: bool) -> tuple[str, list[Block]]:
+    if was_listed:
+        line = (
+            f"Removed {esc(email)} from the do-not-contact list. Sequences that stopped for "
+            "them stay stopped."
+        )
+    else:
+        line = f"{esc(email)} was not on the do-not-contact list; nothing changed."
+    return line, [text(line)]
+
+
+def _date(at: datetime) -> str:
+    return f"<!date^{int(at.timestamp())}^{{date_short}}|{at:%Y-%m-%d}>"
+
+
+def dnc_list(entries: list[DncEntry]) -> tuple[str, list[Block]]:
+    """Every address, as many sections as the text needs (3,000 characters each)."""
+    if not entries:
+        line = "The do-not-contact list is empty. Add an address with `/scaleup dnc add EMAIL [reason]`."
+        return line, [text(line)]
+    summary = f"Do-not-contact list: {len(entries):,} address{'es' if len(entries) != 1 else ''}"
+    blocks: list[Block] = [text(f"*{summary}*")]
+    chunk: list[str] = []
+    size, shown = 0, 0
+    for entry in entries:
+        line = f"• {esc(entry.email)}"
+        if entry.reason:
+            line += f": {esc(entry.reason)}"
+        by = f" by <@{entry.added_by}>" if entry.added_by else ""
+        line += f" _(added{by} {_date(entry.added_at)})_"
+        if size + len(line) + 1 > 3000:
+            if len(blocks) == MAX_SECTIONS:
+                break
+            blocks.append(text("\n".join(chunk)))
+            chunk, size = [], 0
+        chunk.append(line[:2900])
+        size += len(chunk[-1]) + 1
+        shown += 1
+    if chunk and len(blocks) < MAX_SECTIONS:
+        blocks.append(text("\n".join(chunk)))
+    else:
+        shown -= len(chunk)
+    if shown < len(entries):
+        blocks.append(context(f"…and {len(entries) - shown:,} more."))
+    return summary, blocks

@@ -1,0 +1,232 @@
+"""Delegation: a mailbox owner (a hiring manager) lets a recruiter send campaigns from it.
+
+The owner delegates for every campaign or for one campaign name, and can take it all
+back at once; taking it back pauses the recruiter's running campaigns from the mailbox.
+When a recruiter starts a campaign from someone else's mailbox, the owner is told, with
+a way to revoke (:class:`~outreach.notify.SendingFromYourMailbox`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.db import SessionFactory, transaction
+from bot.models import Campaign, Delegation, Mailbox
+from outreach import audit
+from outreach.errors import NoMailbox, OutreachError
+from outreach.notify import Notifier, SendingFromYourMailbox, ThreadNote
+from outreach.sequencing import ACTIVE, hold_pending
+
+CAMPAIGN_NAME_MAX = 80  # Campaign.name and Delegation.campaign_name
+
+
+class NothingToDelegate(NoMailbox):
+    """Connect your Outlook mailbox first with `/scaleup connect`; then you can let a recruiter send from it."""
+
+
+class CannotDelegateToSelf(OutreachError):
+    """You can already send from your own mailbox: name the recruiter who should send from it."""
+
+
+class CampaignNameTooLong(OutreachError):
+    """Campaign names have at most 80 characters."""
+
+
+@dataclass(frozen=True)
+class Delegated:
+    """The outcome of a delegation."""
+
+    mailbox_email: str
+    delegate_user_id: str
+    #: The one campaign the delegate may send, or "" for every campaign.
+    campaign_name: str
+    #: False when exactly this delegation already existed (nothing changed).
+    created: bool
+
+
+@dataclass(frozen=True)
+class PausedCampaign:
+    name: str
+    channel_id: str
+    thread_ts: str | None
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """What taking back a recruiter's access did."""
+
+    mailbox_email: str
+    delegate_user_id: str
+    #: How many delegations were removed (every campaign and named ones count apart).
+    removed: int
+    paused: list[PausedCampaign]
+
+
+class Delegations:
+    """The delegation service; it reports to people through ``notifier``, never Slack itself."""
+
+    def __init__(self, db: SessionFactory, clock: Clock, notifier: Notifier) -> None:
+        self._db = db
+        self._clock = clock
+        self._notifier = notifier
+
+    def delegate(
+        self, team_id: str, owner_user_id: str, delegate_user_id: str, campaign_name: str = ""
+    ) -> Delegated:
+        """Let ``delegate_user_id`` send from the owner's mailbox: every campaign when
+        ``campaign_name`` is empty, else only that one. Idempotent.
+
+        Raises :class:`NothingToDelegate` when the owner has connected no mailbox and
+        :class:`CannotDelegateToSelf` when both users are the same.
+        """
+        campaign_name = " ".join(campaign_name.split())
+        if len(campaign_name) > CAMPAIGN_NAME_MAX:
+            raise CampaignNameTooLong()
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            mailbox = _own_mailbox(session, team_id, owner_user_id)
+            if delegate_user_id == owner_user_id:
+                raise CannotDelegateToSelf()
+            result = Delegated(mailbox.email, delegate_user_id, campaign_name, created=False)
+            if _existing(session, mailbox.id, delegate_user_id, campaign_name) is not None:
+                return result
+            try:
+                with session.begin_nested():  # a concurrent identical delegation wins
+                    session.add(
+                        Delegation(
+                            mailbox_id=mailbox.id,
+                            delegate_user_id=delegate_user_id,
+                            campaign_name=campaign_name,
+                            created_at=now,
+                        )
+                    )
+            except IntegrityError:
+                return result
+            audit.record(
+                session,
+                now,
+                team_id,
+                "delegation.created",
+                actor=owner_user_id,
+                mailbox_id=mailbox.id,
+                delegate=delegate_user_id,
+                campaign=campaign_name,
+            )
+            return Delegated(mailbox.email, delegate_user_id, campaign_name, created=True)
+
+    def revoke(self, team_id: str, owner_user_id: str, delegate_user_id: str) -> Revoked:
+        """Remove every delegation of the owner's mailbox to ``delegate_user_id`` and pause
+        the running campaigns that user created from that mailbox.
+
+        Only the owner's own mailbox is touched, whoever ``delegate_user_id`` names. Each
+        paused campaign's thread is told why. Raises :class:`NothingToDelegate` when the
+        owner has no mailbox.
+        """
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            mailbox = _own_mailbox(session, team_id, owner_user_id)
+            removed = session.execute(
+                delete(Delegation)
+                .where(
+                    Delegation.mailbox_id == mailbox.id,
+                    Delegation.delegate_user_id == delegate_user_id,
+                )
+                .returning(Delegation.id)
+            ).all()
+            running = session.scalars(
+                select(Campaign)
+                .where(
+                    Campaign.team_id == team_id,
+                    Campaign.mailbox_id == mailbox.id,
+                    Campaign.created_by == delegate_user_id,
+                    Campaign.state == ACTIVE,
+                )
+                .order_by(Campaign.created_at)
+            ).all()
+            paused: list[PausedCampaign] = []
+            for campaign in running:
+                campaign.state = "paused"
+                hold_pending(session, campaign.id)
+                paused.append(
+                    PausedCampaign(campaign.name, campaign.channel_id, campaign.thread_ts)
+                )
+            audit.record(
+                session,
+                now,
+                team_id,
+                "delegation.revoked",
+                actor=owner_user_id,
+                mailbox_id=mailbox.id,
+                delegate=delegate_user_id,
+                removed=len(removed),
+                paused=[c.name for c in paused],
+            )
+            email = mailbox.email
+        for note in paused:  # after the commit: a thread never hears of a rollback
+            self._notifier.notify_thread(
+                team_id,
+                note.channel_id,
+                note.thread_ts,
+                ThreadNote(
+                    f":double_vertical_bar: Paused: the owner of {email} took back "
+                    f"<@{delegate_user_id}>'s access to send from it."
+                ),
+            )
+        return Revoked(email, delegate_user_id, len(removed), paused)
+
+    def may_send(self, team_id: str, user_id: str, mailbox_id: int, campaign_name: str) -> bool:
+        """Whether ``user_id`` may send the campaign ``campaign_name`` from the mailbox: as
+        its owner, or by a delegation for every campaign or for that name (any case)."""
+        with self._db() as session:
+            mailbox = session.get(Mailbox, mailbox_id)
+            if mailbox is None or mailbox.team_id != team_id:
+                return False
+            if mailbox.owner_user_id == user_id:
+                return True
+            found = session.scalar(
+                select(Delegation.id).where(
+                    Delegation.mailbox_id == mailbox_id,
+                    Delegation.delegate_user_id == user_id,
+                    func.lower(Delegation.campaign_name).in_(("", campaign_name.lower())),
+                )
+            )
+            return found is not None
+
+    def started(self, team_id: str, user_id: str, campaign_id: int, enrolled: int) -> bool:
+        """``user_id`` started the campaign: DM its mailbox's owner if that is someone
+        else, so they know who sends as them and can revoke. True when a notice went out."""
+        with self._db() as session:
+            campaign = session.get(Campaign, campaign_id)
+            mailbox = session.get(Mailbox, campaign.mailbox_id) if campaign else None
+            if campaign is None or mailbox is None or mailbox.owner_user_id == user_id:
+                return False
+            notice = SendingFromYourMailbox(campaign.name, user_id, mailbox.email, enrolled)
+            owner = mailbox.owner_user_id
+        self._notifier.notify_user(team_id, owner, notice)
+        return True
+
+
+def _own_mailbox(session: Session, team_id: str, user_id: str) -> Mailbox:
+    mailbox = session.scalars(
+        select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)
+    ).first()
+    if mailbox is None:
+        raise NothingToDelegate()
+    return mailbox
+
+
+def _existing(
+    session: Session, mailbox_id: int, delegate_user_id: str, campaign_name: str
+) -> Delegation | None:
+    return session.scalars(
+        select(Delegation).where(
+            Delegation.mailbox_id == mailbox_id,
+            Delegation.delegate_user_id == delegate_user_id,
+            func.lower(Delegation.campaign_name) == campaign_name.lower(),
+        )
+    ).first()

@@ -1,0 +1,163 @@
+"""The workspace's do-not-contact list (``Suppression`` rows of kind ``dnc``).
+
+Campaign start, the CSV importer and the dispatcher already skip suppressed addresses;
+adding one here also stops every sequence that is under way for it, at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.clock import Clock
+from bot.db import SessionFactory, transaction
+from bot.models import Campaign, Enrollment, OutboxMessage, Suppression
+from outreach import audit
+from outreach.addresses import normalize_email
+from outreach.sequencing import ACTIVE
+
+DNC = "dnc"
+ON_DNC = "on the do-not-contact list"
+#: Enrollments a do-not-contact entry ends: running ones and those that may be resumed.
+_UNDER_WAY = (ACTIVE, "paused")
+#: Outbox rows not yet handed to a worker; rows in flight are checked by the dispatcher.
+_UNSENT = ("waiting", "pending", "paused")
+
+
+@dataclass(frozen=True)
+class DncEntry:
+    email: str
+    reason: str | None
+    added_by: str | None
+    added_at: datetime
+
+
+@dataclass(frozen=True)
+class DncAdded:
+    """What adding an address did."""
+
+    email: str
+    #: False when the address was already on the list (its entry is unchanged).
+    created: bool
+    #: Campaigns in which the address's sequence stopped, by name.
+    stopped: list[str]
+    #: Unsent emails to the address that were cancelled.
+    cancelled: int
+
+
+class Suppressions:
+    """The do-not-contact list of each workspace."""
+
+    def __init__(self, db: SessionFactory, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def add_dnc(
+        self, team_id: str, user_id: str, email: str, reason: str | None = None
+    ) -> DncAdded:
+        """Put ``email`` on the list and stop its sequences in every campaign of the team:
+        the enrollments become ``stopped`` and their unsent emails ``cancelled``.
+
+        Idempotent. Raises :class:`~outreach.errors.InvalidEmail` for a non-address.
+        """
+        address = normalize_email(email)
+        reason = (reason or "").strip() or None
+        now = self._clock.now()
+        with transaction(self._db) as session:
+            created = False
+            known = select(Suppression.id).where(
+                Suppression.team_id == team_id,
+                Suppression.email == address,
+                Suppression.kind == DNC,
+            )
+            if session.scalar(known) is None:
+                try:
+                    with session.begin_nested():  # a concurrent add of the same address wins
+                        session.add(
+                            Suppression(
+                                team_id=team_id,
+                                email=address,
+                                kind=DNC,
+                                reason=reason,
+                                added_by=user_id,
+                                added_at=now,
+                            )
+                        )
+                    created = True
+                except IntegrityError:
+                    pass
+            under_way = session.execute(
+                select(Enrollment, Campaign.name)
+                .join(Campaign, Campaign.id == Enrollment.campaign_id)
+                .where(
+                    Enrollment.team_id == team_id,
+                    Enrollment.email == address,
+                    Enrollment.state.in_(_UNDER_WAY),
+                )
+                .order_by(Campaign.created_at)
+            ).all()
+            cancelled = 0
+            if under_way:
+                ids = [enrollment.id for enrollment, _ in under_way]
+                cancelled = len(
+                    session.scalars(
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.enrollment_id.in_(ids),
+                            OutboxMessage.state.in_(_UNSENT),
+                        )
+                        .values(state="cancelled", last_error=ON_DNC)
+                        .returning(OutboxMessage.id)
+                    ).all()
+                )
+                for enrollment, _ in under_way:
+                    enrollment.state, enrollment.reason, enrollment.updated_at = (
+                        "stopped",
+                        ON_DNC,
+                        now,
+                    )
+            if created or under_way:
+                audit.record(
+                    session,
+                    now,
+                    team_id,
+                    "dnc.added",
+                    actor=user_id,
+                    created=created,
+                    enrollments_stopped=len(under_way),
+                    cancelled=cancelled,
+                )
+            return DncAdded(address, created, [name for _, name in under_way], cancelled)
+
+    def remove_dnc(self, team_id: str, user_id: str, email: str) -> tuple[str, bool]:
+        """Take ``email`` off the list: the normalized address and whether it was on it.
+
+        Sequences it stopped stay stopped; a bounced address stays suppressed.
+        """
+        address = normalize_email(email)
+        with transaction(self._db) as session:
+            removed = session.scalars(
+                delete(Suppression)
+                .where(
+                    Suppression.team_id == team_id,
+                    Suppression.email == address,
+                    Suppression.kind == DNC,
+                )
+                .returning(Suppression.id)
+            ).all()
+            if removed:
+                audit.record(session, self._clock.now(), team_id, "dnc.removed", actor=user_id)
+            return address, bool(removed)
+
+    def dnc_list(self, team_id: str) -> list[DncEntry]:
+        """Every address on the team's do-not-contact list, alphabetically."""
+        with self._db() as session:
+            rows = session.scalars(
+                select(Suppression)
+                .where(Suppression.team_id == team_id, Suppression.kind == DNC)
+                .order_by(Suppression.email)
+            )
+            return [DncEntry(s.email, s.reason, s.added_by, s.added_at) for s in rows]

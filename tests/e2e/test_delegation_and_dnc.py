@@ -1,0 +1,274 @@
+"""Delegation and the do-not-contact list from Slack, end to end: a hiring manager lets a
+recruiter send from their mailbox, hears when a campaign starts from it and revokes with
+one click; anyone adds or removes an address from the workspace's do-not-contact list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.models import AuditEntry, Campaign, Delegation, Enrollment, OutboxMessage, Suppression
+from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
+from handlers import blocks
+from handlers import team_blocks as tb
+from outreach.delegations import Delegations
+from outreach.notify import RecordingNotifier
+from outreach.suppressions import DncEntry
+from tests.conftest import RunningBot
+from tests.e2e.campaign_helpers import connect, create_campaign, seed_shortlist
+from tests.e2e.test_campaign_slack import command, reply, shown
+from tests.e2e.test_connect import TEAM
+
+SAM, RILEY, ALEX = HIRING_MANAGER.slack_id, RECRUITER.slack_id, COLLEAGUE.slack_id
+PEOPLE = [
+    ("jana@talent.example", "Jana", "Europe/Berlin", "DE"),
+    ("omar@talent.example", "Omar", "America/New_York", "US"),
+]
+
+
+def dms(bot: RunningBot, user_id: str, containing: str) -> list[dict[str, Any]]:
+    """The bot's DMs to ``user_id`` whose text contains ``containing``, once there are any."""
+    slack = bot.sandbox.slack
+    return slack.wait_for(
+        lambda: [m for m in slack.dm_messages(TEAM, user_id) if containing in shown(m)]
+    )
+
+
+def delegations(bot: RunningBot) -> list[tuple[str, str]]:
+    with bot.db() as session:
+        rows = session.scalars(select(Delegation).order_by(Delegation.id))
+        return [(d.delegate_user_id, d.campaign_name) for d in rows]
+
+
+def campaign_state(bot: RunningBot, name: str = "Backend Q4") -> str:
+    with bot.db() as session:
+        return session.scalars(select(Campaign.state).where(Campaign.name == name)).one()
+
+
+def message_states(bot: RunningBot, to: str | None = None) -> list[str]:
+    with bot.db() as session:
+        query = select(OutboxMessage.state).order_by(OutboxMessage.id)
+        if to is not None:
+            query = query.where(OutboxMessage.to_email == to)
+        return list(session.scalars(query))
+
+
+# -- delegation ---------------------------------------------------------------------------
+
+
+def test_a_recruiter_sends_from_the_managers_mailbox_until_the_manager_revokes(
+    bot: RunningBot,
+) -> None:
+    slack = bot.sandbox.slack
+    sam_box = connect(bot, bot.sandbox.hiring_manager)
+
+    answer = command(bot, "delegate <@U0RECRUIT1|riley>", user=SAM)
+    assert shown(answer).startswith(
+        "<@U0RECRUIT1> can now send campaigns from sam.patel@acme.test."
+    )
+    [told] = dms(bot, RILEY, "lets you send")
+    assert told["text"] == "<@U0HIRING01> lets you send campaigns from *sam.patel@acme.test*."
+    assert "Pick sam.patel@acme.test as the sender in `/scaleup campaign create`." in shown(told)
+    assert bot.container.campaigns.sender_choices(TEAM, RILEY) == [(sam_box, HIRING_MANAGER.email)]
+
+    again = shown(command(bot, "delegate <@U0RECRUIT1>", user=SAM))
+    assert (
+        "<@U0RECRUIT1> can already send campaigns from sam.patel@acme.test; nothing changed."
+        in (again)
+    )
+    assert delegations(bot) == [(RILEY, "")]
+    assert len(dms(bot, RILEY, "lets you send")) == 1  # no second DM for no change
+
+    # Riley creates a campaign from Sam's mailbox and starts it through Slack.
+    channel = slack.add_channel(TEAM, "recruiting")
+    create_campaign(bot, sam_box, seed_shortlist(bot, "backend", PEOPLE), channel_id=channel)
+    started = shown(command(bot, "campaign start Backend Q4", user=RILEY))
+    assert "*Backend Q4* started: 2 candidates enrolled" in started
+
+    [notice] = dms(bot, SAM, "started campaign")
+    assert notice["text"] == "Campaign Backend Q4 is sending from sam.patel@acme.test"
+    assert (
+        "<@U0RECRUIT1> started campaign *Backend Q4* from your mailbox *sam.patel@acme.test*: "
+        "2 candidate(s)."
+    ) in shown(notice)
+    [buttons] = [b for b in notice["blocks"] if b["type"] == "actions"]
+    [revoke] = buttons["elements"]
+    assert (revoke["action_id"], revoke["value"]) == (blocks.DELEGATION_REVOKE, RILEY)
+
+    # Someone else clicking Sam's button acts on their own (absent) mailbox, not Sam's.
+    before = len(slack.responses())
+    bot.slack.click(ALEX, blocks.DELEGATION_REVOKE, message=notice)
+    refused = reply(bot, before)
+    assert refused["text"].startswith("Connect your Outlook mailbox first with `/scaleup connect`")
+    assert (campaign_state(bot), delegations(bot)) == ("active", [(RILEY, "")])
+
+    before = len(slack.responses())
+    bot.slack.click(SAM, blocks.DELEGATION_REVOKE, message=notice)
+    done = reply(bot, before)
+    assert done["replace_original"] is True
+    assert done["text"] == "<@U0RECRUIT1> can no longer send from sam.patel@acme.test."
+    assert "Paused their running campaign(s) from it: *Backend Q4*." in shown(done)
+    [replaced] = [m for m in slack.dm_messages(TEAM, SAM) if m["ts"] == notice["ts"]]
+    assert "can no longer send" in replaced["text"]  # the button is gone with it
+
+    assert campaign_state(bot) == "paused"
+    assert sorted(message_states(bot)) == ["paused"] * 2 + ["waiting"] * 4
+    assert delegations(bot) == []
+    assert bot.container.campaigns.sender_choices(TEAM, RILEY) == []
+    [lost] = dms(bot, RILEY, "took back")
+    assert lost["text"] == (
+        "<@U0HIRING01> took back your access to send from *sam.patel@acme.test*. "
+        "Paused: *Backend Q4*."
+    )
+    [parent, note] = slack.wait_for(
+        lambda: len(slack.messages(channel)) == 2 and slack.messages(channel)
+    )
+    assert note["thread_ts"] == parent["ts"]
+    assert note["text"] == (
+        ":double_vertical_bar: Paused: the owner of sam.patel@acme.test took back "
+        "<@U0RECRUIT1>'s access to send from it."
+    )
+
+    # Riley may no longer touch it; Sam, the owner, may.
+    assert "Only sam.patel@acme.test's owner" in shown(
+        command(bot, "campaign resume Backend Q4", user=RILEY)
+    )
+    assert "Resumed *Backend Q4*" in shown(command(bot, "campaign resume Backend Q4", user=SAM))
+    with bot.db() as session:
+        actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert "delegation.created" in actions and "delegation.revoked" in actions
+
+
+def test_starting_from_ones_own_mailbox_tells_no_one(bot: RunningBot) -> None:
+    slack = bot.sandbox.slack
+    riley_box = connect(bot, RECRUITER)
+    channel = slack.add_channel(TEAM, "recruiting")
+    create_campaign(bot, riley_box, seed_shortlist(bot, "backend", PEOPLE), channel_id=channel)
+    assert "started" in shown(command(bot, "campaign start Backend Q4", user=RILEY))
+    assert slack.messages(channel)  # the start is complete once the parent is posted
+    everyone = [SAM, RILEY, ALEX]
+    assert not [m for u in everyone for m in slack.dm_messages(TEAM, u) if "started" in m["text"]]
+
+
+def test_delegation_mistakes_get_a_sentence(bot: RunningBot) -> None:
+    no_mailbox = shown(command(bot, "delegate <@U0RECRUIT1|riley>", user=SAM))
+    assert (
+        "Connect your Outlook mailbox first with `/scaleup connect`; then you can let a "
+        "recruiter send from it."
+    ) in no_mailbox
+    assert "Connect your Outlook mailbox first" in shown(
+        command(bot, "undelegate <@U0RECRUIT1|riley>", user=SAM)
+    )
+    connect(bot, bot.sandbox.hiring_manager)
+
+    to_self = shown(command(bot, "delegate <@U0HIRING01|sam>", user=SAM))
+    assert "You can already send from your own mailbox: name the recruiter" in to_self
+    bare = shown(command(bot, "delegate @riley Backend Q4", user=SAM))
+    assert "I can't tell who @riley is. Type @ and pick the person from the list" in bare
+    assert command(bot, "delegate", user=SAM)["text"] == tb.DELEGATE_USAGE
+    with_name = shown(command(bot, "undelegate <@U0RECRUIT1|riley> Backend Q4", user=SAM))
+    assert "it takes no campaign name" in with_name
+    nothing = shown(command(bot, "undelegate <@U0RECRUIT1|riley>", user=SAM))
+    assert "<@U0RECRUIT1> could not send from sam.patel@acme.test; nothing changed." in nothing
+    assert delegations(bot) == []
+
+    # One campaign only, then taken back.
+    one = shown(command(bot, "delegate <@U0RECRUIT1|riley>   Backend  Q4", user=SAM))
+    assert "<@U0RECRUIT1> can now send the campaign *Backend Q4* from sam.patel@acme.test." in one
+    [told] = dms(bot, RILEY, "lets you send")
+    assert "and name the campaign *Backend Q4*." in shown(told)
+    assert "can already send" in shown(
+        command(bot, "delegate <@U0RECRUIT1|riley> backend q4", user=SAM)
+    )
+    assert delegations(bot) == [(RILEY, "Backend Q4")]
+    service = Delegations(bot.db, bot.container.clock, RecordingNotifier())
+    sam_box = bot.container.campaigns.sender_choices(TEAM, SAM)[0][0]
+    assert service.may_send(TEAM, RILEY, sam_box, "backend q4")
+    assert not service.may_send(TEAM, RILEY, sam_box, "Frontend")
+    assert service.may_send(TEAM, SAM, sam_box, "Frontend")  # the owner always may
+    assert not service.may_send("T0OTHER001", SAM, sam_box, "Frontend")
+    gone = shown(command(bot, "undelegate <@U0RECRUIT1|riley>", user=SAM))
+    assert "<@U0RECRUIT1> can no longer send from sam.patel@acme.test." in gone
+    assert delegations(bot) == []
+
+
+# -- do not contact -----------------------------------------------------------------------
+
+
+def test_dnc_add_stops_a_running_candidate_and_list_and_remove_say_what_is_there(
+    bot: RunningBot,
+) -> None:
+    empty = shown(command(bot, "dnc list"))
+    assert "The do-not-contact list is empty." in empty
+    assert "'jane@' is not an email address." in shown(command(bot, "dnc add jane@"))
+    assert command(bot, "dnc add")["text"] == tb.DNC_USAGE
+    assert command(bot, "dnc")["text"] == tb.DNC_USAGE
+
+    riley_box = connect(bot, RECRUITER)
+    channel = bot.sandbox.slack.add_channel(TEAM, "recruiting")
+    create_campaign(bot, riley_box, seed_shortlist(bot, "backend", PEOPLE), channel_id=channel)
+    command(bot, "campaign start Backend Q4")
+    assert message_states(bot, "jana@talent.example") == ["pending", "waiting", "waiting"]
+
+    # With should_escape Slack sends a typed address as a mailto link, and & as &amp;.
+    added = shown(
+        command(
+            bot,
+            "dnc add <mailto:Jana@Talent.example|Jana@Talent.example> asked us to stop &amp; go",
+            user=ALEX,
+        )
+    )
+    assert (
+        "Added jana@talent.example to the do-not-contact list; no campaign will email them. "
+        "Stopped their sequence in *Backend Q4* (3 unsent emails cancelled)."
+    ) in added
+    assert message_states(bot, "jana@talent.example") == ["cancelled"] * 3
+    assert message_states(bot, "omar@talent.example") == ["pending", "waiting", "waiting"]
+    with bot.db() as session:
+        stopped = {e.email: (e.state, e.reason) for e in session.scalars(select(Enrollment))}
+        [entry] = session.scalars(select(Suppression)).all()
+    assert stopped == {
+        "jana@talent.example": ("stopped", "on the do-not-contact list"),
+        "omar@talent.example": ("active", None),
+    }
+    assert (entry.kind, entry.reason, entry.added_by) == ("dnc", "asked us to stop & go", ALEX)
+
+    again = shown(command(bot, "dnc add jana@talent.example"))
+    assert "jana@talent.example is already on the do-not-contact list." in again
+    assert "Stopped" not in again
+
+    listed = shown(command(bot, "dnc list"))
+    assert "*Do-not-contact list: 1 address*" in listed
+    assert "• jana@talent.example: asked us to stop &amp; go _(added by <@U0COLLEAG1> <!date^" in (
+        listed
+    )
+
+    removed = shown(command(bot, "dnc remove JANA@talent.example"))
+    assert "Removed jana@talent.example from the do-not-contact list." in removed
+    assert "jana@talent.example was not on the do-not-contact list; nothing changed." in shown(
+        command(bot, "dnc remove jana@talent.example")
+    )
+    assert "The do-not-contact list is empty." in shown(command(bot, "dnc list"))
+    with bot.db() as session:  # taking the address off does not restart the sequence
+        assert (
+            session.scalars(
+                select(Enrollment.state).where(Enrollment.email == "jana@talent.example")
+            ).one()
+            == "stopped"
+        )
+
+
+def test_dnc_list_fits_a_slack_message_however_long() -> None:
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    entries = [
+        DncEntry(f"person{n:05}@example.com", "x" * 80, "U0RECRUIT1", at) for n in range(5000)
+    ]
+    summary, reply_blocks = tb.dnc_list(entries)
+    assert summary == "Do-not-contact list: 5,000 addresses"
+    assert len(reply_blocks) <= 50
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in reply_blocks)
+    listed = sum(b["text"]["text"].count("• ") for b in reply_blocks if b["type"] == "section")
+    more = reply_blocks[-1]["elements"][0]["text"]
+    assert more == f"…and {5000 - listed:,} more."
