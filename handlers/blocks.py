@@ -37,14 +37,16 @@ HELP = [
     ("campaign pause|resume NAME EMAIL", "Hold or continue one candidate"),
     ("campaign status NAME", "A campaign's numbers, with Pause/Resume/Stop buttons"),
     ("campaign list", "Every campaign in this workspace"),
+    ("campaign preview NAME [email]", "Each step for one candidate, with its local send time"),
+    ("campaign test NAME", "Send step 1 to your own mailbox"),
+    ("message EMAIL", "Email one candidate from your mailbox"),
+    ("delegate @user [campaign]", "Let a recruiter send from your mailbox"),
+    ("undelegate @user", "Take that back (their campaigns from your mailbox pause)"),
+    ("dnc add|remove EMAIL", "The workspace's do-not-contact list (`dnc list` shows it)"),
     ("help", "This list"),
 ]
-COMING = [
-    "campaign preview|test",
-    "message &lt;email&gt;",
-    "delegate|undelegate @user [campaign]",
-    "dnc add|remove &lt;email&gt;",
-]
+#: Subcommands announced but not built yet.
+COMING: list[str] = []
 
 
 def esc(value: str) -> str:
@@ -90,8 +92,9 @@ def help_blocks(note: str | None = None) -> list[Block]:
     blocks = [text(note)] if note else []
     blocks += [
         text("*ScaleUp* runs recruiting outreach from your own Outlook mailbox.\n" + lines),
-        context("Coming next: " + ", ".join(f"`{c}`" for c in COMING)),
     ]
+    if COMING:
+        blocks.append(context("Coming next: " + ", ".join(f"`{c}`" for c in COMING)))
     return blocks
 
 

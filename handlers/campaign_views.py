@@ -164,6 +164,12 @@ def campaign_submitted(
     if spec is None:
         ack(response_action="errors", errors=errors)
         return
+    if not deps.delegations.may_send(team_id, user_id, spec.mailbox_id, spec.name):
+        ack(
+            response_action="errors",
+            errors={cb.SENDER: "That mailbox was delegated to you for another campaign only."},
+        )
+        return
     try:
         deps.campaigns.create(team_id, user_id, spec)
     except TemplateSyntaxProblem as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 from functools import partial
 from typing import Any
 
@@ -25,7 +27,7 @@ def scaleup(
     ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
 ) -> None:
     """Route ``/scaleup <subcommand> [args]``."""
-    words = (command.get("text") or "").split()
+    words = [clean_word(w) for w in (command.get("text") or "").split()]
     sub, args = (words[0].lower(), words[1:]) if words else ("help", [])
     if sub == "help":
         ack(text="ScaleUp commands", blocks=blocks.help_blocks())
@@ -60,6 +62,26 @@ def scaleup(
             text=f"Unknown command `{sub}`.",
             blocks=blocks.help_blocks(f"I don't know `/scaleup {sub}`. Here is what I can do:"),
         )
+
+
+_MAILTO = re.compile(r"^<mailto:([^|>]+)(?:\|[^>]*)?>$")
+_LINK = re.compile(r"^<((?:https?|ftp)://[^|>]+)(?:\|([^>]*))?>$")
+
+
+def clean_word(word: str) -> str:
+    """One word of command text as the user typed it.
+
+    With ``should_escape`` Slack sends ``<mailto:a@b.c|a@b.c>`` for an address and
+    ``<http://x|x>`` for a link, and always escapes ``&``, ``<`` and ``>``. Mentions
+    (``<@U…|name>``) stay as they are: delegation reads the user id from them.
+    """
+    if match := _MAILTO.match(word):
+        return match.group(1)
+    if match := _LINK.match(word):
+        return html.unescape(match.group(2) or match.group(1))
+    if word.startswith("<@") or word.startswith("<#") or word.startswith("<!"):
+        return word
+    return html.unescape(word)
 
 
 def connect(

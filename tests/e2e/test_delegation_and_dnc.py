@@ -272,3 +272,30 @@ def test_dnc_list_fits_a_slack_message_however_long() -> None:
     listed = sum(b["text"]["text"].count("• ") for b in reply_blocks if b["type"] == "section")
     more = reply_blocks[-1]["elements"][0]["text"]
     assert more == f"…and {5000 - listed:,} more."
+
+
+def test_a_campaign_scoped_delegation_covers_that_campaign_only(bot: RunningBot) -> None:
+    from handlers import campaign_blocks as cb
+
+    slack = bot.sandbox.slack
+    connect(bot, HIRING_MANAGER)
+    shortlist_id = seed_shortlist(bot, "backend", [("jana@talent.example", "Jana", None, None)])
+    command(bot, f"delegate <@{RECRUITER.slack_id}|riley> Only This", user=HIRING_MANAGER.slack_id)
+    channel = slack.add_channel(TEAM, "recruiting")
+    bot.slack.slash(RECRUITER.slack_id, "campaign create", channel_id=channel)
+    view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
+    sender = next(b for b in view["blocks"] if b.get("block_id") == cb.SENDER)
+    [option] = sender["element"]["options"]  # Riley has no mailbox: Sam's is the only one
+    form: dict[str, Any] = {
+        cb.SHORTLIST: str(shortlist_id),
+        cb.SENDER: option["value"],
+        cb.CHANNEL: channel,
+        **{cb.step_block(n, "subject"): f"Step {n}" for n in (1, 2, 3)},
+        **{cb.step_block(n, "body"): f"Body {n}" for n in (1, 2, 3)},
+    }
+    other = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: "Another"})
+    assert other.json()["errors"] == {
+        cb.SENDER: "That mailbox was delegated to you for another campaign only."
+    }
+    ok = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: "only this"})
+    assert ok.status_code == 200 and not ok.content
