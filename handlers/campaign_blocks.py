@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from handlers.blocks import Block, actions, button, context, esc, text
-from outreach.campaigns import CampaignStatus, Preview, PreviewStep, StartReport
+from outreach.campaigns import CampaignStatus, StartReport
+from outreach.previews import Preview, PreviewStep
 from outreach.shortlists import ShortlistSummary
 
 # -- ids ----------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def clean_word(word: str) -> str:
         return match.group(1)
     if match := _LINK.match(word):
         return html.unescape(match.group(2) or match.group(1))
-    if word.startswith("<@") or word.startswith("<#") or word.startswith("<!"):
+    if word.startswith(("<@", "<#", "<!")):
         return word
     return html.unescape(word)
 

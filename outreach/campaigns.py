@@ -8,12 +8,9 @@ candidate's first send slot, later steps ``waiting`` until the previous one is s
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -30,32 +27,20 @@ from bot.models import (
     OutboxMessage,
     Suppression,
 )
-from outreach import audit, direct
-from outreach.addresses import normalize_email
-from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
-from outreach.mailboxes import CONNECTED
-from outreach.schedule import SendWindow, describe_local, next_send_time, step_due_times
+from outreach import audit, direct, previews
+from outreach.campaign_lookup import find_campaign as _find
+from outreach.campaign_lookup import get_campaign as _get
+from outreach.campaign_lookup import variables_of
+from outreach.errors import OutreachError
+from outreach.previews import Preview
+from outreach.schedule import SendWindow, next_send_time
 from outreach.sequencing import ACTIVE, hold_pending, step_key, window_of, zone_for
 from outreach.templates import (
-    CompiledCampaign,
-    MissingVariables,
-    RenderedEmail,
-    RenderProblem,
     Sender,
     StepTemplate,
-    TemplateProblem,
     compile_steps,
     describe_missing,
 )
-
-
-class CampaignNotFound(OutreachError):
-    """There is no campaign by that name in this workspace. `/scaleup campaign list` shows them."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            f"There is no campaign called '{name}'. `/scaleup campaign list` shows them."
-        )
 
 
 class CampaignCannotStart(OutreachError):
@@ -64,21 +49,6 @@ class CampaignCannotStart(OutreachError):
 
 class CampaignStateError(OutreachError):
     """The campaign is not in a state that allows this."""
-
-
-class NoCandidate(OutreachError):
-    """The campaign's shortlist has no such candidate."""
-
-
-class CannotPreview(TemplateProblem):
-    """The steps cannot be filled in for this candidate."""
-
-    def __init__(self, name: str, problem: MissingVariables) -> None:
-        super().__init__(
-            f"'{name}' cannot be previewed: {problem.sentence()}. Add the column to the "
-            "shortlist or use `| default(...)` in the template."
-        )
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -121,45 +91,6 @@ class CampaignStatus:
     messages: dict[str, int]
     channel_id: str
     thread_ts: str | None
-
-
-@dataclass(frozen=True)
-class PreviewStep:
-    """One step as one candidate gets it, and when."""
-
-    position: int
-    subject: str
-    body: str
-    html: bool
-    wait_business_days: int
-    #: The planned send instant (UTC), or when it was sent; None when it won't go out
-    #: (cancelled, failed) or can't be known yet (paused, or after such a step).
-    at: datetime | None
-    #: ``at`` on the candidate's clock, e.g. "Tue 3 Mar 2026, 09:00 CET".
-    local: str | None
-    #: ``planned``, ``sent``, ``paused``, ``cancelled``, ``failed`` or ``unknown``.
-    state: str
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A campaign as one candidate would receive it."""
-
-    campaign: str
-    campaign_state: str
-    sender: str
-    email: str
-    zone: str
-    window: str
-    #: True when the steps are the candidate's stored, already rendered emails.
-    enrolled: bool
-    steps: list[PreviewStep]
-
-
-# Outbox states a preview names as they are; the rest (waiting, pending, in flight) are
-# all "planned" to the recruiter.
-_PREVIEW_STATES = frozenset({"sent", "paused", "cancelled", "failed", "unknown"})
-TEST_PREFIX = "[Test] "
 
 
 class Campaigns:
@@ -425,125 +356,12 @@ class Campaigns:
     def preview(
         self, team_id: str, name: str, email: str | None = None, now: datetime | None = None
     ) -> Preview:
-        """Every step for one candidate (``email``, else the shortlist's first) and when it
-        goes out on their clock.
-
-        A draft, or a candidate the campaign did not enroll, is rendered from the templates
-        and planned from ``now`` (default: the clock) with :func:`step_due_times`. An
-        enrolled candidate shows the stored emails: sent steps at their send time, the next
-        at its due time, later ones planned from it. Raises :class:`CannotPreview` when the
-        candidate's row lacks template variables.
-        """
-        now = now or self._clock.now()
-        with self._db() as session:
-            campaign = _get(session, team_id, name)
-            mailbox = session.get_one(Mailbox, campaign.mailbox_id)
-            steps = _steps_of(session, campaign.id)
-            candidate = _candidate(session, campaign, email)
-            window, zone = window_of(campaign), zone_for(candidate, campaign)
-            enrollment_id = session.scalar(
-                select(Enrollment.id).where(
-                    Enrollment.campaign_id == campaign.id, Enrollment.candidate_id == candidate.id
-                )
-            )
-            rows: dict[int | None, OutboxMessage] = {}
-            if enrollment_id is not None:
-                found = select(OutboxMessage).where(OutboxMessage.enrollment_id == enrollment_id)
-                rows = {row.step_position: row for row in session.scalars(found)}
-            if len(rows) == len(steps):
-                planned = _stored_steps(steps, rows, window, zone, candidate.country)
-            else:
-                sender = Sender(name=mailbox.sender_name, email=mailbox.email)
-                row = variables_of(candidate)
-                rendered = _render_all(campaign.name, _compiled(steps), row, sender)
-                waits = [step.wait_business_days for step in steps]
-                times = step_due_times(now, waits, window, zone, candidate.country)
-                planned = [
-                    (email.subject, email.body, email.html, at, "planned")
-                    for email, at in zip(rendered, times, strict=True)
-                ]
-            return Preview(
-                campaign=campaign.name,
-                campaign_state=campaign.state,
-                sender=mailbox.email,
-                email=candidate.email,
-                zone=zone.key,
-                window=window.describe(),
-                enrolled=enrollment_id is not None,
-                steps=[
-                    PreviewStep(
-                        step.position,
-                        subject,
-                        body,
-                        html,
-                        step.wait_business_days,
-                        at,
-                        describe_local(at, zone) if at is not None else None,
-                        state,
-                    )
-                    for step, (subject, body, html, at, state) in zip(steps, planned, strict=True)
-                ],
-            )
+        """Every step for one candidate and when it goes out; see :func:`previews.preview`."""
+        return previews.preview(self._db, self._clock, team_id, name, email, now)
 
     def send_test(self, team_id: str, user_id: str, name: str) -> int:
-        """Queue step 1 to the user's own mailbox address, from the campaign's sender; the
-        outbox id. The dispatcher sends it exactly once, like a campaign step.
-
-        Step 1 is filled in for the shortlist's first candidate; any variable their row
-        lacks (or every one, with an empty shortlist) shows as ``[name]``. The subject
-        starts with ``[Test] ``. Raises :class:`~outreach.errors.NoMailbox` when the user
-        has not connected a mailbox to receive it.
-        """
-        now = self._clock.now()
-        with transaction(self._db) as session:
-            campaign = _get(session, team_id, name)
-            sender_box = session.get_one(Mailbox, campaign.mailbox_id)
-            own = session.scalars(
-                select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)
-            ).first()
-            if own is None:
-                raise NoMailbox()
-            if sender_box.state != CONNECTED:
-                raise MailboxNeedsReconnect(
-                    f"Microsoft no longer accepts ScaleUp's access to {sender_box.email}; its "
-                    "owner needs to run `/scaleup connect` to reconnect it."
-                )
-            first = session.scalars(
-                select(Candidate)
-                .where(Candidate.shortlist_id == campaign.shortlist_id)
-                .order_by(Candidate.id)
-                .limit(1)
-            ).first()
-            row = variables_of(first) if first else {"email": "candidate@example.com"}
-            sender = Sender(name=sender_box.sender_name, email=sender_box.email)
-            email = _render_sample(_compiled(_steps_of(session, campaign.id)), row, sender)
-            message = OutboxMessage(
-                dedupe_key=f"test:{uuid.uuid4()}",
-                mailbox_id=sender_box.id,
-                enrollment_id=None,
-                step_position=None,
-                to_email=own.email,
-                to_name=own.sender_name,
-                subject=TEST_PREFIX + email.subject,
-                body=email.body,
-                body_html=email.html,
-                state="pending",
-                due_at=now,
-                created_at=now,
-            )
-            session.add(message)
-            session.flush()
-            audit.record(
-                session,
-                now,
-                team_id,
-                "campaign.test_queued",
-                actor=user_id,
-                mailbox_id=sender_box.id,
-                campaign_id=campaign.id,
-                outbox_id=message.id,
-            )
-            return message.id
+        """Queue step 1 to the user's own mailbox; see :func:`previews.send_test`."""
+        return previews.send_test(self._db, self._clock, team_id, user_id, name)
 
     def direct_target(self, team_id: str, user_id: str, email: str) -> direct.DirectTarget:
         """Whether ``user_id`` may email ``email`` from their own mailbox; see
@@ -555,101 +373,7 @@ class Campaigns:
         return direct.queue_direct(self._db, self._clock, team_id, user_id, email, subject, body)
 
 
-def variables_of(candidate: Candidate) -> dict[str, str]:
-    """Everything a template may use for this candidate."""
-    base = {
-        "email": candidate.email,
-        "first_name": candidate.first_name or "",
-        "last_name": candidate.last_name or "",
-        "timezone": candidate.timezone or "",
-        "country": candidate.country or "",
-    }
-    return {**{k: str(v) for k, v in candidate.variables.items()}, **base}
-
-
-def _steps_of(session: Session, campaign_id: int) -> list[CampaignStep]:
-    return list(
-        session.scalars(
-            select(CampaignStep)
-            .where(CampaignStep.campaign_id == campaign_id)
-            .order_by(CampaignStep.position)
-        )
-    )
-
-
-def _compiled(steps: list[CampaignStep]) -> CompiledCampaign:
-    return compile_steps([StepTemplate(s.subject, s.body) for s in steps])
-
-
-def _candidate(session: Session, campaign: Campaign, email: str | None) -> Candidate:
-    """The named candidate of the campaign's shortlist, else its first."""
-    query = select(Candidate).where(Candidate.shortlist_id == campaign.shortlist_id)
-    if email is not None:
-        address = normalize_email(email)
-        found = session.scalars(query.where(Candidate.email == address)).first()
-        if found is None:
-            raise NoCandidate(f"{address} is not on the shortlist of '{campaign.name}'.")
-        return found
-    first = session.scalars(query.order_by(Candidate.id).limit(1)).first()
-    if first is None:
-        raise NoCandidate(f"The shortlist of '{campaign.name}' has no candidates to preview.")
-    return first
-
-
-def _render_all(
-    name: str, compiled: CompiledCampaign, row: Mapping[str, str], sender: Sender
-) -> list[RenderedEmail]:
-    problems = compiled.check([(row.get("email", "?"), row)], sender)
-    if problems:
-        raise CannotPreview(name, problems[0])
-    return [compiled.render(index, row, sender) for index in range(len(compiled))]
-
-
-def _render_sample(
-    compiled: CompiledCampaign, row: Mapping[str, str], sender: Sender
-) -> RenderedEmail:
-    """Step 1 for ``row``, each variable it lacks shown as ``[name]`` (a test, not a send)."""
-    try:
-        return compiled.render(0, row, sender)
-    except RenderProblem as exc:
-        if exc.problem.errors:
-            raise
-        filled = {**row, **{name: f"[{name}]" for name in exc.problem.missing}}
-        return compiled.render(0, filled, sender)
-
-
 Planned = tuple[str, str, bool, datetime | None, str]
-
-
-def _stored_steps(
-    steps: list[CampaignStep],
-    rows: Mapping[int | None, OutboxMessage],
-    window: SendWindow,
-    zone: ZoneInfo,
-    country: str | None,
-) -> list[Planned]:
-    """An enrolled candidate's stored emails with their actual or planned send instants.
-
-    A sent step anchors the next; a pending one is planned at its due time; a waiting
-    one follows the step before as the dispatcher will schedule it. After a step that is
-    paused or will never go out, nothing can be planned.
-    """
-    planned: list[Planned] = []
-    anchor: datetime | None = None
-    for step in steps:
-        row = rows[step.position]
-        state = row.state if row.state in _PREVIEW_STATES else "planned"
-        at: datetime | None = None
-        if state == "sent":
-            at = row.sent_at
-        elif row.state == "waiting":
-            if anchor is not None:
-                [at] = step_due_times(anchor, [step.wait_business_days], window, zone, country)
-        elif state == "planned":
-            at = row.due_at
-        anchor = at
-        planned.append((row.subject, row.body, row.body_html, at, state))
-    return planned
 
 
 def _full_name(candidate: Candidate) -> str | None:
@@ -693,21 +417,6 @@ def _release_paused(session: Session, campaign: Campaign, now: datetime, which: 
             row.due_at,
             next_send_time(now, window, zone_for(candidate, campaign), candidate.country),
         )
-
-
-def _find(session: Session, team_id: str, name: str) -> Campaign | None:
-    return session.scalars(
-        select(Campaign).where(
-            Campaign.team_id == team_id, func.lower(Campaign.name) == name.lower()
-        )
-    ).first()
-
-
-def _get(session: Session, team_id: str, name: str) -> Campaign:
-    campaign = _find(session, team_id, name)
-    if campaign is None:
-        raise CampaignNotFound(name)
-    return campaign
 
 
 def _enrollment(session: Session, team_id: str, name: str, email: str) -> Enrollment:

@@ -16,7 +16,8 @@ from bot.models import AuditEntry, OutboxMessage, Suppression
 from bot.sandbox import COLLEAGUE, RECRUITER, Sandbox
 from handlers import campaign_blocks as cb
 from handlers import direct_views as dv
-from outreach.campaigns import Preview, PreviewStep, StepSpec
+from outreach.campaigns import StepSpec
+from outreach.previews import Preview, PreviewStep
 from tests.conftest import RunningBot, start_bot
 from tests.e2e.campaign_helpers import (
     THREE_STEPS,
