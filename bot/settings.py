@@ -26,6 +26,8 @@ SLACK_BOT_SCOPES = (
     "im:write",
     "users:read",
     "users:read.email",
+    "im:history",
+    "files:read",
 )
 
 

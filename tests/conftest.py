@@ -21,6 +21,7 @@ from bot.sandbox.browser import ConsentBrowser
 from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack_driver import SlackDriver
 from bot.settings import Settings
+from tests.fakes import MONDAY, FakeClock
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -142,6 +143,27 @@ def start_bot(
 def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[RunningBot]:
     running, server = start_bot(
         sandbox, {"DATABASE_URL": database_url, "SCALEUP_DATA_DIR": str(tmp_path / "data")}
+    )
+    yield running
+    server.stop()
+    running.container.engine.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves by hand, starting on :data:`tests.fakes.MONDAY`."""
+    return FakeClock(MONDAY)
+
+
+@pytest.fixture
+def cbot(
+    sandbox: Sandbox, database_url: str, tmp_path: Path, clock: FakeClock
+) -> Iterator[RunningBot]:
+    """The bot reading time from ``clock``."""
+    running, server = start_bot(
+        sandbox,
+        {"DATABASE_URL": database_url, "SCALEUP_DATA_DIR": str(tmp_path / "data")},
+        clock=clock,
     )
     yield running
     server.stop()

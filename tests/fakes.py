@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+#: Monday 2 March 2026, 06:00 UTC: 07:00 in Berlin, 01:00 in New York, 15:00 in Tokyo.
+MONDAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+
 
 class FakeClock:
     """A :class:`bot.clock.Clock` that only moves when told; also a monotonic source."""

@@ -28,7 +28,15 @@ T = TypeVar("T")
 
 # The bot scopes of app_manifest.yaml (a test keeps them equal), so a method the manifest
 # does not cover fails here with ``missing_scope`` as it would in a real install.
-DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email")
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "users:read",
+    "users:read.email",
+    "im:history",
+    "files:read",
+)
 _ALNUM = string.ascii_uppercase + string.digits
 
 

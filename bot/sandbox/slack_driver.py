@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -378,18 +379,27 @@ class SlackDriver:
         channel = self.sandbox.dm_channel(self.team_id, user_id)
         return self.event({**event, "channel": channel})
 
-    def share_file(self, user_id: str, file_id: str) -> requests.Response:
-        """``user_id`` drops an uploaded file into their DM with the bot."""
+    def share_file(self, user_id: str, file_id: str, text: str = "") -> requests.Response:
+        """``user_id`` drops an uploaded file into their DM with the bot, ``text`` typed with it.
+
+        The ``message``/``file_share`` event as Slack sends it for ``message.im``; its
+        ``event_ts`` is the message's ``ts``.
+        """
         channel = self.sandbox.dm_channel(self.team_id, user_id)
+        ts = f"{time.time():.6f}"
         event = {
             "type": "message",
             "subtype": "file_share",
-            "channel": channel,
-            "channel_type": "im",
-            "user": user_id,
-            "text": "",
-            "ts": f"{time.time():.6f}",
+            "text": text,
             "files": [self.sandbox.file_object(file_id)],
+            "upload": True,
+            "user": user_id,
+            "display_as_bot": False,
+            "ts": ts,
+            "client_msg_id": str(uuid.uuid4()),
+            "channel": channel,
+            "event_ts": ts,
+            "channel_type": "im",
         }
         return self.event(event)
 

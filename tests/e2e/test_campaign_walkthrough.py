@@ -16,8 +16,7 @@ from handlers import campaign_blocks as cb
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect, dispatcher
 from tests.e2e.test_connect import TEAM
-from tests.e2e.test_dispatch import MONDAY, cbot, clock  # noqa: F401 (fixtures)
-from tests.fakes import FakeClock
+from tests.fakes import MONDAY, FakeClock
 
 CSV = """email;first_name;timezone;country;company
 jana@talent.example;Jana;Europe/Berlin;DE;Initech
@@ -53,7 +52,7 @@ def last_dm_text(bot: RunningBot) -> str:
     return messages[-1].get("text", "") if messages else ""
 
 
-def test_walkthrough(cbot: RunningBot, clock: FakeClock) -> None:  # noqa: F811
+def test_walkthrough(cbot: RunningBot, clock: FakeClock) -> None:
     bot, slack = cbot, cbot.sandbox.slack
     connect(bot, RECRUITER)
 

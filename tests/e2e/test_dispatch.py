@@ -34,7 +34,6 @@ from tests.e2e.test_connect import TEAM
 from tests.fakes import FakeClock
 
 # Monday 2 March 2026, 06:00 UTC: 07:00 in Berlin, 01:00 in New York.
-MONDAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 CANDIDATES = [
     ("jana@talent.example", "Jana", "Europe/Berlin", "DE"),
     ("omar@talent.example", "Omar", "America/New_York", "US"),
@@ -43,25 +42,6 @@ CANDIDATES = [
 
 class SimulatedCrash(BaseException):
     """The worker process dies here (BaseException: nothing in the bot catches it)."""
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-def cbot(
-    sandbox: Sandbox, database_url: str, tmp_path: Path, clock: FakeClock
-) -> Iterator[RunningBot]:
-    running, server = start_bot(
-        sandbox,
-        {"DATABASE_URL": database_url, "SCALEUP_DATA_DIR": str(tmp_path / "data")},
-        clock=clock,
-    )
-    yield running
-    server.stop()
-    running.container.engine.dispose()
 
 
 def started_campaign(bot: RunningBot) -> int:

@@ -4,21 +4,18 @@ modals through the sandbox's Slack, the outbox, the dispatcher and the sandbox's
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot.db import transaction
 from bot.models import AuditEntry, OutboxMessage, Suppression
-from bot.sandbox import COLLEAGUE, RECRUITER, Sandbox
+from bot.sandbox import COLLEAGUE, RECRUITER
 from handlers import campaign_blocks as cb
 from handlers import direct_views as dv
 from outreach.campaigns import StepSpec
 from outreach.previews import Preview, PreviewStep
-from tests.conftest import RunningBot, start_bot
+from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import (
     THREE_STEPS,
     connect,
@@ -29,34 +26,14 @@ from tests.e2e.campaign_helpers import (
 )
 from tests.e2e.test_campaign_slack import command, shown
 from tests.e2e.test_connect import TEAM
-from tests.fakes import FakeClock
+from tests.fakes import MONDAY, FakeClock
 
 # Monday 2 March 2026, 06:00 UTC: 07:00 in Berlin, 01:00 in New York. The US moves its
 # clocks forward on Sunday 8 March, so Omar's third step is at 09:00 EDT, not EST.
-MONDAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 CANDIDATES = [
     ("jana@talent.example", "Jana", "Europe/Berlin", "DE"),
     ("omar@talent.example", "Omar", "America/New_York", "US"),
 ]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(MONDAY)
-
-
-@pytest.fixture
-def cbot(
-    sandbox: Sandbox, database_url: str, tmp_path: Path, clock: FakeClock
-) -> Iterator[RunningBot]:
-    running, server = start_bot(
-        sandbox,
-        {"DATABASE_URL": database_url, "SCALEUP_DATA_DIR": str(tmp_path / "data")},
-        clock=clock,
-    )
-    yield running
-    server.stop()
-    running.container.engine.dispose()
 
 
 def draft_campaign(bot: RunningBot, steps: list[StepSpec] = THREE_STEPS) -> int:
