@@ -11,6 +11,7 @@ from handlers import (
     commands,
     direct_views,
     events,
+    files,
     shortlist_commands,
     team_actions,
     views,
@@ -30,3 +31,4 @@ def register(app: App, deps: Deps) -> None:
     campaign_views.register(app, deps)
     direct_views.register(app, deps)
     team_actions.register(app, deps)
+    files.register(app, deps)

@@ -69,6 +69,15 @@ def test_every_manifest_command_and_event_has_a_listener(bot: RunningBot) -> Non
         event = {"type": event_type, "user": RECRUITER.slack_id, "tab": "home"}
         if event_type == "tokens_revoked":
             event = {"type": event_type, "tokens": {"oauth": [RECRUITER.slack_id]}}
+        if event_type.startswith("message."):  # message.im arrives as type "message"
+            event = {
+                "type": "message",
+                "channel_type": event_type.partition(".")[2],
+                "channel": "D0SURFACE1",
+                "user": RECRUITER.slack_id,
+                "text": "hello",
+                "ts": f"{time.time():.6f}",
+            }
         response = bot.slack.event(event)
         assert response.status_code == 200, event_type
 
