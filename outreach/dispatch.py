@@ -346,9 +346,25 @@ class Dispatcher:
     def _send(self, graph: GraphClient, row_id: int) -> str:
         with transaction(self._db) as session:
             row = session.get_one(OutboxMessage, row_id)
-            row.state = "sending"
-            row.send_attempted_at = self._clock.now()
-            draft_id = str(row.draft_id)
+            # The candidate may have replied, or been paused, since the draft was made (a
+            # worker that died between the two can leave hours in between): look again.
+            verdict = self._seq.hold_or_cancel(session, row) if row.state == "drafted" else None
+            if verdict:
+                row.state, row.last_error = verdict
+                row.lease_until = row.claimed_by = None
+                if row.state == "paused":
+                    return "paused"  # the draft stays; resuming sends this same draft
+                draft_to_drop = str(row.draft_id)
+            else:
+                row.state = "sending"
+                row.send_attempted_at = self._clock.now()
+                draft_id = str(row.draft_id)
+        if verdict:
+            try:
+                graph.delete_message(draft_to_drop)
+            except GraphError:
+                log.info("could not delete the cancelled draft of outbox row %s", row_id)
+            return "cancelled"
         try:
             graph.send_draft(draft_id)
         except GraphNotFound:  # the draft is gone: maybe sent already; find out, never guess

@@ -111,6 +111,10 @@ class GraphClient:
         """Send a draft. Graph answers 202 before Exchange has sent anything."""
         self.request("POST", f"/me/messages/{message_id}/send", data=b"")
 
+    def delete_message(self, message_id: str) -> None:
+        """Delete a message (a draft that must not go out any more)."""
+        self.request("DELETE", f"/me/messages/{message_id}")
+
     def get_message(self, message_id: str, fields: str = _FOUND_FIELDS) -> dict[str, Any]:
         return self._json("GET", f"/me/messages/{message_id}", params={"$select": fields})
 

@@ -72,12 +72,13 @@ class CampaignSequencer:
             return None
         enrollment = session.get_one(Enrollment, row.enrollment_id)
         campaign = session.get_one(Campaign, enrollment.campaign_id)
+        # Ended beats paused: a stopped campaign's paused candidate gets nothing more.
+        if campaign.state not in (ACTIVE, "paused"):
+            return "cancelled", f"campaign {campaign.state}"
+        if enrollment.state not in (ACTIVE, "paused"):
+            return "cancelled", f"candidate {enrollment.state}"
         if campaign.state == "paused" or enrollment.state == "paused":
             return "paused", "paused before it was sent"
-        if campaign.state != ACTIVE:
-            return "cancelled", f"campaign {campaign.state}"
-        if enrollment.state != ACTIVE:
-            return "cancelled", f"candidate {enrollment.state}"
         suppressed = session.scalar(
             select(Suppression.kind).where(
                 Suppression.team_id == campaign.team_id, Suppression.email == row.to_email

@@ -293,3 +293,54 @@ def test_a_revoked_mailbox_pauses_its_campaigns(cbot: RunningBot, clock: FakeClo
     dms = cbot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
     assert any("Reconnect" in m.get("text", "") for m in dms)
     assert {r.state for r in outbox(cbot)} == {"paused", "waiting"}
+
+
+def test_a_draft_left_by_a_dead_worker_respects_a_later_pause_or_stop(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    started_campaign(cbot)
+
+    def crash(at: str, _row_id: int) -> None:
+        if at == "drafted":
+            raise SimulatedCrash(at)
+
+    clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))  # both candidates due
+    with pytest.raises(SimulatedCrash):
+        dispatcher(cbot, "doomed", checkpoint=crash).tick()
+    [draft] = cbot.sandbox.store.drafts(RECRUITER.email)
+    drafted_to = draft.to[0].address  # type: ignore[attr-defined]
+    other = next(e for e, *_ in CANDIDATES if e != drafted_to)
+    campaigns = cbot.container.campaigns
+    campaigns.pause_candidate(TEAM, "Backend Q4", drafted_to)
+    campaigns.stop(TEAM, "Backend Q4")  # stopping also cancels the other's pending step
+    clock.advance(minutes=6)
+    dispatcher(cbot, "survivor").tick()
+    assert cbot.sandbox.store.sent_items(RECRUITER.email) == []
+    states = {(r.to_email, r.step_position): r.state for r in outbox(cbot)}
+    assert states[(drafted_to, 1)] == "cancelled"  # the campaign stopped: the draft goes
+    assert states[(other, 1)] == "cancelled"
+    assert cbot.sandbox.store.drafts(RECRUITER.email) == []
+
+
+def test_a_paused_candidate_with_a_stranded_draft_gets_that_draft_on_resume(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    started_campaign(cbot)
+
+    def crash(at: str, _row_id: int) -> None:
+        if at == "drafted":
+            raise SimulatedCrash(at)
+
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
+    with pytest.raises(SimulatedCrash):
+        dispatcher(cbot, "doomed", checkpoint=crash).tick()
+    cbot.container.campaigns.pause_candidate(TEAM, "Backend Q4", "jana@talent.example")
+    clock.advance(minutes=6)
+    worker = dispatcher(cbot, "survivor")
+    worker.tick()
+    assert sent_to(cbot, "jana@talent.example") == []
+    assert len(cbot.sandbox.store.drafts(RECRUITER.email)) == 1  # kept for the resume
+    cbot.container.campaigns.resume_candidate(TEAM, "Backend Q4", "jana@talent.example")
+    worker.tick()
+    assert len(sent_to(cbot, "jana@talent.example")) == 1
+    assert cbot.sandbox.store.drafts(RECRUITER.email) == []
