@@ -95,6 +95,12 @@ class Sequencer(Protocol):
 
 
 GraphFor = Callable[[int], GraphClient]
+
+
+class _LostRow(Exception):
+    """Another worker took this row over (our lease lapsed): touch it no more."""
+
+
 Checkpoint = Callable[[str, int], None]
 
 
@@ -285,16 +291,24 @@ class Dispatcher:
 
     # -- the state machine -------------------------------------------------------------
     def _advance(self, graph: GraphClient, row_id: int, report: TickReport) -> None:
-        """Drive one row as far as it can go now."""
+        """Drive one row as far as it can go now, unless another worker took it over."""
+        try:
+            self._drive(graph, row_id, report)
+        except _LostRow:
+            log.warning("outbox row %s was taken over by another worker; leaving it", row_id)
+
+    def _drive(self, graph: GraphClient, row_id: int, report: TickReport) -> None:
         with self._db() as session:
             row = session.get_one(OutboxMessage, row_id)
             state = row.state
+            if row.claimed_by != self.worker_id or state not in IN_FLIGHT:
+                raise _LostRow(row_id)
         try:
             if state == "claimed":
                 state = self._draft(graph, row_id, report)
             if state == "drafted":
                 state = self._send(graph, row_id)
-            if state == "sending":
+            elif state == "sending":  # left by a worker that died or timed out mid-send
                 state = self._confirm(graph, row_id)
         except (GraphThrottled, MailboxError):
             # Graph said 429/503, or no token could be had: nothing reached the mailbox.
@@ -313,7 +327,7 @@ class Dispatcher:
 
     def _draft(self, graph: GraphClient, row_id: int, report: TickReport) -> str:
         with transaction(self._db) as session:
-            row = session.get_one(OutboxMessage, row_id)
+            row = self._mine(session, row_id)
             verdict = self._seq.hold_or_cancel(session, row)
             if verdict:
                 row.state, row.last_error = verdict
@@ -334,18 +348,28 @@ class Dispatcher:
                 found = graph.create_reply(parent["id"], payload)
             else:
                 found = graph.create_draft(payload)
-        with transaction(self._db) as session:
-            row = session.get_one(OutboxMessage, row_id)
-            row.state = "drafted"
-            row.draft_id = found["id"]
-            row.internet_message_id = found.get("internetMessageId")
-            row.conversation_id = found.get("conversationId")
+            self._checkpoint("draft-unrecorded", row_id)
+        try:
+            with transaction(self._db) as session:
+                row = self._mine(session, row_id)
+                row.state = "drafted"
+                row.draft_id = found["id"]
+                row.internet_message_id = found.get("internetMessageId")
+                row.conversation_id = found.get("conversationId")
+        except _LostRow:
+            # The worker that took over finds this draft by its marker and sends it, or, if
+            # it had already made its own, this one stays unsent in Drafts. Deleting it here
+            # could pull it from under that worker's send, so it is left alone.
+            log.info(
+                "draft %s of outbox row %s left to the worker that took over", found["id"], row_id
+            )
+            raise
         self._checkpoint("drafted", row_id)
         return "drafted"
 
     def _send(self, graph: GraphClient, row_id: int) -> str:
         with transaction(self._db) as session:
-            row = session.get_one(OutboxMessage, row_id)
+            row = self._mine(session, row_id)
             # The candidate may have replied, or been paused, since the draft was made (a
             # worker that died between the two can leave hours in between): look again.
             verdict = self._seq.hold_or_cancel(session, row) if row.state == "drafted" else None
@@ -386,6 +410,11 @@ class Dispatcher:
         try:
             draft = graph.get_message(draft_id)
         except GraphNotFound:
+            if waited < self.config.send_grace:
+                # Sent drafts leave Drafts before their copy reaches Sent Items (and Exchange
+                # may queue them): give the copy time to appear before giving up on it.
+                self._park(row_id, throttled=False)
+                return "sending"
             self._finish(row_id, "unknown", "The message left Drafts but is not in Sent Items.")
             return "unknown"
         if draft.get("isDraft") and waited >= self.config.send_grace:
@@ -402,7 +431,7 @@ class Dispatcher:
     def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> str:
         now = self._clock.now()
         with self._telling() as session:
-            row = session.get_one(OutboxMessage, row_id)
+            row = self._mine(session, row_id)
             row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
             if found is not None:
                 row.internet_message_id = found.get("internetMessageId") or row.internet_message_id
@@ -412,12 +441,26 @@ class Dispatcher:
 
     def _finish(self, row_id: int, state: str, reason: str) -> None:
         with self._telling() as session:
-            row = session.get_one(OutboxMessage, row_id)
+            row = self._mine(session, row_id)
             row.state, row.last_error, row.lease_until = state, reason, None
             if state == "failed":
                 self._seq.after_failed(session, row, reason)
             else:
                 self._seq.after_unknown(session, row)
+
+    def _mine(self, session: Session, row_id: int) -> OutboxMessage:
+        """The row, locked, if this worker still holds it; its lease is renewed.
+
+        Every transition goes through here, so a worker that stalled past its lease
+        (and was replaced) finds out before it writes anything or calls Graph again.
+        """
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id == row_id).with_for_update()
+        ).first()
+        if row is None or row.claimed_by != self.worker_id or row.state not in IN_FLIGHT:
+            raise _LostRow(row_id)
+        row.lease_until = self._clock.now() + self.config.lease
+        return row
 
     @contextmanager
     def _telling(self) -> Iterator[Session]:
@@ -439,7 +482,7 @@ class Dispatcher:
         """
         now = self._clock.now()
         with transaction(self._db) as session:
-            row = session.get_one(OutboxMessage, row_id)
+            row = self._mine(session, row_id)
             row.claimed_by = None
             if throttled:
                 if row.state == "claimed":

@@ -106,7 +106,7 @@ def test_each_step_goes_out_once_at_local_times_and_threaded(
     assert {row.state for row in outbox(cbot)} == {"sent"}
 
 
-@pytest.mark.parametrize("stage", ["claimed", "drafted", "sent-unrecorded"])
+@pytest.mark.parametrize("stage", ["claimed", "draft-unrecorded", "drafted", "sent-unrecorded"])
 def test_a_worker_killed_at_each_state_recovers_without_duplicates(
     cbot: RunningBot, clock: FakeClock, stage: str
 ) -> None:
@@ -123,7 +123,9 @@ def test_a_worker_killed_at_each_state_recovers_without_duplicates(
         dispatcher(cbot, "doomed", checkpoint=crash).tick()
 
     survivor = dispatcher(cbot, "survivor")
-    survivor.tick()  # the dead worker's leases still hold: nothing is touched twice
+    before = [(r.state, r.claimed_by) for r in outbox(cbot)]
+    assert survivor.tick().mailboxes == []  # the dead worker's leases still hold
+    assert [(r.state, r.claimed_by) for r in outbox(cbot)] == before
     clock.advance(minutes=6)  # past the 5-minute lease
     survivor.tick()
     for address in ("jana@talent.example", "omar@talent.example"):
@@ -172,7 +174,7 @@ def test_a_graph_fault_storm_loses_nothing_and_duplicates_nothing(
     faults.reseed(7)
     faults.configure(
         throttle_rate=0.2,
-        retry_after=2,
+        retry_after=7,  # longer than a round (3 s): only the bot's own hold-off keeps it out
         unavailable_rate=0.05,
         timeout_after_effect_rate=0.02,
         timeout_stall=1.0,
@@ -264,7 +266,11 @@ def test_a_send_that_vanished_is_unknown_never_resent(cbot: RunningBot, clock: F
     cbot.sandbox.store.delete(owner, draft.id)
 
     clock.advance(minutes=6)
-    dispatcher(cbot, "survivor").tick()
+    survivor = dispatcher(cbot, "survivor")
+    survivor.tick()  # the draft is gone: maybe sent and on its way to Sent Items; wait
+    assert [r.state for r in outbox(cbot) if r.step_position == 1].count("sending") == 1
+    clock.advance(minutes=11)  # past the grace period, still nowhere
+    survivor.tick()
     [row] = [
         r for r in outbox(cbot) if r.to_email == "jana@talent.example" and r.step_position == 1
     ]
@@ -344,3 +350,30 @@ def test_a_paused_candidate_with_a_stranded_draft_gets_that_draft_on_resume(
     worker.tick()
     assert len(sent_to(cbot, "jana@talent.example")) == 1
     assert cbot.sandbox.store.drafts(RECRUITER.email) == []
+
+
+@pytest.mark.parametrize("stage", ["claimed", "draft-unrecorded"])
+def test_a_worker_that_stalls_past_its_lease_is_fenced_off(
+    cbot: RunningBot, clock: FakeClock, stage: str
+) -> None:
+    """A pauses after claiming (GC, swap, slow Graph) for longer than its lease; B takes the
+    row over and sends it; A wakes up, and its late draft is neither recorded nor sent."""
+    started_campaign(cbot)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
+    other = dispatcher(cbot, "B")
+    stalled = {"done": False}
+
+    def stall(at: str, _row_id: int) -> None:
+        if at == stage and not stalled["done"]:
+            stalled["done"] = True
+            clock.advance(minutes=6)
+            assert other.tick().sent == 1  # B sees A's lapsed leases and does the work
+
+    report = dispatcher(cbot, "A", checkpoint=stall).tick()
+    assert report.sent == 0
+    assert len(sent_to(cbot, "jana@talent.example")) == 1
+    assert len(inbox(cbot, "jana@talent.example")) == 1
+    # After a stall at "draft-unrecorded", B found A's draft by its marker and sent it.
+    assert cbot.sandbox.store.drafts(RECRUITER.email) == []
+    [row] = [r for r in outbox(cbot) if r.step_position == 1 and r.to_email.startswith("jana")]
+    assert (row.state, row.claimed_by) == ("sent", "B")
