@@ -28,13 +28,21 @@ from bot.models import (
     Suppression,
 )
 from outreach import audit, direct, previews
+from outreach.addresses import normalize_email
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_lookup import variables_of
 from outreach.errors import OutreachError
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
-from outreach.sequencing import ACTIVE, hold_pending, step_key, window_of, zone_for
+from outreach.sequencing import (
+    ACTIVE,
+    CampaignSequencer,
+    hold_pending,
+    step_key,
+    window_of,
+    zone_for,
+)
 from outreach.templates import (
     Sender,
     StepTemplate,
@@ -290,6 +298,18 @@ class Campaigns:
             campaign = session.get_one(Campaign, enrollment.campaign_id)
             if campaign.state == ACTIVE:
                 _release_paused(session, campaign, now, Enrollment.id == enrollment.id)
+                # Resuming after a send we could not confirm means the recruiter checked the
+                # mailbox: that step counts as sent and the next one is planned from now.
+                unconfirmed = session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.enrollment_id == enrollment.id,
+                        OutboxMessage.state == "unknown",
+                    )
+                    .order_by(OutboxMessage.step_position.desc())
+                ).first()
+                if unconfirmed is not None:
+                    CampaignSequencer().after_sent(session, unconfirmed, now)
 
     def status(self, team_id: str, name: str) -> CampaignStatus:
         with self._db() as session:
@@ -423,7 +443,7 @@ def _enrollment(session: Session, team_id: str, name: str, email: str) -> Enroll
     campaign = _get(session, team_id, name)
     enrollment = session.scalars(
         select(Enrollment).where(
-            Enrollment.campaign_id == campaign.id, Enrollment.email == email.strip().lower()
+            Enrollment.campaign_id == campaign.id, Enrollment.email == normalize_email(email)
         )
     ).first()
     if enrollment is None:

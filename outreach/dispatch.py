@@ -220,6 +220,9 @@ class Dispatcher:
     def _run_mailbox(self, mailbox_id: int, report: TickReport) -> None:
         try:
             graph = self._graph_for(mailbox_id)
+            if not self._may_send_now(mailbox_id):  # stranded rows may send too: pace them
+                report.deferred += 1
+                return
             for row_id in self._stranded(mailbox_id):
                 self._advance(graph, row_id, report)
             for _ in range(self.config.batch):

@@ -99,15 +99,18 @@ class CampaignSequencer:
         return int(cap or DEFAULT_DAILY_CAP), timedelta(seconds=int(gap or 0))
 
     def recent_sends(self, session: Session, mailbox_id: int, since: datetime) -> list[datetime]:
-        return [
-            t
-            for t in session.scalars(
-                select(OutboxMessage.sent_at).where(
-                    OutboxMessage.mailbox_id == mailbox_id, OutboxMessage.sent_at >= since
-                )
-            )
-            if t is not None
-        ]
+        """Sends of the mailbox since ``since``, counting unconfirmed ones (``sending``,
+        ``unknown``) at the moment they were attempted: they may well have gone out."""
+        sent = select(OutboxMessage.sent_at).where(
+            OutboxMessage.mailbox_id == mailbox_id, OutboxMessage.sent_at >= since
+        )
+        attempted = select(OutboxMessage.send_attempted_at).where(
+            OutboxMessage.mailbox_id == mailbox_id,
+            OutboxMessage.state.in_(("sending", "unknown")),
+            OutboxMessage.send_attempted_at >= since,
+        )
+        times = [*session.scalars(sent), *session.scalars(attempted)]
+        return [t for t in times if t is not None]
 
     def after_sent(self, session: Session, row: OutboxMessage, now: datetime) -> None:
         """Make the next step due, or complete the enrollment."""

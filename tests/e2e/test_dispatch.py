@@ -282,6 +282,12 @@ def test_a_send_that_vanished_is_unknown_never_resent(cbot: RunningBot, clock: F
     dispatcher(cbot, "later").tick()
     assert sent_to(cbot, "jana@talent.example") == []  # never retried automatically
 
+    # The recruiter checks the mailbox and resumes Jana: the sequence goes on from step 2.
+    cbot.container.campaigns.resume_candidate(TEAM, "Backend Q4", "jana@talent.example")
+    clock.advance(days=3)
+    dispatcher(cbot, "later").tick()
+    assert [m.subject for m in inbox(cbot, "jana@talent.example")] == ["Following up"]  # type: ignore[attr-defined]
+
 
 def test_a_revoked_mailbox_pauses_its_campaigns(cbot: RunningBot, clock: FakeClock) -> None:
     cbot.sandbox.directory.access_token_lifetime = 60  # MSAL refreshes before every call
@@ -377,3 +383,36 @@ def test_a_worker_that_stalls_past_its_lease_is_fenced_off(
     assert cbot.sandbox.store.drafts(RECRUITER.email) == []
     [row] = [r for r in outbox(cbot) if r.step_position == 1 and r.to_email.startswith("jana")]
     assert (row.state, row.claimed_by) == ("sent", "B")
+
+
+def test_the_gap_and_the_daily_cap_pace_a_mailbox(cbot: RunningBot, clock: FakeClock) -> None:
+    mailbox_id = connect(cbot, RECRUITER)
+    people = [(f"g{n}@talent.example", f"G{n}", "UTC", None) for n in range(4)]
+    shortlist_id = seed_shortlist(cbot, "paced", people)
+    everyday = SendWindow(days=frozenset(range(1, 8)), start=time(0), end=time(23, 59))
+    create_campaign(
+        cbot,
+        mailbox_id,
+        shortlist_id,
+        steps=THREE_STEPS[:1],
+        window=everyday,
+        daily_cap=3,
+        min_gap_seconds=120,
+    )
+    cbot.container.campaigns.start(TEAM, RECRUITER.slack_id, "Backend Q4")
+    worker = dispatcher(cbot)
+    assert worker.tick().sent == 1
+    assert worker.tick().sent == 0  # the 2-minute gap
+    clock.advance(seconds=119)
+    assert worker.tick().sent == 0
+    clock.advance(seconds=1)
+    assert worker.tick().sent == 1
+    clock.advance(minutes=2)
+    assert worker.tick().sent == 1
+    clock.advance(minutes=2)
+    assert worker.tick().sent == 0  # three in 24 hours: the cap
+    clock.advance(hours=23, minutes=53)  # 23:59 after the first send
+    assert worker.tick().sent == 0
+    clock.advance(minutes=1)  # the first send leaves the rolling 24 hours
+    assert worker.tick().sent == 1
+    assert [r.state for r in outbox(cbot)] == ["sent"] * 4
