@@ -234,6 +234,7 @@ class Mailboxes:
             mine.updated_at = now
             mine.last_error = None
             session.flush()
+            self.forget_token(mine.id)  # a reconnect (or a reused id) must not use old tokens
             audit.record(
                 session,
                 now,
