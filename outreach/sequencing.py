@@ -70,8 +70,13 @@ class CampaignSequencer:
         """``(state, reason)`` if the row must not go out now, else None."""
         if row.enrollment_id is None:
             return None
-        enrollment = session.get_one(Enrollment, row.enrollment_id)
-        campaign = session.get_one(Campaign, enrollment.campaign_id)
+        # Locked, so a pause or resume committing now is seen whole, before or after us.
+        enrollment = session.scalars(
+            select(Enrollment).where(Enrollment.id == row.enrollment_id).with_for_update()
+        ).one()
+        campaign = session.scalars(
+            select(Campaign).where(Campaign.id == enrollment.campaign_id).with_for_update()
+        ).one()
         # Ended beats paused: a stopped campaign's paused candidate gets nothing more.
         if campaign.state not in (ACTIVE, "paused"):
             return "cancelled", f"campaign {campaign.state}"
