@@ -61,7 +61,11 @@ def main() -> None:
             shortlist_id = seed_shortlist(bot, "bench", rows)
             everyday = SendWindow(days=frozenset(range(1, 8)))
             create_campaign(
-                bot, mailbox_id, shortlist_id, steps=THREE_STEPS[:1], window=everyday,
+                bot,
+                mailbox_id,
+                shortlist_id,
+                steps=THREE_STEPS[:1],
+                window=everyday,
                 daily_cap=10_000,
             )
             bot.container.campaigns.start("T0SANDBOX1", RECRUITER.slack_id, "Backend Q4")

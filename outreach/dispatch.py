@@ -320,7 +320,7 @@ class Dispatcher:
         except GraphError as exc:
             if isinstance(exc, GraphTimeout) or exc.status >= 500 or exc.status == 401:
                 # Ambiguous (or a refused token, which the client already dropped): the state
-                # says what to check on the next try.
+                # says what to check on the next try, after a growing back-off.
                 self._park(row_id, throttled=False)
                 return
             self._finish(row_id, "failed", f"Outlook refused the message: {exc.graph_message}")
@@ -492,7 +492,8 @@ class Dispatcher:
                     row.state = "pending"
                 row.lease_until = None
             else:
-                row.lease_until = now + self.config.ambiguous_retry
+                backoff = self.config.ambiguous_retry * 2 ** min(max(row.attempts - 1, 0), 6)
+                row.lease_until = now + backoff
 
 
 def _payload(row: OutboxMessage) -> dict[str, Any]:

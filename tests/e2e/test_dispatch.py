@@ -416,3 +416,48 @@ def test_the_gap_and_the_daily_cap_pace_a_mailbox(cbot: RunningBot, clock: FakeC
     clock.advance(minutes=1)  # the first send leaves the rolling 24 hours
     assert worker.tick().sent == 1
     assert [r.state for r in outbox(cbot)] == ["sent"] * 4
+
+
+def test_ambiguous_failures_back_off_and_never_duplicate(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    started_campaign(cbot)
+    faults = cbot.sandbox.graph.faults
+    for _ in range(3):  # three 500s in a row on creating the draft, after it was created
+        faults.fail_next("POST", r"/messages$", 500, after_effect=True)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
+    worker = dispatcher(cbot)
+    faults.clear_log()
+
+    def creates() -> int:
+        return sum(1 for e in faults.log() if e.method == "POST" and e.path.endswith("/messages"))
+
+    worker.tick()  # try 1 fails; back in 1 minute
+    clock.advance(minutes=1)
+    worker.tick()  # try 2 finds try 1's draft by its marker, so it creates nothing
+    assert creates() == 1
+    assert len(sent_to(cbot, "jana@talent.example")) == 1
+    assert len(cbot.sandbox.store.drafts(RECRUITER.email)) == 0
+
+
+def test_repeated_ambiguous_failures_wait_longer_each_time(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    started_campaign(cbot)
+    faults = cbot.sandbox.graph.faults
+    for _ in range(3):
+        faults.fail_next("POST", r"/messages$", 500)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
+    worker = dispatcher(cbot)
+    faults.clear_log()
+
+    def creates() -> int:
+        return sum(1 for e in faults.log() if e.method == "POST" and e.path.endswith("/messages"))
+
+    tries = []
+    for _ in range(8):  # waits of 1, 2, then 4 minutes between tries
+        worker.tick()
+        tries.append(creates())
+        clock.advance(minutes=1)
+    assert tries == [1, 2, 2, 3, 3, 3, 3, 4]
+    assert len(sent_to(cbot, "jana@talent.example")) == 1
