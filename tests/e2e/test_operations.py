@@ -1,0 +1,124 @@
+"""What an admin runs: key rotation, housekeeping, and a refusal of a bad configuration."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+
+from bot.crypto import TokenCipher
+from bot.crypto_rotation import rotate_all
+from bot.db import transaction
+from bot.models import Mailbox, OutlookAuthFlow, SlackEventSeen
+from bot.sandbox import RECRUITER
+from bot.worker import housekeeping
+from tests.conftest import RunningBot
+from tests.e2e.campaign_helpers import connect
+from tests.e2e.test_connect import start_connect
+from tests.e2e.test_workers import worker_env
+from tests.fakes import FakeClock
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_rotating_keys_reencrypts_every_secret(cbot: RunningBot) -> None:
+    connect(cbot, RECRUITER)
+    start_connect(cbot, RECRUITER.slack_id, RECRUITER.email)  # a pending sign-in too
+    old_key = (cbot.settings.data_dir / "dev-encryption.key").read_text().strip()
+    new_key = Fernet.generate_key().decode()
+    both = TokenCipher([new_key, old_key])
+
+    counts = rotate_all(cbot.container.engine, both)
+
+    assert counts == {"mailbox token caches": 1, "pending sign-ins": 1, "bot tokens": 0}
+    only_new = TokenCipher([new_key])
+    with cbot.db() as session:
+        mailbox = session.scalars(select(Mailbox)).one()
+        flow = session.scalars(select(OutlookAuthFlow)).one()
+    assert "RefreshToken" in only_new.decrypt(mailbox.token_cache_enc)
+    assert "code_verifier" in only_new.decrypt(flow.flow_enc)
+
+
+def test_housekeeping_drops_expired_sign_ins_and_old_event_ids(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    start_connect(cbot, RECRUITER.slack_id, RECRUITER.email)
+    with transaction(cbot.db) as session:
+        session.add(SlackEventSeen(event_id="Ev-old", received_at=clock.now()))
+    clock.advance(minutes=9)
+    housekeeping(cbot.container)
+    with cbot.db() as session:
+        assert len(session.scalars(select(OutlookAuthFlow)).all()) == 1
+    clock.advance(days=1, minutes=2)
+    housekeeping(cbot.container)
+    with cbot.db() as session:
+        assert session.scalars(select(OutlookAuthFlow)).all() == []
+        assert session.scalars(select(SlackEventSeen)).all() == []
+
+
+def test_a_bad_configuration_is_refused_with_every_reason() -> None:
+    env = {"PATH": "", "SLACK_BOT_TOKEN": "xoxb-1", "MS_CLIENT_ID": "abc"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert "MS_CLIENT_ID and MS_CLIENT_SECRET must be set together" in result.stderr
+
+
+def test_the_procfile_web_process_serves_health(bot: RunningBot) -> None:
+    """``gunicorn bot.wsgi:app`` as the Procfile runs it, configured like production."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**worker_env(bot), "PORT": str(port)}
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--threads",
+            "4",
+            "--worker-class",
+            "gthread",
+            "bot.wsgi:app",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert web.poll() is None, web.communicate()[1]
+                assert time.monotonic() < deadline, "gunicorn did not start in 30 s"
+                time.sleep(0.2)
+        assert answer.status_code == 200
+        assert answer.json() == {"status": "ok", "database": "ok"}
+        unsigned = requests.post(f"http://127.0.0.1:{port}/slack/events", data="x=1", timeout=5)
+        assert unsigned.status_code == 401
+    finally:
+        web.terminate()
+        web.communicate(timeout=30)
