@@ -51,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         settings.check()
+        if args.command in ("web", "worker"):
+            settings.require_real_services()
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -96,17 +98,22 @@ def run_web(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     from bot.container import build
-    from bot.worker import drain, start_scheduler
+    from bot.worker import AnotherWorker, drain, sole_sqlite_worker, start_scheduler
 
-    container = build(settings)
-    if args.drain is not None:
-        sent = drain(container, args.drain)
-        print(f"Drained the outbox: {sent} message(s) sent.")
-        return 0
-    scheduler = start_scheduler(container)
-    log.info("worker started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
-    _wait_for_signal()
-    scheduler.shutdown()
+    try:
+        with sole_sqlite_worker(settings.database_url):
+            container = build(settings)
+            if args.drain is not None:
+                sent = drain(container, args.drain)
+                print(f"Drained the outbox: {sent} message(s) sent.")
+                return 0
+            scheduler = start_scheduler(container)
+            log.info("worker started: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+            _wait_for_signal()
+            scheduler.shutdown()
+    except AnotherWorker as exc:
+        print(exc, file=sys.stderr)
+        return 2
     return 0
 
 
@@ -115,8 +122,14 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     from bot.db import make_engine, upgrade
     from bot.sandbox import Sandbox
     from bot.sandbox.server import serve
-    from bot.worker import start_scheduler
+    from bot.worker import AnotherWorker, sole_sqlite_worker, start_scheduler
 
+    sole = sole_sqlite_worker(settings.database_url)
+    try:
+        sole.__enter__()  # held until the process exits
+    except AnotherWorker as exc:
+        print(exc, file=sys.stderr)
+        return 2
     sandbox: Sandbox | None = None
     if settings.slack_sandboxed or settings.microsoft_sandboxed:
         sandbox = Sandbox.start(settings.data_dir / "sandbox", base_port=settings.port)

@@ -181,6 +181,21 @@ class Settings:
         if problems:
             raise SettingsError(problems)
 
+    def require_real_services(self) -> None:
+        """``web`` and ``worker`` talk to the real Slack and Microsoft: refuse to start
+        without them, pointing at ``scaleup dev`` for local use."""
+        missing = []
+        if self.slack_sandboxed:
+            missing.append(
+                "Slack: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (one workspace) or "
+                "SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_SIGNING_SECRET."
+            )
+        if self.microsoft_sandboxed:
+            missing.append("Microsoft: set MS_CLIENT_ID and MS_CLIENT_SECRET.")
+        if missing:
+            hint = "To try ScaleUp locally without them, run `scaleup dev` (or `make run`)."
+            raise SettingsError([*missing, hint])
+
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"

@@ -7,11 +7,13 @@ worker loses nothing.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -27,6 +29,33 @@ from outreach.mailboxes import CONNECTED
 from outreach.sequencing import CampaignSequencer
 
 log = logging.getLogger(__name__)
+
+
+class AnotherWorker(Exception):
+    """Another worker already uses this SQLite database. Run one worker with SQLite, or use
+    PostgreSQL (DATABASE_URL=postgres://…) for several."""
+
+
+@contextmanager
+def sole_sqlite_worker(database_url: str) -> Iterator[None]:
+    """Hold a lock beside a SQLite database file while this process is its worker.
+
+    SQLite cannot skip locked rows, so two workers on one file could claim the same
+    message; PostgreSQL needs no such lock. An in-memory database is always sole.
+    """
+    path = database_url.split("sqlite:///", 1)[1] if database_url.startswith("sqlite:///") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    lock = open(f"{path}.worker.lock", "w")
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise AnotherWorker(AnotherWorker.__doc__) from exc
+        yield
+    finally:
+        lock.close()  # closing releases the lock
 
 
 def housekeeping(container: Container) -> None:

@@ -9,4 +9,5 @@ from bot.settings import Settings
 configure_logging()
 _settings = Settings.from_env()
 _settings.check()
+_settings.require_real_services()
 app = build(_settings).web

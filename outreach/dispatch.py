@@ -97,6 +97,13 @@ class Sequencer(Protocol):
 GraphFor = Callable[[int], GraphClient]
 
 
+class MailboxRefused(Exception):
+    """Outlook refused this mailbox's request as a whole (403)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"Outlook refused to send from this mailbox ({detail}).")
+
+
 class _LostRow(Exception):
     """Another worker took this row over (our lease lapsed): touch it no more."""
 
@@ -235,9 +242,9 @@ class Dispatcher:
                 self._advance(graph, claimed, report)
         except GraphThrottled as exc:
             self._hold_off(mailbox_id, exc.retry_after)
-        except MailboxNeedsReconnect as exc:
+        except (MailboxNeedsReconnect, MailboxRefused) as exc:
             with self._telling() as session:
-                self._seq.mailbox_unusable(session, mailbox_id, exc.message)
+                self._seq.mailbox_unusable(session, mailbox_id, str(exc))
         except MailboxError as exc:  # the token service is down: try again next tick
             log.warning("mailbox %s skipped this tick: %s", mailbox_id, exc.message)
 
@@ -318,6 +325,11 @@ class Dispatcher:
             self._park(row_id, throttled=True)
             raise  # the whole mailbox waits (Retry-After, or until it is reconnected)
         except GraphError as exc:
+            if exc.status == 403:
+                # Access denied is about the mailbox (a missing scope, Send As rights
+                # withdrawn), not this candidate: hold everything and tell the campaign.
+                self._park(row_id, throttled=True)
+                raise MailboxRefused(exc.graph_message or exc.code) from exc
             if isinstance(exc, GraphTimeout) or exc.status >= 500 or exc.status == 401:
                 # Ambiguous (or a refused token, which the client already dropped): the state
                 # says what to check on the next try, after a growing back-off.

@@ -461,3 +461,29 @@ def test_repeated_ambiguous_failures_wait_longer_each_time(
         clock.advance(minutes=1)
     assert tries == [1, 2, 2, 3, 3, 3, 3, 4]
     assert len(sent_to(cbot, "jana@talent.example")) == 1
+
+
+def test_access_denied_pauses_the_mailbox_not_the_candidate(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    started_campaign(cbot)
+    body = {
+        "error": {
+            "code": "ErrorSendAsDenied",
+            "message": "The user account which was "
+            "used to submit this request does not have the right to send mail.",
+        }
+    }
+    cbot.sandbox.graph.faults.fail_next("POST", r"/messages$", 403, body)
+    clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))  # both due
+    report = dispatcher(cbot).tick()
+    assert (report.sent, report.failed) == (0, 0)
+    with cbot.db() as session:
+        assert session.scalars(select(Campaign.state)).one() == "paused"
+        assert session.scalars(select(Enrollment.state)).all() == ["active", "active"]
+    assert {r.state for r in outbox(cbot) if r.step_position == 1} == {"paused"}
+    note = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))[-1]
+    assert "Outlook refused to send from this mailbox" in note
+    # Once fixed, resuming sends both, once each.
+    cbot.container.campaigns.resume(TEAM, "Backend Q4")
+    assert dispatcher(cbot).tick().sent == 2

@@ -17,7 +17,7 @@ from bot.crypto_rotation import rotate_all
 from bot.db import transaction
 from bot.models import Mailbox, OutlookAuthFlow, SlackEventSeen
 from bot.sandbox import RECRUITER
-from bot.worker import housekeeping
+from bot.worker import housekeeping, sole_sqlite_worker
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect
 from tests.e2e.test_connect import start_connect
@@ -122,3 +122,48 @@ def test_the_procfile_web_process_serves_health(bot: RunningBot) -> None:
     finally:
         web.terminate()
         web.communicate(timeout=30)
+
+
+def test_a_second_worker_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/one.db"
+    env = {
+        "PATH": "",
+        "DATABASE_URL": url,
+        "SLACK_BOT_TOKEN": "xoxb-1-2",
+        "SLACK_SIGNING_SECRET": "secret",
+        "MS_CLIENT_ID": "client",
+        "MS_CLIENT_SECRET": "secret",
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PUBLIC_URL": "https://scaleup.test",
+    }
+    with sole_sqlite_worker(url):
+        second = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "worker", "--drain", "1"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert second.returncode == 2, second.stderr
+    assert "Another worker already uses this SQLite database" in second.stderr
+    with sole_sqlite_worker(url):  # released when the first one stops
+        pass
+
+
+def test_web_and_worker_without_credentials_point_to_dev(tmp_path: Path) -> None:
+    env = {"PATH": "", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    for command in ("worker", "web"):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", command],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert "run `scaleup dev` (or `make run`)" in result.stderr
+        assert "Traceback" not in result.stderr
