@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -113,20 +114,7 @@ def queue_direct(
     now = clock.now()
     with transaction(db) as session:
         to = target(session, team_id, user_id, email)
-        row = OutboxMessage(
-            dedupe_key=f"direct:{uuid.uuid4()}",
-            mailbox_id=to.mailbox_id,
-            enrollment_id=None,
-            step_position=None,
-            to_email=to.email,
-            subject=line,
-            body=body,
-            state="pending",
-            due_at=now,
-            created_at=now,
-        )
-        session.add(row)
-        session.flush()
+        row = one_off(session, now, "direct", to.mailbox_id, to.email, None, line, body, html=False)
         # Ids only, like every audit entry: no address, subject or body.
         audit.record(
             session,
@@ -138,3 +126,36 @@ def queue_direct(
             outbox_id=row.id,
         )
         return row.id
+
+
+def one_off(
+    session: Session,
+    now: datetime,
+    kind: str,
+    mailbox_id: int,
+    to_email: str,
+    to_name: str | None,
+    subject: str,
+    body: str,
+    *,
+    html: bool,
+) -> OutboxMessage:
+    """Add a message outside any campaign (a direct or test email) to the outbox, due now;
+    the dispatcher sends it exactly once like a campaign step."""
+    row = OutboxMessage(
+        dedupe_key=f"{kind}:{uuid.uuid4()}",
+        mailbox_id=mailbox_id,
+        enrollment_id=None,
+        step_position=None,
+        to_email=to_email,
+        to_name=to_name,
+        subject=subject,
+        body=body,
+        body_html=html,
+        state="pending",
+        due_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row

@@ -3,7 +3,6 @@ times, and a test of step 1 sent to the recruiter's own mailbox through the outb
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, CampaignStep, Candidate, Enrollment, Mailbox, OutboxMessage
-from outreach import audit
+from outreach import audit, direct
 from outreach.addresses import normalize_email
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_lookup import variables_of
@@ -194,22 +193,17 @@ def send_test(db: SessionFactory, clock: Clock, team_id: str, user_id: str, name
         row = variables_of(first) if first else {"email": "candidate@example.com"}
         sender = Sender(name=sender_box.sender_name, email=sender_box.email)
         email = _render_sample(_compiled(_steps_of(session, campaign.id)), row, sender)
-        message = OutboxMessage(
-            dedupe_key=f"test:{uuid.uuid4()}",
-            mailbox_id=sender_box.id,
-            enrollment_id=None,
-            step_position=None,
-            to_email=own.email,
-            to_name=own.sender_name,
-            subject=TEST_PREFIX + email.subject,
-            body=email.body,
-            body_html=email.html,
-            state="pending",
-            due_at=now,
-            created_at=now,
+        message = direct.one_off(
+            session,
+            now,
+            "test",
+            sender_box.id,
+            own.email,
+            own.sender_name,
+            TEST_PREFIX + email.subject,
+            email.body,
+            html=email.html,
         )
-        session.add(message)
-        session.flush()
         audit.record(
             session,
             now,

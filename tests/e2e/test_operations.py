@@ -27,6 +27,19 @@ from tests.fakes import FakeClock
 ROOT = Path(__file__).parents[2]
 
 
+def scaleup(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the ``scaleup`` CLI in a fresh process with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_rotating_keys_reencrypts_every_secret(cbot: RunningBot) -> None:
     connect(cbot, RECRUITER)
     start_connect(cbot, RECRUITER.slack_id, RECRUITER.email)  # a pending sign-in too
@@ -64,15 +77,7 @@ def test_housekeeping_drops_expired_sign_ins_and_old_event_ids(
 
 def test_a_bad_configuration_is_refused_with_every_reason() -> None:
     env = {"PATH": "", "SLACK_BOT_TOKEN": "xoxb-1", "MS_CLIENT_ID": "abc"}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = scaleup(env, "worker")
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
     assert "MS_CLIENT_ID and MS_CLIENT_SECRET must be set together" in result.stderr
@@ -137,15 +142,7 @@ def test_a_second_worker_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
         "PUBLIC_URL": "https://scaleup.test",
     }
     with sole_sqlite_worker(url):
-        second = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "worker", "--drain", "1"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        second = scaleup(env, "worker", "--drain", "1")
     assert second.returncode == 2, second.stderr
     assert "Another worker already uses this SQLite database" in second.stderr
     with sole_sqlite_worker(url):  # released when the first one stops
@@ -155,15 +152,7 @@ def test_a_second_worker_on_one_sqlite_file_is_refused(tmp_path: Path) -> None:
 def test_web_and_worker_without_credentials_point_to_dev(tmp_path: Path) -> None:
     env = {"PATH": "", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
     for command in ("worker", "web"):
-        result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", command],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = scaleup(env, command)
         assert result.returncode == 2, result.stderr
         assert "run `scaleup dev` (or `make run`)" in result.stderr
         assert "Traceback" not in result.stderr
