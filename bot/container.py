@@ -18,6 +18,7 @@ from bot.installations import EncryptedInstallationStore
 from bot.notifier import SlackNotifier
 from bot.settings import GRAPH_SCOPES, Settings
 from bot.slack_app import build_bolt_app, client_lookup
+from bot.slack_identity import SlackOpenID, SlackProfiles
 from bot.web import create_web_app
 from handlers import Deps
 from outreach.campaigns import Campaigns
@@ -26,6 +27,7 @@ from outreach.graph import MAILBOX_CONCURRENCY, GraphClient, TokenSource
 from outreach.mailboxes import Mailboxes
 from outreach.microsoft import MicrosoftApp, MicrosoftLogin
 from outreach.shortlists import Shortlists
+from outreach.signin import SlackStep
 from outreach.suppressions import Suppressions
 
 
@@ -57,7 +59,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     db = make_session_factory(engine)
     cipher = cipher_for(settings)
     installations = EncryptedInstallationStore(db, cipher, clock)
-    notifier = SlackNotifier(client_lookup(settings, installations))
+    clients = client_lookup(settings, installations)
+    notifier = SlackNotifier(clients)
 
     graph_session = requests.Session()
     graph_session.headers["User-Agent"] = "ScaleUp-Outreach/0.1"
@@ -91,7 +94,18 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
             verify=settings.ms_ca_bundle or True,
         )
     )
-    mailboxes = Mailboxes(db, login, graph, cipher, notifier, clock)
+    openid = SlackOpenID(settings) if settings.slack_openid else None
+    mailboxes = Mailboxes(
+        db,
+        login,
+        graph,
+        cipher,
+        notifier,
+        clock,
+        directory=SlackProfiles(clients),
+        slack_start_url=f"{settings.public_url}/outlook/start" if openid else None,
+    )
+    slack_step = SlackStep(db, openid, cipher.decrypt, clock) if openid else None
     campaigns = Campaigns(db, clock)
     shortlists = Shortlists(db, clock)
     deps = Deps(
@@ -102,7 +116,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         suppressions=Suppressions(db, clock),
     )
     bolt = build_bolt_app(settings, deps, db, installations, clock)
-    web = create_web_app(bolt, mailboxes, db)
+    web = create_web_app(bolt, mailboxes, db, slack_step)
     return Container(
         settings, engine, db, cipher, clock, mailboxes, campaigns, shortlists, notifier, bolt, web
     )

@@ -120,6 +120,12 @@ class OutlookAuthFlow(Base):
     flow_enc: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    #: The pending Sign in with Slack step (its own single-use state and nonce), set when
+    #: the browser opens the link; cleared when Slack's answer comes back.
+    slack_state: Mapped[str | None] = mapped_column(String(128), unique=True)
+    slack_nonce: Mapped[str | None] = mapped_column(String(128))
+    #: When Sign in with Slack proved the browser is the flow's own Slack user.
+    slack_verified_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

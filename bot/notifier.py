@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import blocks
 from outreach.notify import (
     MailboxConnected,
+    MailboxConnectedByOther,
     MailboxNeedsReconnect,
     Notice,
     SendingFromYourMailbox,
@@ -58,6 +59,10 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
     match notice:
         case MailboxConnected(email=email, sender_name=name):
             return f"Connected as {email}", blocks.connected(email, name)
+        case MailboxConnectedByOther(email=email):
+            return f"Your address {email} was connected to ScaleUp", blocks.connected_by_other(
+                notice
+            )
         case MailboxNeedsReconnect(email=email, reason=reason):
             return f"Reconnect {email}", blocks.needs_reconnect(email, reason)
         case SendingFromYourMailbox():

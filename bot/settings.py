@@ -114,7 +114,17 @@ class Settings:
 
     @property
     def multi_workspace(self) -> bool:
+        """Installable in many workspaces: client id and secret without a bot token."""
+        return bool(self.slack_client_id and self.slack_client_secret and not self.slack_bot_token)
+
+    @property
+    def slack_openid(self) -> bool:
+        """Sign in with Slack is possible: the app's client id and secret are set."""
         return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def slack_oidc_redirect_uri(self) -> str:
+        return f"{self.public_url}/slack/oidc/callback"
 
     @property
     def outlook_redirect_uri(self) -> str:
@@ -134,15 +144,10 @@ class Settings:
         if bool(self.slack_client_id) != bool(self.slack_client_secret):
             problems.append(
                 "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together "
-                "(multi-workspace install)."
+                "(multi-workspace install, or Sign in with Slack beside SLACK_BOT_TOKEN)."
             )
         if self.multi_workspace and not self.slack_signing_secret:
             problems.append("Multi-workspace mode needs SLACK_SIGNING_SECRET as well.")
-        if self.slack_bot_token and self.multi_workspace:
-            problems.append(
-                "Set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID/SECRET "
-                "(installable in many workspaces), not both."
-            )
         if self.slack_bot_token and not self.slack_bot_token.startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'.")
         if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):

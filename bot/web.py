@@ -1,4 +1,4 @@
-"""The web process: Slack's request URL, the Outlook sign-in callback and health checks."""
+"""The web process: Slack's request URL, the Outlook sign-in pages and health checks."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import text
 from bot.db import SessionFactory
 from outreach.errors import ConnectError, GraphError, MailboxError
 from outreach.mailboxes import Mailboxes
+from outreach.signin import SlackStep
 
 log = logging.getLogger(__name__)
 
@@ -25,15 +26,47 @@ h1{{font-size:1.4rem}} .ok{{color:#007a5a}} .bad{{color:#b00020}}</style></head>
 """
 
 
+#: Sent with every sign-in page and redirect: never cached, never framed, no Referer that
+#: would carry a code or state to the next site.
+SIGN_IN_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
+}
+_SIGN_IN_PATHS = ("/outlook/", "/slack/oidc/")
+
+
+SIGN_IN_OFF = (
+    "Sign in with Slack is not set up here. Run /scaleup connect in Slack for a new link."
+)
+
+
+def _redirect(url: str) -> Response:
+    return Response("", status=302, headers={"Location": url})
+
+
 def page(title: str, message: str, *, ok: bool, status: int = 200) -> Response:
     body = _PAGE.format(title=escape(title), message=escape(message), css="ok" if ok else "bad")
     return Response(body, status=status, mimetype="text/html")
 
 
-def create_web_app(bolt: App, mailboxes: Mailboxes, db: SessionFactory) -> Flask:
-    """The WSGI app served by gunicorn (``scaleup web``) or by ``scaleup dev``."""
+def create_web_app(
+    bolt: App, mailboxes: Mailboxes, db: SessionFactory, slack_step: SlackStep | None = None
+) -> Flask:
+    """The WSGI app served by gunicorn (``scaleup web``) or by ``scaleup dev``.
+
+    ``slack_step`` is None when Sign in with Slack is not configured.
+    """
     web = Flask("scaleup")
     slack = SlackRequestHandler(bolt)
+
+    @web.after_request
+    def sign_in_headers(response: Response) -> Response:
+        if request.path.startswith(_SIGN_IN_PATHS):
+            response.headers.update(SIGN_IN_HEADERS)
+        return response
 
     @web.post("/slack/events")
     def slack_events() -> Response:
@@ -69,6 +102,26 @@ def create_web_app(bolt: App, mailboxes: Mailboxes, db: SessionFactory) -> Flask
             "A confirmation is waiting in Slack.",
             ok=True,
         )
+
+    @web.get("/outlook/start")
+    def outlook_start() -> Response:
+        """A sign-in link that needs Sign in with Slack first: off to Slack."""
+        if slack_step is None:
+            return page("Sign-in link not valid", SIGN_IN_OFF, ok=False, status=404)
+        try:
+            return _redirect(slack_step.start(request.args.get("state", "")))
+        except ConnectError as exc:
+            return page("Mailbox not connected", exc.message, ok=False, status=400)
+
+    @web.get("/slack/oidc/callback")
+    def slack_oidc_callback() -> Response:
+        """Slack's answer: the same person goes on to Microsoft, anyone else stops here."""
+        if slack_step is None:
+            return page("Sign-in link not valid", SIGN_IN_OFF, ok=False, status=404)
+        try:
+            return _redirect(slack_step.finish(dict(request.args.items())))
+        except ConnectError as exc:
+            return page("Mailbox not connected", exc.message, ok=False, status=400)
 
     @web.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:

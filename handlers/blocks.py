@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from outreach.mailboxes import DisconnectReport, MailboxStatus
-from outreach.notify import SendingFromYourMailbox
+from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
+from outreach.notify import MailboxConnectedByOther, SendingFromYourMailbox
 
 Block = dict[str, Any]
 
@@ -18,6 +18,7 @@ SIGN_IN = "outlook_sign_in"
 DISCONNECT_START = "disconnect_start"
 DISCONNECT_CONFIRM = "disconnect_confirm"
 DISCONNECT_CANCEL = "disconnect_cancel"
+REPLACE_CONFIRM = "mailbox_replace"
 CONNECT_MODAL = "connect_modal"
 EMAIL_BLOCK, EMAIL_INPUT = "email", "email_input"
 NAME_BLOCK, NAME_INPUT = "sender_name", "sender_name_input"
@@ -136,15 +137,22 @@ def connect_modal(email: str | None, sender_name: str | None, metadata: dict[str
     }
 
 
-def sign_in_prompt(auth_uri: str, email: str) -> list[Block]:
+def sign_in_prompt(auth_uri: str, email: str, *, slack_first: bool = False) -> list[Block]:
+    first = (
+        f"*{esc(email)}* is not your Slack profile email, so first confirm it is you with "
+        "Sign in with Slack. Then sign"
+        if slack_first
+        else "Sign"
+    )
+    label = "Sign in with Slack, then Microsoft" if slack_first else "Sign in with Microsoft"
     return [
         text(
-            f"Sign in to Microsoft as *{email}* to connect it. ScaleUp asks to read and send "
-            "mail so it can send your campaigns and spot candidates' replies; it keeps only "
-            "the replies to its own messages."
+            f"{first} in to Microsoft as *{esc(email)}* to connect it. ScaleUp asks to "
+            "read and send mail so it can send your campaigns and spot candidates' replies; "
+            "it keeps only the replies to its own messages."
         ),
-        actions(button("Sign in with Microsoft", SIGN_IN, url=auth_uri, style="primary")),
-        context("The link works once and expires in 10 minutes."),
+        actions(button(label, SIGN_IN, url=auth_uri, style="primary")),
+        context("The link works once, only for you, and expires in 10 minutes."),
     ]
 
 
@@ -185,15 +193,101 @@ def mailbox_status(status: MailboxStatus | None) -> list[Block]:
     return [text(_state_line(status) + f"\nSender name: {esc(status.sender_name)}")]
 
 
-def disconnect_confirm(status: MailboxStatus) -> list[Block]:
+def mailbox_value(mailbox_id: int, email: str) -> str:
+    """A button value naming one mailbox: ``id:address`` (ids can be reused, addresses not)."""
+    return f"{mailbox_id}:{email}"
+
+
+def parse_mailbox_value(value: str | None) -> tuple[int | None, str | None]:
+    """(mailbox id, address) from :func:`mailbox_value`; a bare address (older buttons)
+    gives (None, address)."""
+    head, sep, tail = (value or "").partition(":")
+    if sep and head.isdigit():
+        return int(head), tail or None
+    return None, value or None
+
+
+def _what_goes(preview: RemovalPreview) -> str:
+    """The campaigns and stored messages a disconnect deletes, named."""
+    lines = ["• its Microsoft sign-in tokens (ScaleUp can no longer send from it)"]
+    if preview.campaigns:
+        named = ", ".join(f"*{esc(name)}* ({state})" for name, state in preview.campaigns[:20])
+        more = len(preview.campaigns) - 20
+        named += f" and {more} more" if more > 0 else ""
+        lines.append(f"• {len(preview.campaigns)} campaign(s) sending from it: {named}")
+    else:
+        lines.append("• no campaigns (none send from it)")
+    lines.append(f"• {preview.messages} stored outgoing message(s)")
+    return "\n".join(lines)
+
+
+def disconnect_confirm(preview: RemovalPreview) -> list[Block]:
     return [
         text(
-            f"Disconnect *{status.email}*? ScaleUp deletes its sign-in tokens and every "
-            "stored datum of this mailbox, and can no longer send from it."
+            f"Disconnect *{esc(preview.email)}*? ScaleUp deletes:\n{_what_goes(preview)}\n"
+            "Shortlists stay; they belong to the workspace."
         ),
         actions(
-            button("Disconnect", DISCONNECT_CONFIRM, value=status.email, style="danger"),
+            button(
+                "Disconnect",
+                DISCONNECT_CONFIRM,
+                value=mailbox_value(preview.mailbox_id, preview.email),
+                style="danger",
+            ),
             button("Cancel", DISCONNECT_CANCEL),
+        ),
+    ]
+
+
+def replace_confirm(preview: RemovalPreview, new_email: str, sender_name: str) -> list[Block]:
+    """Connecting another address while one is connected: say what goes, then ask."""
+    value = json.dumps(
+        {"id": preview.mailbox_id, "email": preview.email, "new": new_email, "name": sender_name}
+    )
+    return [
+        text(
+            f"*{esc(preview.email)}* is connected now; you can connect one mailbox. To connect "
+            f"*{esc(new_email)}* instead, ScaleUp first disconnects {esc(preview.email)} and "
+            f"deletes:\n{_what_goes(preview)}\nNothing is deleted until you click the button."
+        ),
+        actions(
+            button(
+                f"Replace {preview.email} with {new_email}",
+                REPLACE_CONFIRM,
+                value=value,
+                style="danger",
+            ),
+            button("Cancel", DISCONNECT_CANCEL),
+        ),
+    ]
+
+
+def connected_by_other(notice: MailboxConnectedByOther) -> list[Block]:
+    """The DM to the member whose Slack email another member just connected."""
+    return [
+        text(
+            f":warning: <@{notice.connected_by}> connected the mailbox *{esc(notice.email)}*, "
+            "your Slack email address, to ScaleUp and can send from it. If that is not what "
+            "you want, disconnect it."
+        ),
+        actions(
+            button(
+                "Disconnect",
+                DISCONNECT_CONFIRM,
+                value=mailbox_value(notice.mailbox_id, notice.email),
+                style="danger",
+                confirm={
+                    "title": {"type": "plain_text", "text": "Disconnect this mailbox?"},
+                    "text": {
+                        "type": "plain_text",
+                        "text": f"ScaleUp deletes the sign-in tokens and stored data of "
+                        f"{notice.email}, and its campaigns.",
+                    },
+                    "confirm": {"type": "plain_text", "text": "Disconnect"},
+                    "deny": {"type": "plain_text", "text": "Keep it"},
+                    "style": "danger",
+                },
+            )
         ),
     ]
 
@@ -253,7 +347,7 @@ def home(status: MailboxStatus | None) -> Block:
                 button(
                     "Disconnect",
                     DISCONNECT_CONFIRM,
-                    value=status.email,
+                    value=mailbox_value(status.id, status.email),
                     style="danger",
                     confirm=confirm,
                 ),

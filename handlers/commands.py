@@ -14,7 +14,8 @@ from slack_sdk.errors import SlackApiError
 
 from handlers import blocks, campaign_commands, direct_commands, shortlist_commands, team_commands
 from handlers.deps import Deps
-from outreach.errors import OutreachError
+from handlers.views import sign_in_reply
+from outreach.errors import NoMailbox
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +40,12 @@ def scaleup(
         respond(text="Your mailbox", blocks=blocks.mailbox_status(status))
     elif sub == "disconnect":
         ack()
-        status = deps.mailboxes.status(command["team_id"], command["user_id"])
-        if status is None:
+        try:
+            preview = deps.mailboxes.removal_preview(command["team_id"], command["user_id"])
+        except NoMailbox:
             respond(text="Nothing to disconnect", blocks=blocks.mailbox_status(None))
         else:
-            respond(text=f"Disconnect {status.email}?", blocks=blocks.disconnect_confirm(status))
+            respond(text=f"Disconnect {preview.email}?", blocks=blocks.disconnect_confirm(preview))
     elif sub == "shortlist":
         shortlist_commands.route(ack, command, respond, client, deps, args)
     elif sub == "campaign":
@@ -104,26 +106,28 @@ def connect(
 
 
 def open_connect_modal(
-    client: WebClient, deps: Deps, trigger_id: str, user_id: str, channel_id: str | None
+    client: WebClient,
+    deps: Deps,
+    trigger_id: str,
+    user_id: str,
+    channel_id: str | None,
+    email: str | None = None,
 ) -> None:
-    """Open the connect modal, pre-filled from the Slack profile where Slack shares it."""
+    """Open the connect modal, pre-filled with ``email`` (a Reconnect) or from the Slack
+    profile where Slack shares it."""
     who = profile(client, user_id)
     metadata = {"channel_id": channel_id} if channel_id else {}
     client.views_open(
         trigger_id=trigger_id,
-        view=blocks.connect_modal(who.get("email"), who.get("real_name"), metadata),
+        view=blocks.connect_modal(email or who.get("email"), who.get("real_name"), metadata),
     )
 
 
 def send_sign_in(
     respond: Respond, deps: Deps, team_id: str, user_id: str, email: str, name: str
 ) -> None:
-    try:
-        auth_uri = deps.mailboxes.begin_connect(team_id, user_id, email, name)
-    except OutreachError as exc:
-        respond(text=exc.message, blocks=blocks.error(exc.message))
-        return
-    respond(text="Sign in with Microsoft", blocks=blocks.sign_in_prompt(auth_uri, email.lower()))
+    summary, reply = sign_in_reply(deps, team_id, user_id, email, name)
+    respond(text=summary, blocks=reply)
 
 
 def profile(client: WebClient, user_id: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from handlers import blocks
 from handlers.deps import Deps
 from outreach.addresses import normalize_email
 from outreach.errors import InvalidEmail, OutreachError
+from outreach.signin import AnotherMailboxConnected
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,7 @@ def connect_submitted(
         return
     ack()
     metadata = json.loads(view.get("private_metadata") or "{}")
-    try:
-        auth_uri = deps.mailboxes.begin_connect(team_id, user_id, email, name)
-        reply = blocks.sign_in_prompt(auth_uri, email)
-        summary = "Sign in with Microsoft"
-    except OutreachError as exc:
-        reply, summary = blocks.error(exc.message), exc.message
+    summary, reply = sign_in_reply(deps, team_id, user_id, email, name)
     tell(client, user_id, metadata.get("channel_id"), summary, reply)
 
 
@@ -61,3 +57,21 @@ def tell(
             log.info("ephemeral reply failed (%s); sending a DM", exc.response.get("error"))
     dm = client.conversations_open(users=user_id)["channel"]["id"]
     client.chat_postMessage(channel=dm, text=summary, blocks=reply)
+
+
+def sign_in_reply(
+    deps: Deps, team_id: str, user_id: str, email: str, name: str
+) -> tuple[str, list[blocks.Block]]:
+    """The sign-in button, or why not; another mailbox connected: what replacing it deletes."""
+    try:
+        link = deps.mailboxes.begin_connect(team_id, user_id, email, name)
+    except AnotherMailboxConnected as exc:
+        preview = deps.mailboxes.removal_preview(team_id, user_id, exc.current_id, exc.current)
+        return (
+            f"Replace {exc.current} with {exc.requested}?",
+            blocks.replace_confirm(preview, exc.requested, name),
+        )
+    except OutreachError as exc:
+        return exc.message, blocks.error(exc.message)
+    summary = "Sign in with Slack, then Microsoft" if link.slack_first else "Sign in with Microsoft"
+    return summary, blocks.sign_in_prompt(link.url, email.lower(), slack_first=link.slack_first)

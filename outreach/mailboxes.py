@@ -1,8 +1,10 @@
 """Connecting, using and disconnecting a recruiter's Outlook mailbox.
 
 ``connect`` is two halves: :meth:`Mailboxes.begin_connect` (from Slack) returns the
-Microsoft sign-in URL; :meth:`Mailboxes.complete_connect` (from the browser callback)
-redeems the code, checks the mailbox and stores the MSAL token cache encrypted.
+sign-in URL; :meth:`Mailboxes.complete_connect` (from the browser callback) redeems the
+code, checks the mailbox is the requester's own (``outreach/signin.py``) and stores the
+MSAL token cache encrypted. Nothing here deletes a mailbox except :meth:`Mailboxes.disconnect`,
+which the user confirms after seeing what goes.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+from urllib.parse import urlencode
 
 import msal
 import requests
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
@@ -50,8 +54,16 @@ from outreach.errors import (
 )
 from outreach.graph import GraphClient, TokenSource, all_addresses, primary_smtp_address
 from outreach.microsoft import MicrosoftLogin
-from outreach.notify import MailboxConnected, Notifier
+from outreach.notify import MailboxConnected, MailboxConnectedByOther, Notifier, SlackDirectory
 from outreach.notify import MailboxNeedsReconnect as NeedsReconnectNotice
+from outreach.signin import (
+    AnotherMailboxConnected,
+    NotYourMailbox,
+    NotYourMailboxButton,
+    SlackSignInUnavailable,
+    StaleMailboxButton,
+    owns_mailbox,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +105,24 @@ class DisconnectReport:
     messages: int = 0
 
 
+@dataclass(frozen=True)
+class SignInLink:
+    """Where a sign-in starts: Microsoft's page, or Sign in with Slack first."""
+
+    url: str
+    slack_first: bool
+
+
+@dataclass(frozen=True)
+class RemovalPreview:
+    """What disconnecting a mailbox would delete, for the confirmation that names it."""
+
+    mailbox_id: int
+    email: str
+    campaigns: list[tuple[str, str]]  # (name, state), by name
+    messages: int  # stored outgoing messages (the outbox) of the mailbox
+
+
 class Mailboxes:
     """The mailbox connection service."""
 
@@ -104,8 +134,15 @@ class Mailboxes:
         cipher: Cipher,
         notifier: Notifier,
         clock: Clock,
+        *,
+        directory: SlackDirectory | None = None,
+        slack_start_url: str | None = None,
     ) -> None:
+        """``slack_start_url`` is the bot's ``/outlook/start`` when Sign in with Slack is
+        configured, else None; ``directory`` reads Slack profile emails."""
         self._db = db
+        self._directory = directory
+        self._slack_start_url = slack_start_url
         self._login = login
         self._graph = graph
         self._cipher = cipher
@@ -117,14 +154,29 @@ class Mailboxes:
         self._tokens_lock = threading.Lock()
 
     # -- connect -----------------------------------------------------------------------
-    def begin_connect(self, team_id: str, user_id: str, email: str, sender_name: str) -> str:
-        """Record a single-use sign-in for this user and return Microsoft's sign-in URL."""
+    def begin_connect(
+        self, team_id: str, user_id: str, email: str, sender_name: str
+    ) -> SignInLink:
+        """Record a single-use sign-in for this user and return the URL to open.
+
+        That is Microsoft's sign-in URL when ``email`` is the user's Slack profile email,
+        else the bot's ``/outlook/start`` (Sign in with Slack first). Raises MailboxTaken,
+        AnotherMailboxConnected (the user must confirm replacing it first) or
+        SlackSignInUnavailable (another address, and Sign in with Slack is not configured).
+        """
         address = normalize_email(email)
+        profile = self._directory.email_of(team_id, user_id) if self._directory else None
+        needs_slack = not owns_mailbox(profile, [address])
         now = self._clock.now()
         with transaction(self._db) as session:
             owner = session.scalars(select(Mailbox).where(Mailbox.email == address)).first()
             if owner and (owner.team_id, owner.owner_user_id) != (team_id, user_id):
                 raise MailboxTaken(address)
+            mine = self._owned(session, team_id, user_id)
+            if mine is not None and mine.email != address:
+                raise AnotherMailboxConnected(mine.id, mine.email, address)
+            if needs_slack and self._slack_start_url is None:
+                raise SlackSignInUnavailable(address, profile)
             session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.expires_at <= now))
             state = secrets.token_urlsafe(32)
             flow = self._login.start(state=state, login_hint=address)
@@ -140,7 +192,9 @@ class Mailboxes:
                     expires_at=now + FLOW_LIFETIME,
                 )
             )
-        return str(flow["auth_uri"])
+        if needs_slack:
+            return SignInLink(f"{self._slack_start_url}?{urlencode({'state': state})}", True)
+        return SignInLink(str(flow["auth_uri"]), False)
 
     def complete_connect(self, auth_response: Mapping[str, str]) -> MailboxStatus:
         """Finish a sign-in from Microsoft's redirect; raise a ConnectError saying why not."""
@@ -172,6 +226,14 @@ class Mailboxes:
             if pending.email in all_addresses(me):
                 raise AliasNotSupported(pending.email, primary)
             raise WrongMailbox(pending.email, primary)
+        if pending.slack_verified_at is None:
+            profile = (
+                self._directory.email_of(pending.team_id, pending.user_id)
+                if self._directory
+                else None
+            )
+            if not owns_mailbox(profile, all_addresses(me)):
+                raise NotYourMailbox(pending.email)
         try:
             graph.ensure_category()
         except GraphError as exc:  # the category is a convenience; connecting must not hinge on it
@@ -182,6 +244,17 @@ class Mailboxes:
         self._notifier.notify_user(
             pending.team_id, pending.user_id, MailboxConnected(status.email, status.sender_name)
         )
+        holder = (
+            self._directory.user_by_email(pending.team_id, status.email)
+            if self._directory
+            else None
+        )
+        if holder and holder != pending.user_id:  # the address's Slack owner learns who took it
+            self._notifier.notify_user(
+                pending.team_id,
+                holder,
+                MailboxConnectedByOther(status.email, status.id, pending.user_id),
+            )
         return status
 
     def _consume_flow(self, state: str) -> OutlookAuthFlow:
@@ -208,16 +281,10 @@ class Mailboxes:
             taken = session.scalars(select(Mailbox).where(Mailbox.email == pending.email)).first()
             if taken and (taken.team_id, taken.owner_user_id) != (pending.team_id, pending.user_id):
                 raise MailboxTaken(pending.email)
-            mine = session.scalars(
-                select(Mailbox).where(
-                    Mailbox.team_id == pending.team_id, Mailbox.owner_user_id == pending.user_id
-                )
-            ).first()
+            mine = self._owned(session, pending.team_id, pending.user_id)
             if mine is not None and mine.email != pending.email:
-                # Switching to another mailbox: the old one's data goes, as on disconnect.
-                session.delete(mine)
-                session.flush()
-                mine = None
+                # Never delete here: replacing a mailbox is confirmed in Slack first.
+                raise AnotherMailboxConnected(mine.id, mine.email, pending.email)
             if mine is None:
                 mine = Mailbox(
                     team_id=pending.team_id,
@@ -249,9 +316,7 @@ class Mailboxes:
     def status(self, team_id: str, user_id: str) -> MailboxStatus | None:
         """The user's mailbox connection, if any."""
         with self._db() as session:
-            mailbox = session.scalars(
-                select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)
-            ).first()
+            mailbox = self._owned(session, team_id, user_id)
             return _status(mailbox) if mailbox else None
 
     def access_token(self, mailbox_id: int) -> str:
@@ -324,23 +389,51 @@ class Mailboxes:
         )
 
     # -- disconnect and wipe -----------------------------------------------------------
-    def disconnect(self, team_id: str, user_id: str) -> DisconnectReport:
-        """Delete the user's token cache and every stored datum of their mailbox."""
+    def removal_preview(
+        self, team_id: str, user_id: str, mailbox_id: int | None = None, email: str | None = None
+    ) -> RemovalPreview:
+        """What :meth:`disconnect` would delete, after the same checks of who asks.
+
+        Without ``mailbox_id``: the user's own mailbox (NoMailbox if none).
+        """
+        with self._db() as session:
+            mailbox = self._removable(session, team_id, user_id, mailbox_id, email)
+            campaigns = session.execute(
+                select(Campaign.name, Campaign.state)
+                .where(Campaign.mailbox_id == mailbox.id)
+                .order_by(Campaign.name)
+            ).all()
+            messages = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.mailbox_id == mailbox.id)
+            )
+            return RemovalPreview(
+                mailbox.id, mailbox.email, [(n, st) for n, st in campaigns], int(messages or 0)
+            )
+
+    def disconnect(
+        self, team_id: str, user_id: str, mailbox_id: int | None = None, email: str | None = None
+    ) -> DisconnectReport:
+        """Delete a mailbox's token cache and every stored datum of it.
+
+        ``mailbox_id`` (and ``email``, the address the button showed) name the mailbox; the
+        user must have connected it, or be the member whose Slack profile email it is.
+        Without ``mailbox_id``: the user's own mailbox. Raises NoMailbox,
+        StaleMailboxButton (gone, or now another address) or NotYourMailboxButton.
+        """
         now = self._clock.now()
         with transaction(self._db) as session:
-            mailbox = session.scalars(
-                select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)
-            ).first()
-            if mailbox is None:
-                raise NoMailbox()
+            mailbox = self._removable(session, team_id, user_id, mailbox_id, email)
+            owner = mailbox.owner_user_id
             flows = session.scalar(
                 select(func.count())
                 .select_from(OutlookAuthFlow)
-                .where(OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == user_id)
+                .where(OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == owner)
             )
             session.execute(
                 delete(OutlookAuthFlow).where(
-                    OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == user_id
+                    OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == owner
                 )
             )
             campaigns = session.scalar(
@@ -363,6 +456,37 @@ class Mailboxes:
             session.delete(mailbox)
             audit.record(session, now, team_id, "mailbox.disconnected", actor=user_id)
         return report
+
+    @staticmethod
+    def _owned(session: Session, team_id: str, user_id: str) -> Mailbox | None:
+        return session.scalars(
+            select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)
+        ).first()
+
+    def _removable(
+        self,
+        session: Session,
+        team_id: str,
+        user_id: str,
+        mailbox_id: int | None,
+        email: str | None,
+    ) -> Mailbox:
+        """The mailbox a disconnect names, checked against who asks."""
+        if mailbox_id is None:
+            mine = self._owned(session, team_id, user_id)
+            if mine is None:
+                raise NoMailbox()
+            return mine
+        mailbox = session.get(Mailbox, mailbox_id)
+        if mailbox is None or mailbox.team_id != team_id or email not in (None, mailbox.email):
+            raise StaleMailboxButton(email or "this mailbox")
+        if mailbox.owner_user_id == user_id:
+            return mailbox
+        # The member whose Slack profile email is the address owns it in truth.
+        profile = self._directory.email_of(team_id, user_id) if self._directory else None
+        if owns_mailbox(profile, [mailbox.email]):
+            return mailbox
+        raise NotYourMailboxButton(mailbox.email)
 
     def wipe_workspace(self, team_id: str) -> int:
         """Delete everything a workspace had here: mailboxes, campaigns, shortlists,

@@ -19,6 +19,15 @@ class MailboxConnected:
 
 
 @dataclass(frozen=True)
+class MailboxConnectedByOther:
+    """Someone else connected the address that is this person's Slack profile email."""
+
+    email: str
+    mailbox_id: int
+    connected_by: str  # the Slack user id who connected it
+
+
+@dataclass(frozen=True)
 class MailboxNeedsReconnect:
     """Microsoft stopped accepting the bot's access; the owner must sign in again."""
 
@@ -43,7 +52,25 @@ class ThreadNote:
     text: str
 
 
-Notice = MailboxConnected | MailboxNeedsReconnect | SendingFromYourMailbox | ThreadNote
+Notice = (
+    MailboxConnected
+    | MailboxConnectedByOther
+    | MailboxNeedsReconnect
+    | SendingFromYourMailbox
+    | ThreadNote
+)
+
+
+class SlackDirectory(Protocol):
+    """Who is who in a workspace, from Slack profiles (``users:read.email``)."""
+
+    def email_of(self, team_id: str, user_id: str) -> str | None:
+        """The user's Slack profile email (``users.info``), or None if Slack shows none."""
+        ...
+
+    def user_by_email(self, team_id: str, email: str) -> str | None:
+        """The id of the member whose profile email is ``email`` (``users.lookupByEmail``)."""
+        ...
 
 
 class Notifier(Protocol):

@@ -147,6 +147,9 @@ class Sandbox:
                 slack_bot_token=self.workspace.bot_token,
                 slack_signing_secret=self.signing_secret,
                 slack_api_url=self.slack.api_url,
+                # One workspace with Sign in with Slack: the sandbox app's own id and secret.
+                slack_client_id=self.slack.client_id,
+                slack_client_secret=self.slack.client_secret,
             )
         if settings.microsoft_sandboxed:
             changes.update(

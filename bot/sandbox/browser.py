@@ -1,10 +1,11 @@
-"""A scripted browser that clicks through the sandbox sign-in and consent page.
+"""A scripted browser that clicks through the sandbox sign-in and consent pages.
 
 Tests and the demo use it where a recruiter would use a real browser: open the
 ``auth_uri`` MSAL built, type a username, press Accept or Cancel, and carry the answer
 to the bot's redirect URI (a POST for ``form_post``, a GET for ``query``). It reads the
 pages with the standard library's HTML parser, as a browser reads forms, so the identity
-server's HTML is exercised rather than bypassed.
+server's HTML is exercised rather than bypassed. :meth:`ConsentBrowser.open_slack` does the
+same for the sandbox Slack's Sign in with Slack page, where the browser chooses a person.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class _Form:
     method: str
     fields: dict[str, str] = field(default_factory=dict)
     buttons: dict[str, list[str]] = field(default_factory=dict)
+    choices: dict[str, list[str]] = field(default_factory=dict)  # radio name -> values
 
 
 class _PageParser(HTMLParser):
@@ -61,6 +63,8 @@ class _PageParser(HTMLParser):
             kind = at.get("type", "submit" if tag == "button" else "text")
             if kind == "submit":
                 self.forms[-1].buttons.setdefault(at["name"], []).append(at.get("value", ""))
+            elif kind == "radio":
+                self.forms[-1].choices.setdefault(at["name"], []).append(at.get("value", ""))
             else:
                 self.forms[-1].fields[at["name"]] = at.get("value", "")
         if tag == "li" and any(i == "scopes" for _, i in self._open):
@@ -146,6 +150,38 @@ class ConsentPage:
         )
 
 
+@dataclass
+class SlackSignInPage:
+    """Sign in with Slack's authorize page: the people the browser may continue as."""
+
+    url: str
+    people: list[str]  # Slack user ids
+    error: str | None
+    _form: _Form = field(repr=False)
+    _browser: ConsentBrowser = field(repr=False)
+
+    def choose(self, user_id: str) -> Redirect:
+        """Continue as ``user_id``; Slack sends the browser back to the app with a code."""
+        return self._submit({"user": user_id, "action": "allow"})
+
+    def cancel(self) -> Redirect:
+        return self._submit({"action": "cancel"})
+
+    def _submit(self, extra: dict[str, str]) -> Redirect:
+        browser = self._browser
+        response = browser.session.post(
+            urljoin(self.url, self._form.action),
+            data={**self._form.fields, **extra},
+            allow_redirects=False,
+            timeout=10,
+        )
+        if not response.is_redirect:
+            raise SignInError(f"HTTP {response.status_code}: {response.text[:200]}", 400)
+        page = browser._parse(response)
+        assert isinstance(page, Redirect)
+        return page
+
+
 class ConsentBrowser:
     """Drives the sandbox identity platform over HTTPS, trusting the CA at ``verify``."""
 
@@ -163,6 +199,31 @@ class ConsentBrowser:
             message = page.auth_response.get("error_description") or f"sent to {page.url}"
             raise SignInError(message, response.status_code)
         return page
+
+    def open_slack(self, url: str) -> SlackSignInPage:
+        """Open a link that goes through Sign in with Slack (following the bot's redirect)
+        and return Slack's page; raises :class:`SignInError` when there is none."""
+        response = self.session.get(url, allow_redirects=False, timeout=10)
+        for _ in range(3):
+            if not response.is_redirect:
+                break
+            target = urljoin(response.url, response.headers["Location"])
+            response = self.session.get(target, allow_redirects=False, timeout=10)
+        parser = _PageParser()
+        parser.feed(response.text)
+        if response.status_code != 200 or not parser.forms or "user" not in parser.forms[0].choices:
+            raise SignInError(
+                parser.texts.get("error", "").strip() or response.text[:300],
+                response.status_code,
+            )
+        form = parser.forms[0]
+        return SlackSignInPage(
+            response.url,
+            form.choices["user"],
+            parser.texts.get("error", "").strip() or None,
+            form,
+            self,
+        )
 
     def _handle(self, response: requests.Response) -> Redirect:
         page = self._parse(response)

@@ -22,6 +22,7 @@ from flask import Flask, Response, request
 
 from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack import JSON, Call, OAuthCode, ResponseUrl, SlackState, Trigger, Workspace
+from bot.sandbox.slack_openid import OpenIDError, OpenIDProvider
 
 # The scope each method needs; without it Slack answers ``missing_scope``.
 _NEEDED_SCOPE = {
@@ -30,6 +31,7 @@ _NEEDED_SCOPE = {
     "chat.postEphemeral": "chat:write",
     "conversations.open": "im:write",
     "users.info": "users:read",
+    "users.lookupByEmail": "users:read.email",
     "files.info": "files:read",
 }
 _LOGIN_PAGE = "<!DOCTYPE html><html><body><h1>Sign in to Slack</h1></body></html>"
@@ -113,11 +115,12 @@ def view_problems(view: Any, kinds: tuple[str, ...]) -> list[str]:
     return problems
 
 
-class SlackSandbox(SlackState):
+class SlackSandbox(OpenIDProvider, SlackState):
     """The Slack sandbox: :class:`SlackState` served over HTTP by ``wsgi_app``.
 
     Routes: ``/api/<method>`` (Web API), ``POST /response/<id>`` (response_url),
-    ``GET /oauth/v2/authorize`` (install consent), ``/files-pri/…`` (file downloads).
+    ``GET /oauth/v2/authorize`` (install consent), ``/openid/connect/authorize`` (Sign in
+    with Slack, ``slack_openid.py``), ``/files-pri/…`` (file downloads).
     """
 
     @cached_property
@@ -127,6 +130,12 @@ class SlackSandbox(SlackState):
         app.add_url_rule("/api/<method>", "api", self._api, methods=["GET", "POST"])
         app.add_url_rule("/response/<response_id>", "response", self._response, methods=["POST"])
         app.add_url_rule("/oauth/v2/authorize", "authorize", self._authorize)
+        app.add_url_rule(
+            "/openid/connect/authorize",
+            "openid_authorize",
+            self._openid_authorize,
+            methods=["GET", "POST"],
+        )
         app.add_url_rule("/files-pri/<key>/<path:name>", "file", self._download)
         return app
 
@@ -162,8 +171,12 @@ class SlackSandbox(SlackState):
                 if retry_after is not None:
                     status, headers = 429, {"Retry-After": str(retry_after)}
                     raise SlackApiError("ratelimited")
-                if method == "oauth.v2.access":  # the one method that takes no token
+                if method == "oauth.v2.access":  # takes the app's id and secret, no token
                     body = {"ok": True, **self._oauth_access(args)}
+                elif method == "openid.connect.token":  # the same
+                    body = {"ok": True, **self._openid_token(args)}
+                elif method == "openid.connect.userInfo":  # a Sign in with Slack token
+                    body = {"ok": True, **self._openid_userinfo(token)}
                 elif method not in _METHODS:
                     raise SlackApiError("unknown_method", req_method=method)
                 else:
@@ -176,6 +189,8 @@ class SlackSandbox(SlackState):
                     body = {"ok": True, **_METHODS[method](self, ws, args)}
             except SlackApiError as e:
                 body = e.body
+            except OpenIDError as e:
+                body = {"ok": False, "error": e.error}
             self._calls.append(Call(method, args, token, time.time(), body))
             self._changed.notify_all()
         return Response(json.dumps(body), status, headers, mimetype="application/json")
@@ -374,6 +389,14 @@ class SlackSandbox(SlackState):
             user["profile"].pop("email", None)
         return {"user": user}
 
+    def _users_lookup_by_email(self, ws: Workspace, args: JSON) -> JSON:
+        """https://api.slack.com/methods/users.lookupByEmail: ``users_not_found`` if nobody."""
+        wanted = str(args.get("email", "")).strip().lower()
+        for user in ws.users.values():
+            if wanted and str(user["profile"].get("email", "")).lower() == wanted:
+                return {"user": copy.deepcopy(user)}
+        raise SlackApiError("users_not_found")
+
     def _files_info(self, ws: Workspace, args: JSON) -> JSON:
         file_id = str(args.get("file"))
         if file_id not in self._files or self._files[file_id].team_id != ws.team_id:
@@ -509,6 +532,7 @@ _METHODS: dict[str, Callable[[SlackSandbox, Workspace, JSON], JSON]] = {
     "views.update": SlackSandbox._views_update,
     "views.publish": SlackSandbox._views_publish,
     "users.info": SlackSandbox._users_info,
+    "users.lookupByEmail": SlackSandbox._users_lookup_by_email,
     "files.info": SlackSandbox._files_info,
 }
 

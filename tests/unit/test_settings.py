@@ -68,12 +68,16 @@ def test_single_workspace_configuration_passes() -> None:
     Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1-2", "SLACK_SIGNING_SECRET": "s"}).check()
 
 
-def test_token_and_client_id_together_are_refused() -> None:
+def test_token_and_client_id_together_mean_one_workspace_with_sign_in_with_slack() -> None:
     env = {
         "SLACK_BOT_TOKEN": "xoxb-1",
         "SLACK_SIGNING_SECRET": "s",
         "SLACK_CLIENT_ID": "1",
         "SLACK_CLIENT_SECRET": "2",
     }
-    with pytest.raises(SettingsError, match="not both"):
-        Settings.from_env(env).check()
+    settings = Settings.from_env(env)
+    settings.check()
+    assert settings.slack_openid and not settings.multi_workspace
+    assert not Settings.from_env({**env, "SLACK_CLIENT_ID": ""}).slack_openid
+    with pytest.raises(SettingsError, match="must be set together"):
+        Settings.from_env({**env, "SLACK_CLIENT_SECRET": ""}).check()

@@ -1,0 +1,226 @@
+"""Whose mailbox a sign-in link may connect, and the Sign in with Slack step that proves it.
+
+A sign-in link connects only the mailbox of the Slack user who asked for it (DESIGN.md).
+The mailbox's primary SMTP address, or one of its ``smtp:`` proxy addresses, must be the
+requester's Slack profile email (``users.info``, ``users:read.email``). Where it is not
+(some companies keep other addresses in Slack), the link first goes through **Sign in with
+Slack** (OpenID Connect; https://api.slack.com/authentication/sign-in-with-slack): the bot's
+``/outlook/start`` sends the browser to Slack's ``/openid/connect/authorize`` with a state
+and nonce of its own, and ``/slack/oidc/callback`` checks that the person Slack names
+(``sub`` / ``https://slack.com/user_id`` and ``https://slack.com/team_id`` of
+``openid.connect.userInfo``) is the flow's user in the flow's team before it sends the
+browser on to Microsoft.
+
+The Slack side is behind :class:`SlackSignIn`, implemented in ``bot/`` with ``slack_sdk``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import delete, select, update
+
+from bot.clock import Clock
+from bot.db import SessionFactory, transaction
+from bot.models import OutlookAuthFlow
+from outreach.errors import ConnectError, OutreachError, SignInLinkExpired, SignInLinkUnknown
+
+
+# -- errors ------------------------------------------------------------------------------
+class SlackSignInUnavailable(ConnectError):
+    """This address is not your Slack profile email, and Sign in with Slack is not set up."""
+
+    def __init__(self, requested: str, profile_email: str | None) -> None:
+        who = (
+            f"Your Slack profile email is {profile_email}, not {requested}"
+            if profile_email
+            else f"Slack does not show ScaleUp your profile email, so it cannot tell that "
+            f"{requested} is yours"
+        )
+        super().__init__(
+            f"{who}. To connect a mailbox under another address you must confirm who you are "
+            "with Sign in with Slack, which your Slack admin enables by setting "
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for ScaleUp."
+        )
+
+
+class SlackSignInCancelled(ConnectError):
+    """You cancelled Sign in with Slack, so no mailbox was connected. Open the sign-in link again when you are ready."""
+
+
+class SlackSignInFailed(ConnectError):
+    """Slack did not confirm who you are. Run `/scaleup connect` in Slack to try again."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"Slack did not confirm who you are ({detail}). Nothing was stored; run "
+            "/scaleup connect in Slack to try again."
+        )
+
+
+class NotYourSlackAccount(ConnectError):
+    """Sign in with Slack named a different person than the one who asked for this link."""
+
+    def __init__(self, requested: str) -> None:
+        super().__init__(
+            f"This sign-in link was made by another Slack user, so it cannot connect "
+            f"{requested} to your account. Nothing was stored. If {requested} is your mailbox, "
+            f"run /scaleup connect {requested} in Slack yourself."
+        )
+
+
+class NotYourMailbox(ConnectError):
+    """The mailbox is not the Slack profile email of the person who asked, who never proved otherwise."""
+
+    def __init__(self, requested: str) -> None:
+        super().__init__(
+            f"{requested} is not the Slack profile email of the person who asked for this "
+            "link, and they did not confirm with Sign in with Slack, so it was not connected. "
+            f"Nothing was stored. If {requested} is your mailbox, run /scaleup connect "
+            f"{requested} in Slack yourself."
+        )
+
+
+class AnotherMailboxConnected(ConnectError):
+    """You have another mailbox connected; disconnect it first."""
+
+    def __init__(self, current_id: int, current: str, requested: str) -> None:
+        super().__init__(
+            f"{current} is connected to your Slack account now, so this link for {requested} "
+            f"no longer applies. Nothing was changed; to switch, run /scaleup connect "
+            f"{requested} in Slack and confirm replacing {current}."
+        )
+        self.current_id, self.current, self.requested = current_id, current, requested
+
+
+class StaleMailboxButton(OutreachError):
+    """This button is for a mailbox that is no longer connected."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"This button is for {email}, which is no longer connected.")
+        self.email = email
+
+
+class NotYourMailboxButton(OutreachError):
+    """This button is for someone else's mailbox."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(
+            f"This button is for {email}, which another Slack user connected; only they, or "
+            f"the person whose Slack email is {email}, can do this."
+        )
+        self.email = email
+
+
+# -- the Slack side -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SlackIdentity:
+    """Who Sign in with Slack says the browser is (``openid.connect.userInfo``)."""
+
+    user_id: str  # ``sub`` / ``https://slack.com/user_id``
+    team_id: str  # ``https://slack.com/team_id``
+    email: str | None
+    nonce: str | None  # from the id_token of ``openid.connect.token``
+
+
+class SlackSignIn(Protocol):
+    """Sign in with Slack (OpenID Connect), implemented in ``bot/`` with ``slack_sdk``."""
+
+    def authorize_url(self, state: str, nonce: str, team_id: str) -> str:
+        """Slack's ``/openid/connect/authorize`` URL, scopes ``openid email profile``."""
+        ...
+
+    def identify(self, code: str) -> SlackIdentity:
+        """Redeem ``code`` (``openid.connect.token``) and read ``openid.connect.userInfo``.
+
+        Raises :class:`SlackSignInFailed` naming Slack's error.
+        """
+        ...
+
+
+def owns_mailbox(profile_email: str | None, addresses: Iterable[str]) -> bool:
+    """True when the Slack profile email is one of the mailbox's SMTP addresses (any case)."""
+    if not profile_email:
+        return False
+    return profile_email.strip().lower() in {a.lower() for a in addresses}
+
+
+class SlackStep:
+    """The Sign in with Slack step of a pending Outlook sign-in (``OutlookAuthFlow``)."""
+
+    def __init__(
+        self, db: SessionFactory, signin: SlackSignIn, decrypt: _Decrypt, clock: Clock
+    ) -> None:
+        self._db = db
+        self._signin = signin
+        self._decrypt = decrypt
+        self._clock = clock
+
+    def start(self, state: str) -> str:
+        """Give the pending sign-in ``state`` a fresh single-use Slack state and nonce, and
+        return Slack's authorize URL. Raises SignInLinkUnknown / SignInLinkExpired."""
+        now = self._clock.now()
+        slack_state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
+        with transaction(self._db) as session:
+            flow = session.get(OutlookAuthFlow, state) if state else None
+            if flow is None:
+                raise SignInLinkUnknown()
+            if flow.expires_at <= now:
+                raise SignInLinkExpired()
+            # Opening the link again replaces an unfinished Slack step: only the newest counts.
+            flow.slack_state, flow.slack_nonce = slack_state, nonce
+            team_id = flow.team_id
+        return self._signin.authorize_url(slack_state, nonce, team_id)
+
+    def finish(self, params: Mapping[str, str]) -> str:
+        """Check Slack's answer and return the Microsoft sign-in URL to send the browser to.
+
+        The Slack state works once. A different Slack person (or team) deletes the pending
+        sign-in and raises :class:`NotYourSlackAccount`; cancelling raises
+        :class:`SlackSignInCancelled` and leaves the link usable.
+        """
+        slack_state = params.get("state", "")
+        if not slack_state:
+            raise SignInLinkUnknown()
+        with transaction(self._db) as session:
+            flow = session.scalars(
+                select(OutlookAuthFlow).where(OutlookAuthFlow.slack_state == slack_state)
+            ).first()
+            if flow is None:
+                raise SignInLinkUnknown()
+            state, nonce = flow.state, flow.slack_nonce
+            team_id, user_id, email = flow.team_id, flow.user_id, flow.email
+            expired = flow.expires_at <= self._clock.now()
+            session.execute(
+                update(OutlookAuthFlow)
+                .where(OutlookAuthFlow.state == state)
+                .values(slack_state=None, slack_nonce=None)
+            )
+        if expired:
+            raise SignInLinkExpired()
+        if params.get("error"):
+            if params["error"] == "access_denied":
+                raise SlackSignInCancelled()
+            raise SlackSignInFailed(params["error"])
+        who = self._signin.identify(params.get("code", ""))
+        if who.nonce != nonce:
+            raise SlackSignInFailed("the answer was not for this sign-in")
+        if (who.team_id, who.user_id) != (team_id, user_id):
+            with transaction(self._db) as session:
+                session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.state == state))
+            raise NotYourSlackAccount(email)
+        with transaction(self._db) as session:
+            flow = session.get(OutlookAuthFlow, state)
+            if flow is None:  # used or swept meanwhile
+                raise SignInLinkUnknown()
+            flow.slack_verified_at = self._clock.now()
+            flow_enc = flow.flow_enc
+        return str(json.loads(self._decrypt(flow_enc))["auth_uri"])
+
+
+class _Decrypt(Protocol):
+    def __call__(self, token: str) -> str: ...

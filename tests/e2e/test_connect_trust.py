@@ -1,0 +1,196 @@
+"""A sign-in link connects only its requester's mailbox; nothing is deleted without a
+confirmation that names what goes; every mailbox button acts on the mailbox it names.
+
+End to end: signed Slack requests → the bot → Sign in with Slack and the Microsoft consent
+page in the sandbox → the bot's callbacks, on both databases.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from sqlalchemy import select
+
+from bot.models import Campaign, Mailbox, OutlookAuthFlow
+from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
+from handlers import blocks
+from tests.conftest import RunningBot
+from tests.e2e.campaign_helpers import connect, create_campaign, seed_shortlist
+from tests.e2e.test_connect import (
+    TEAM,
+    find_button_url,
+    mailboxes,
+    sign_in,
+    start_connect,
+    through_slack,
+)
+
+SHARED = "recruiting@acme.test"  # a shared mailbox: no Slack member has this email
+
+
+def emails(bot: RunningBot) -> dict[str, str]:
+    return {m.email: m.owner_user_id for m in mailboxes(bot)}
+
+
+def reply_after(bot: RunningBot, before: int) -> dict[str, Any]:
+    """The newest response_url body after ``before`` of them."""
+    slack = bot.sandbox.slack
+    return slack.wait_for(lambda: slack.responses()[before:])[-1]
+
+
+def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
+    return next(
+        e
+        for b in message.get("blocks", [])
+        for e in b.get("elements", [])
+        if e.get("action_id") == action_id
+    )
+
+
+def click(bot: RunningBot, user: str, action_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """``user`` clicks ``action_id`` in ``message``; the bot's answer (a response_url body)."""
+    before = len(bot.sandbox.slack.responses())
+    assert bot.slack.click(user, action_id, message=message).status_code == 200
+    return reply_after(bot, before)
+
+
+def test_a_forwarded_link_does_not_connect_someone_elses_mailbox(bot: RunningBot) -> None:
+    # Riley asks for Sam's address and forwards the link; Sam follows it.
+    url = start_connect(bot, RECRUITER.slack_id, HIRING_MANAGER.email)
+    page = bot.browser.open_slack(url)  # not Riley's Slack email: Sign in with Slack first
+    assert HIRING_MANAGER.slack_id in page.people
+    callback = page.choose(HIRING_MANAGER.slack_id)
+    answer = callback.follow()
+    assert answer.status_code == 400
+    assert "made by another Slack user" in answer.text
+    assert mailboxes(bot) == []
+    with bot.db() as session:
+        assert session.scalars(select(OutlookAuthFlow)).all() == []  # the link is dead
+    assert callback.follow().status_code == 400  # Slack's answer works once
+
+    # Had the browser gone straight to Microsoft, skipping Slack, completion still refuses.
+    start_connect(bot, RECRUITER.slack_id, HIRING_MANAGER.email)
+    with bot.db() as session:
+        flow = session.scalars(select(OutlookAuthFlow)).one()
+    microsoft = json.loads(bot.container.cipher.decrypt(flow.flow_enc))["auth_uri"]
+    result = sign_in(bot, microsoft, HIRING_MANAGER.email).follow()
+    assert result.status_code == 400
+    assert "not the Slack profile email of the person who asked" in result.text
+    assert mailboxes(bot) == []
+    # Sam can still connect his own mailbox afterwards.
+    url = start_connect(bot, HIRING_MANAGER.slack_id, HIRING_MANAGER.email)
+    assert sign_in(bot, url, HIRING_MANAGER.email).follow().status_code == 200
+    assert emails(bot) == {HIRING_MANAGER.email: HIRING_MANAGER.slack_id}
+
+
+def test_another_address_connects_after_sign_in_with_slack_and_its_owner_is_told(
+    bot: RunningBot,
+) -> None:
+    # Morgan's Slack email is the team mailbox talent@; Alex connects it (he has its password).
+    bot.sandbox.slack.add_user(
+        TEAM, "U0MORGAN01", name="morgan", real_name="Morgan Lee", email="talent@acme.test"
+    )
+    bot.sandbox.directory.add_user("talent@acme.test", "Talent Team")
+    url = start_connect(bot, COLLEAGUE.slack_id, "talent@acme.test")
+    microsoft = through_slack(bot, url, COLLEAGUE.slack_id)
+    assert sign_in(bot, microsoft, "talent@acme.test").follow().status_code == 200
+    assert emails(bot) == {"talent@acme.test": COLLEAGUE.slack_id}
+
+    slack = bot.sandbox.slack
+    [dm] = slack.wait_for(lambda: slack.dm_messages(TEAM, "U0MORGAN01"))
+    assert f"<@{COLLEAGUE.slack_id}> connected the mailbox *talent@acme.test*" in json.dumps(dm)
+    # Someone else clicking that button is refused; Morgan, the address's owner, may.
+    refused = click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, dm)
+    assert "which another Slack user connected" in refused["text"]
+    assert emails(bot) == {"talent@acme.test": COLLEAGUE.slack_id}
+    done = click(bot, "U0MORGAN01", blocks.DISCONNECT_CONFIRM, dm)
+    assert "Disconnected" in done["text"]
+    assert mailboxes(bot) == []
+
+
+def test_connecting_a_second_mailbox_asks_first_naming_what_goes(bot: RunningBot) -> None:
+    bot.sandbox.directory.add_user(SHARED, "Recruiting")
+    mailbox_id = connect(bot, RECRUITER)
+    create_campaign(
+        bot, mailbox_id, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)])
+    )
+
+    before = len(bot.sandbox.slack.responses())
+    bot.slack.slash(RECRUITER.slack_id, f"connect {SHARED}")
+    confirm = reply_after(bot, before)
+    text = json.dumps(confirm["blocks"])
+    assert "*Backend Q4* (draft)" in text and "0 stored outgoing message(s)" in text
+    assert find_button_url([confirm]) is None  # no sign-in link before the confirmation
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+
+    done = click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, confirm)
+    assert f"Disconnected *{RECRUITER.email}*" in json.dumps(done["blocks"])
+    with bot.db() as session:
+        assert session.scalars(select(Mailbox)).all() == []
+        assert session.scalars(select(Campaign)).all() == []
+    url = find_button_url([done])
+    assert url is not None
+    microsoft = through_slack(bot, url, RECRUITER.slack_id)
+    assert sign_in(bot, microsoft, SHARED).follow().status_code == 200
+    assert emails(bot) == {SHARED: RECRUITER.slack_id}
+
+
+def test_an_old_link_for_another_address_deletes_nothing(bot: RunningBot) -> None:
+    bot.sandbox.directory.add_user(SHARED, "Recruiting")
+    old = start_connect(bot, RECRUITER.slack_id, SHARED)
+    connect(bot, RECRUITER)  # meanwhile Riley connects their own mailbox
+    result = sign_in(bot, through_slack(bot, old, RECRUITER.slack_id), SHARED).follow()
+    assert result.status_code == 400
+    assert f"{RECRUITER.email} is connected to your Slack account now" in result.text
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+
+
+def test_reconnecting_the_same_address_keeps_its_campaigns(bot: RunningBot) -> None:
+    mailbox_id = connect(bot, RECRUITER)
+    create_campaign(
+        bot, mailbox_id, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)])
+    )
+    assert connect(bot, RECRUITER) == mailbox_id
+    with bot.db() as session:
+        assert len(session.scalars(select(Campaign)).all()) == 1
+
+
+def test_a_disconnect_button_acts_only_on_its_mailbox_for_its_owner(bot: RunningBot) -> None:
+    bot.sandbox.directory.add_user(SHARED, "Recruiting")
+    connect(bot, RECRUITER)
+    connect(bot, COLLEAGUE)
+    before = len(bot.sandbox.slack.responses())
+    bot.slack.slash(RECRUITER.slack_id, "disconnect")
+    confirm = reply_after(bot, before)
+    assert button(confirm, blocks.DISCONNECT_CONFIRM)["value"].endswith(f":{RECRUITER.email}")
+
+    # Alex clicks Riley's button: refused, and Alex's own mailbox is not touched either.
+    refused = click(bot, COLLEAGUE.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    assert f"This button is for {RECRUITER.email}, which another Slack user" in refused["text"]
+    assert set(emails(bot)) == {RECRUITER.email, COLLEAGUE.email}
+
+    # Riley switches to the shared mailbox; the old button no longer names a live mailbox.
+    before = len(bot.sandbox.slack.responses())
+    bot.slack.slash(RECRUITER.slack_id, f"connect {SHARED}")
+    replace = reply_after(bot, before)
+    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, replace)])
+    assert url is not None
+    assert sign_in(bot, through_slack(bot, url, RECRUITER.slack_id), SHARED).follow().ok
+    stale = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    assert stale["text"] == f"This button is for {RECRUITER.email}, which is no longer connected."
+    assert emails(bot) == {SHARED: RECRUITER.slack_id, COLLEAGUE.email: COLLEAGUE.slack_id}
+
+
+def test_sign_in_pages_are_not_cached_framed_or_referred(bot: RunningBot) -> None:
+    for path in ("/outlook/callback", "/outlook/start?state=x", "/slack/oidc/callback?state=x"):
+        page = requests.get(bot.url + path, timeout=10)
+        assert page.status_code == 400
+        assert page.headers["Cache-Control"] == "no-store"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    url = start_connect(bot, RECRUITER.slack_id, RECRUITER.email)
+    done = sign_in(bot, url, RECRUITER.email).follow()
+    assert done.status_code == 200 and done.headers["Cache-Control"] == "no-store"
