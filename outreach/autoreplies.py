@@ -51,7 +51,7 @@ OUT_OF_OFFICE_TEXT = re.compile(
     re.I,
 )
 _DATE_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pt"]
-_HAS_DATE_HINT = re.compile(r"\d|[a-zäéû]{3,}", re.I)
+_HAS_DIGIT_OR_DAY = re.compile(r"\d|day\b|tag\b|di\b|tomorrow|morgen|demain|ma[nñ]ana|domani", re.I)
 
 
 def auto_reply_signals(message: MailMessage) -> list[str]:
@@ -91,11 +91,10 @@ def return_date(text: str, sent: datetime | None) -> date | None:
     from dateparser.search import search_dates  # slow to import; only auto-replies need it
 
     base = (sent or datetime.now()).replace(tzinfo=None)
-    sentences = [s for s in re.split(r"(?<=[.!?\n])\s+", text[:2000]) if _HAS_DATE_HINT.search(s)]
-    if not sentences:
+    if not _HAS_DIGIT_OR_DAY.search(text):
         return None
     found = search_dates(
-        "\n".join(sentences),
+        text[:2000],
         languages=_DATE_LANGUAGES,
         settings={"PREFER_DATES_FROM": "future", "RELATIVE_BASE": base},
     )

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 _DAEMON = re.compile(
     r"^(mailer-?daemon|mail-?daemon|postmaster|post_master|poostmaster|mail\.delivery\.system)@|"
-    r"^mailer-daemon$",
+    r"^mailer-daemon$|^microsoftexchange[0-9a-f]{32}@",
     re.I,
 )
 _DAEMON_NAME = re.compile(r"^(mail delivery (subsystem|system)|mailer[- ]daemon|postmaster)\b", re.I)

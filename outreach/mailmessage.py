@@ -166,9 +166,18 @@ def _graph_attachment(message: MailMessage, attachment: Mapping[str, Any]) -> No
 
 def _message_class(data: Mapping[str, Any]) -> str:
     for prop in data.get("singleValueExtendedProperties") or []:
-        if str(prop.get("id", "")).lower() == MESSAGE_CLASS_PROPERTY.lower():
+        kind, _, tag = str(prop.get("id", "")).partition(" ")
+        # Graph may echo the tag as "0x001A" or "0x1a"
+        if kind.lower() == "string" and _hex(tag) == _hex(MESSAGE_CLASS_PROPERTY.split()[1]):
             return str(prop.get("value") or "")
     return str(data.get("messageClass") or "")
+
+
+def _hex(tag: str) -> int | None:
+    try:
+        return int(tag, 16)
+    except ValueError:
+        return None
 
 
 def _leaves(
@@ -178,7 +187,7 @@ def _leaves(
     ctype = part.get_content_type()
     if ctype == "message/rfc822" or ctype == "text/rfc822-headers":
         inner = part.get_payload()
-        if isinstance(inner, list) and inner:
+        if isinstance(inner, list) and inner and isinstance(inner[0], email.message.Message):
             returned.append(inner[0])
         elif isinstance(inner, str):
             returned.append(email.message_from_string(inner))
@@ -187,7 +196,8 @@ def _leaves(
         # (a delivery-status payload parses as a list of header blocks: it is a leaf)
         payload = part.get_payload()
         for child in payload if isinstance(payload, list) else []:
-            yield from _leaves(child, returned)
+            if isinstance(child, email.message.Message):
+                yield from _leaves(child, returned)
         return
     yield part
 
@@ -196,7 +206,7 @@ def _payload_text(part: email.message.Message) -> str:
     if part.get_content_type() == "message/delivery-status":
         blocks = part.get_payload()
         if isinstance(blocks, list):
-            return "\n\n".join(b.as_string() for b in blocks)
+            return "\n\n".join(b.as_string() for b in blocks if isinstance(b, email.message.Message))
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         payload = part.get_payload()

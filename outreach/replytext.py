@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 
 from mailparser_reply import EmailReplyParser
 
-_PARSER = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl", "pt"])
+# mail-parser-reply has no Portuguese; every language it has costs a little time
+_PARSER = EmailReplyParser(languages=["en", "de", "fr", "es", "it", "nl", "da", "sv", "pl", "cs"])
 
 UNSUBSCRIBE = re.compile(
     r"\b(unsubscribe|remove me|please remove|take me off|opt[- ]?out|"
@@ -60,7 +61,7 @@ _NEGATIVE = re.compile(
     re.I,
 )
 _POSITIVE = re.compile(
-    r"\b(interested|sounds? (interesting|great|good)|happy to (chat|talk|speak|connect)|"
+    r"\b(interested|interesting|sounds? (great|good)|happy to (chat|talk|speak|connect)|"
     r"let'?s (talk|chat|speak|connect)|(would|i'?d) love to|tell me more|send (me )?(more )?details|"
     r"i'?m open to|open to (a |an )?(chat|call|conversation)|when can we|"
     r"(available|free) for a (call|chat)|schedule a (call|chat)|book a (call|time)|call me|"
@@ -93,13 +94,28 @@ def new_text(text: str) -> str:
         return ""
     try:
         replies = _PARSER.read(text=text).replies
-    except Exception:  # the parser's regexes can fail on odd input; keep the unquoted lines
-        return "\n".join(line for line in text.splitlines() if not line.startswith(">")).strip()
+    except Exception:  # the parser's regexes can fail on odd input; the cut below remains
+        return cut_quoted(text)
     for reply in replies:
         body = (reply.body or "").strip()
         if body and not body.startswith(">"):
-            return body
+            return cut_quoted(body)
     return ""
+
+
+def cut_quoted(text: str) -> str:
+    """``text`` up to its first ``>``-quoted line and the attribution line ending in ``:``
+    just above it ("Em seg., 3 de mar. ... escreveu:"), for the clients and languages
+    whose reply headers mail-parser-reply does not know."""
+    lines = text.splitlines()
+    for at, line in enumerate(lines):
+        if line.lstrip().startswith(">"):
+            above = at - 1
+            while above >= 0 and not lines[above].strip():
+                above -= 1
+            end = above if above >= 0 and lines[above].rstrip().endswith(":") else at
+            return "\n".join(lines[:end]).strip()
+    return text.strip()
 
 
 def unsubscribe_phrase(text: str) -> str | None:
