@@ -57,6 +57,7 @@ def test_new_text_drops_history_and_signature() -> None:
         ("Interested!", "interested"),
         ("Kein Interesse.", "not_interested"),
         ("Pas intéressé.", "not_interested"),
+        ("Sem interesse, obrigado.", "not_interested"),  # "interesse" alone is positive
         ("Sounds interesting but no thanks", "not_interested"),
         ("No thanks... actually happy to chat", "unknown"),  # both, no "but": ask a human
         ("See you", "unknown"),
