@@ -1,4 +1,4 @@
-"""The ``scaleup`` command: ``web``, ``worker``, ``dev``, ``db upgrade``."""
+"""The ``scaleup`` command: ``web``, ``worker``, ``dev``, ``db upgrade``, ``classify``."""
 
 from __future__ import annotations
 
@@ -45,8 +45,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_commands.add_parser("upgrade", help="apply migrations (safe to repeat)")
     db_commands.add_parser("rotate-keys", help="re-encrypt stored secrets with the newest key")
+    classify = commands.add_parser(
+        "classify",
+        help="say why messages count as a reply, auto-reply, bounce or opt-out (JSON lines)",
+    )
+    classify.add_argument("files", nargs="+", metavar="FILE", help=".eml (MIME) or Graph message JSON")
 
     args = parser.parse_args(argv)
+    if args.command == "classify":
+        return run_classify(args.files)
     configure_logging()
     try:
         settings = Settings.from_env()
@@ -74,6 +81,28 @@ def run_db(settings: Settings, args: argparse.Namespace) -> int:
     counts = rotate_all(engine, cipher_for(settings))
     print("Re-encrypted: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     return 0
+
+
+def run_classify(files: Sequence[str]) -> int:
+    """One JSON line per file, in order; an unreadable file gets an ``error`` line."""
+    import json
+    from pathlib import Path
+
+    from outreach.classify import classify_file
+
+    failed = 0
+    for name in files:
+        try:
+            line = classify_file(Path(name)).as_json(name)
+        except OSError as exc:
+            failed += 1
+            line = {"file": name, "error": f"cannot read the file: {exc.strerror or exc}"}
+        except ValueError as exc:
+            failed += 1
+            line = {"file": name, "error": f"not a Graph message JSON object: {exc}"}
+        print(json.dumps(line, ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 1 if failed else 0
 
 
 def run_web(settings: Settings, args: argparse.Namespace) -> int:
