@@ -167,8 +167,7 @@ class CampaignSequencer:
             row.created_at,
             enrollment.team_id,
             "send.failed",
-            outbox_id=row.id,
-            reason=reason,
+            outbox_id=row.id,  # not the reason: Microsoft's text can name the recipient
         )
 
     def after_unknown(self, session: Session, row: OutboxMessage) -> None:
