@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers.mrkdwn import esc as esc  # the one escaping function, re-exported
+from handlers.mrkdwn import mention
 from outreach.mailboxes import DisconnectReport, MailboxStatus
 from outreach.notify import SendingFromYourMailbox
 
@@ -47,11 +49,6 @@ HELP = [
 ]
 #: Subcommands announced but not built yet.
 COMING: list[str] = []
-
-
-def esc(value: str) -> str:
-    """Text from users or mailboxes, made inert in Slack mrkdwn (``<``, ``>``, ``&``)."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def text(markdown: str) -> Block:
@@ -139,7 +136,7 @@ def connect_modal(email: str | None, sender_name: str | None, metadata: dict[str
 def sign_in_prompt(auth_uri: str, email: str) -> list[Block]:
     return [
         text(
-            f"Sign in to Microsoft as *{email}* to connect it. ScaleUp asks to read and send "
+            f"Sign in to Microsoft as *{esc(email)}* to connect it. ScaleUp asks to read and send "
             "mail so it can send your campaigns and spot candidates' replies; it keeps only "
             "the replies to its own messages."
         ),
@@ -158,10 +155,10 @@ def connected(email: str, sender_name: str) -> list[Block]:
 
 
 def needs_reconnect(email: str, reason: str | None) -> list[Block]:
-    why = f"\n>{reason}" if reason else ""
+    why = f"\n>{esc(reason)}" if reason else ""
     return [
         text(
-            f":warning: Microsoft no longer accepts ScaleUp's access to *{email}*, so nothing "
+            f":warning: Microsoft no longer accepts ScaleUp's access to *{esc(email)}*, so nothing "
             f"is sent from it until you reconnect.{why}"
         ),
         actions(button("Reconnect", CONNECT_START, value=email, style="primary")),
@@ -172,8 +169,8 @@ def needs_reconnect(email: str, reason: str | None) -> list[Block]:
 def _state_line(status: MailboxStatus) -> str:
     since = f"<!date^{int(status.connected_at.timestamp())}^{{date_short}}|{status.connected_at:%Y-%m-%d}>"
     if status.state == "connected":
-        return f":large_green_circle: *{status.email}* connected since {since}"
-    return f":warning: *{status.email}* needs reconnecting (connected since {since})"
+        return f":large_green_circle: *{esc(status.email)}* connected since {since}"
+    return f":warning: *{esc(status.email)}* needs reconnecting (connected since {since})"
 
 
 def mailbox_status(status: MailboxStatus | None) -> list[Block]:
@@ -188,7 +185,7 @@ def mailbox_status(status: MailboxStatus | None) -> list[Block]:
 def disconnect_confirm(status: MailboxStatus) -> list[Block]:
     return [
         text(
-            f"Disconnect *{status.email}*? ScaleUp deletes its sign-in tokens and every "
+            f"Disconnect *{esc(status.email)}*? ScaleUp deletes its sign-in tokens and every "
             "stored datum of this mailbox, and can no longer send from it."
         ),
         actions(
@@ -271,7 +268,7 @@ def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
     """The hiring manager's DM when a recruiter's campaign starts sending as them."""
     return [
         text(
-            f"<@{notice.recruiter_user_id}> started campaign *{esc(notice.campaign)}* from your "
+            f"{mention(notice.recruiter_user_id)} started campaign *{esc(notice.campaign)}* from your "
             f"mailbox *{esc(notice.mailbox_email)}*: {notice.candidates} candidate(s)."
         ),
         actions(
