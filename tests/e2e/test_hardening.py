@@ -145,7 +145,7 @@ def test_disconnect_deletes_the_mailbox_data_and_the_audit_keeps_no_addresses(
             assert session.scalars(select(gone)).all() == [], gone.__name__
         assert len(session.scalars(select(Shortlist)).all()) == 1  # the workspace's, it stays
         assert len(session.scalars(select(Candidate)).all()) == 2
-        actions = [e.action for e in session.scalars(select(AuditEntry))]
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
         assert "send.failed" in actions and actions[-1] == "mailbox.disconnected"
         assert all(e.mailbox_id is None for e in session.scalars(select(AuditEntry)))
     logged = audit_details(cbot)
