@@ -149,6 +149,7 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     from bot.container import build
     from bot.db import make_engine, upgrade
+    from bot.private_files import private_dir
     from bot.sandbox import Sandbox
     from bot.sandbox.server import serve
     from bot.worker import AnotherWorker, sole_sqlite_worker, start_scheduler
@@ -161,6 +162,7 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     sandbox: Sandbox | None = None
     if settings.slack_sandboxed or settings.microsoft_sandboxed:
+        private_dir(settings.data_dir)  # the sandbox keeps its state and CA key in there
         sandbox = Sandbox.start(settings.data_dir / "sandbox", base_port=settings.port)
         settings = sandbox.configure(settings)
     upgrade(make_engine(settings.database_url))

@@ -16,6 +16,7 @@ from bot.crypto import TokenCipher, dev_key
 from bot.db import SessionFactory, make_engine, make_session_factory
 from bot.installations import EncryptedInstallationStore
 from bot.notifier import SlackNotifier
+from bot.request_guard import SlackRequestGuard
 from bot.settings import GRAPH_SCOPES, Settings
 from bot.slack_app import build_bolt_app, client_lookup
 from bot.slack_identity import SlackOpenID, SlackProfiles
@@ -117,6 +118,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     )
     bolt = build_bolt_app(settings, deps, db, installations, clock)
     web = create_web_app(bolt, mailboxes, db, slack_step)
+    web.wsgi_app = SlackRequestGuard(web.wsgi_app, settings.slack_signing_secret)  # type: ignore[method-assign]
     return Container(
         settings, engine, db, cipher, clock, mailboxes, campaigns, shortlists, notifier, bolt, web
     )

@@ -9,13 +9,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import blocks
+from handlers.mrkdwn import esc
+from handlers.notice_blocks import thread_notice
 from outreach.notify import (
+    CampaignPaused,
+    DelegationRevoked,
     MailboxConnected,
     MailboxConnectedByOther,
     MailboxNeedsReconnect,
     Notice,
+    SendFailed,
     SendingFromYourMailbox,
-    ThreadNote,
+    SendUnconfirmed,
 )
 
 log = logging.getLogger(__name__)
@@ -56,19 +61,20 @@ class SlackNotifier:
 
 
 def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
+    """The notification text and the blocks for ``notice``; both escape every value."""
     match notice:
         case MailboxConnected(email=email, sender_name=name):
-            return f"Connected as {email}", blocks.connected(email, name)
+            return f"Connected as {esc(email)}", blocks.connected(email, name)
         case MailboxConnectedByOther(email=email):
-            return f"Your address {email} was connected to ScaleUp", blocks.connected_by_other(
+            return f"Your address {esc(email)} was connected to ScaleUp", blocks.connected_by_other(
                 notice
             )
         case MailboxNeedsReconnect(email=email, reason=reason):
-            return f"Reconnect {email}", blocks.needs_reconnect(email, reason)
+            return f"Reconnect {esc(email)}", blocks.needs_reconnect(email, reason)
         case SendingFromYourMailbox():
             return (
-                f"Campaign {notice.campaign} is sending from {notice.mailbox_email}",
+                f"Campaign {esc(notice.campaign)} is sending from {esc(notice.mailbox_email)}",
                 blocks.sending_from_your_mailbox(notice),
             )
-        case ThreadNote(text=note):
-            return note, [blocks.text(note)]
+        case SendFailed() | SendUnconfirmed() | CampaignPaused() | DelegationRevoked():
+            return thread_notice(notice)

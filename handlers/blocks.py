@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers.mrkdwn import esc as esc  # the one escaping function, re-exported
+from handlers.mrkdwn import mention
 from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
 from outreach.notify import MailboxConnectedByOther, SendingFromYourMailbox
 
@@ -48,11 +50,6 @@ HELP = [
 ]
 #: Subcommands announced but not built yet.
 COMING: list[str] = []
-
-
-def esc(value: str) -> str:
-    """Text from users or mailboxes, made inert in Slack mrkdwn (``<``, ``>``, ``&``)."""
-    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def text(markdown: str) -> Block:
@@ -166,10 +163,10 @@ def connected(email: str, sender_name: str) -> list[Block]:
 
 
 def needs_reconnect(email: str, reason: str | None) -> list[Block]:
-    why = f"\n>{reason}" if reason else ""
+    why = f"\n>{esc(reason)}" if reason else ""
     return [
         text(
-            f":warning: Microsoft no longer accepts ScaleUp's access to *{email}*, so nothing "
+            f":warning: Microsoft no longer accepts ScaleUp's access to *{esc(email)}*, so nothing "
             f"is sent from it until you reconnect.{why}"
         ),
         actions(button("Reconnect", CONNECT_START, value=email, style="primary")),
@@ -180,8 +177,8 @@ def needs_reconnect(email: str, reason: str | None) -> list[Block]:
 def _state_line(status: MailboxStatus) -> str:
     since = f"<!date^{int(status.connected_at.timestamp())}^{{date_short}}|{status.connected_at:%Y-%m-%d}>"
     if status.state == "connected":
-        return f":large_green_circle: *{status.email}* connected since {since}"
-    return f":warning: *{status.email}* needs reconnecting (connected since {since})"
+        return f":large_green_circle: *{esc(status.email)}* connected since {since}"
+    return f":warning: *{esc(status.email)}* needs reconnecting (connected since {since})"
 
 
 def mailbox_status(status: MailboxStatus | None) -> list[Block]:
@@ -211,7 +208,7 @@ def _what_goes(preview: RemovalPreview) -> str:
     """The campaigns and stored messages a disconnect deletes, named."""
     lines = ["• its Microsoft sign-in tokens (ScaleUp can no longer send from it)"]
     if preview.campaigns:
-        named = ", ".join(f"*{esc(name)}* ({state})" for name, state in preview.campaigns[:20])
+        named = ", ".join(f"*{esc(name)}* ({esc(state)})" for name, state in preview.campaigns[:20])
         more = len(preview.campaigns) - 20
         named += f" and {more} more" if more > 0 else ""
         lines.append(f"• {len(preview.campaigns)} campaign(s) sending from it: {named}")
@@ -266,7 +263,7 @@ def connected_by_other(notice: MailboxConnectedByOther) -> list[Block]:
     """The DM to the member whose Slack email another member just connected."""
     return [
         text(
-            f":warning: <@{notice.connected_by}> connected the mailbox *{esc(notice.email)}*, "
+            f":warning: {mention(notice.connected_by)} connected the mailbox *{esc(notice.email)}*, "
             "your Slack email address, to ScaleUp and can send from it. If that is not what "
             "you want, disconnect it."
         ),
@@ -365,7 +362,7 @@ def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
     """The hiring manager's DM when a recruiter's campaign starts sending as them."""
     return [
         text(
-            f"<@{notice.recruiter_user_id}> started campaign *{esc(notice.campaign)}* from your "
+            f"{mention(notice.recruiter_user_id)} started campaign *{esc(notice.campaign)}* from your "
             f"mailbox *{esc(notice.mailbox_email)}*: {notice.candidates} candidate(s)."
         ),
         actions(

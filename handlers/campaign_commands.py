@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import campaign_blocks as cb
 from handlers.blocks import esc, help_blocks, text
 from handlers.deps import Deps
+from handlers.mrkdwn import esc_message
 from outreach.campaigns import CampaignCannotStart, CampaignStatus
 from outreach.errors import OutreachError
 
@@ -88,7 +89,7 @@ def route(
         try:
             reply, summary = change(deps, team_id, user_id, verb, name, email)
         except OutreachError as exc:
-            reply, summary = cb.sentence(esc(exc.message)), exc.message
+            reply, summary = cb.sentence(esc_message(exc.message)), esc_message(exc.message)
         respond(text=summary, blocks=reply)
     else:
         ack(text=USAGE, blocks=help_blocks(USAGE))
@@ -136,7 +137,7 @@ def preview(deps: Deps, team_id: str, name: str, email: str | None) -> dict[str,
     try:
         shown = deps.campaigns.preview(team_id, name, email)
     except OutreachError as exc:
-        return {"text": exc.message, "blocks": cb.sentence(esc(exc.message))}
+        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     return {
         "text": f"Preview of {shown.campaign} for {shown.email}",
         "blocks": cb.campaign_preview(shown),
@@ -151,7 +152,7 @@ def send_test(deps: Deps, team_id: str, user_id: str, name: str) -> dict[str, An
         deps.campaigns.send_test(team_id, user_id, status.name)
         own = deps.mailboxes.status(team_id, user_id)
     except OutreachError as exc:
-        return {"text": exc.message, "blocks": cb.sentence(esc(exc.message))}
+        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     to = own.email if own else "your mailbox"
     return {
         "text": f"A test of step 1 is on its way to {to}.",
@@ -170,7 +171,7 @@ def start(
         respond(text=exc.message[:3000], blocks=cb.sentence(exc.message))
         return
     except OutreachError as exc:
-        respond(text=exc.message, blocks=cb.sentence(esc(exc.message)))
+        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
         return
     status = deps.campaigns.status(team_id, name)
     parent = cb.campaign_started_parent(status.name, user_id, status.sender, report)
@@ -239,6 +240,10 @@ def campaign_button(
     try:
         reply, summary = change(deps, team_id, user_id, verb, str(action.get("value") or ""))
     except OutreachError as exc:
-        respond(text=exc.message, blocks=cb.sentence(esc(exc.message)), replace_original=False)
+        respond(
+            text=esc_message(exc.message),
+            blocks=cb.sentence(esc_message(exc.message)),
+            replace_original=False,
+        )
         return
     respond(text=summary, blocks=reply, replace_original=True)

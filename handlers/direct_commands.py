@@ -14,8 +14,8 @@ from slack_sdk import WebClient
 
 from handlers import campaign_blocks as cb
 from handlers import direct_views
-from handlers.blocks import esc
 from handlers.deps import Deps
+from handlers.mrkdwn import esc_message
 from outreach.errors import OutreachError
 
 USAGE = "Give one address: `/scaleup message jane@example.com`."
@@ -36,7 +36,7 @@ def route(
     try:
         to = deps.campaigns.direct_target(command["team_id"], command["user_id"], args[0])
     except OutreachError as exc:
-        ack(text=exc.message, blocks=cb.sentence(esc(exc.message)))
+        ack(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
         return
     ack()
     client.views_open(

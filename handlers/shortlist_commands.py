@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import campaign_blocks as cb
 from handlers.blocks import esc, help_blocks
 from handlers.deps import Deps
+from handlers.mrkdwn import esc_message
 from outreach.csvimport import CORE_COLUMNS
 from outreach.errors import OutreachError
 from outreach.shortlists import Shortlists
@@ -65,7 +66,7 @@ def show(shortlists: Shortlists, team_id: str, name: str) -> dict[str, Any]:
     try:
         summary = shortlists.get(team_id, name)
     except OutreachError as exc:
-        return {"text": exc.message, "blocks": cb.sentence(esc(exc.message))}
+        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     sample = shortlists.sample(summary.id, 10)
     columns = list(CORE_COLUMNS) + (sorted(sample[0].variables) if sample else [])
     rows = [
@@ -143,10 +144,10 @@ def run_import(
 
     try:
         report = shortlists.import_csv(team_id, user_id, name, data, ProgressMessage(edit, name))
-        summary = esc(report.text())
+        summary = esc_message(report.text())
         blocks = cb.paragraphs(":white_check_mark: " + summary)
     except OutreachError as exc:
-        summary = esc(exc.message)
+        summary = esc_message(exc.message)
         blocks = cb.sentence(f"Nothing was imported into *{esc(name)}*. {summary}")
     except Exception:
         log.exception("importing shortlist %r failed", name)

@@ -16,8 +16,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import team_blocks as tb
-from handlers.blocks import Block, error, esc, text
+from handlers.blocks import Block, error, text
 from handlers.deps import Deps
+from handlers.mrkdwn import esc_message
 from handlers.views import tell
 from outreach.errors import OutreachError
 
@@ -73,7 +74,7 @@ def delegate(
     try:
         result = deps.delegations.delegate(team_id, owner, recruiter, campaign_name)
     except OutreachError as exc:
-        respond(text=exc.message, blocks=[text(esc(exc.message))])
+        respond(text=esc_message(exc.message), blocks=[text(esc_message(exc.message))])
         return
     summary, reply = tb.delegated(result)
     respond(text=summary, blocks=reply)
@@ -96,7 +97,7 @@ def revoke(
     try:
         result = deps.delegations.revoke(team_id, owner, recruiter)
     except OutreachError as exc:
-        return exc.message, [text(esc(exc.message))]
+        return esc_message(exc.message), [text(esc_message(exc.message))]
     if result.removed or result.paused:
         _dm(client, recruiter, *tb.revoked_dm(owner, result))
     return tb.revoked(result)
@@ -126,7 +127,7 @@ def dnc(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps, args: l
                 *deps.suppressions.remove_dnc(team_id, user_id, args[1])
             )
     except OutreachError as exc:
-        summary, reply = exc.message, error(esc(exc.message))
+        summary, reply = esc_message(exc.message), error(esc_message(exc.message))
     respond(text=summary, blocks=reply)
 
 

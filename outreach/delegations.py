@@ -19,7 +19,7 @@ from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Delegation, Mailbox
 from outreach import audit
 from outreach.errors import NoMailbox, OutreachError
-from outreach.notify import Notifier, SendingFromYourMailbox, ThreadNote
+from outreach.notify import DelegationRevoked, Notifier, SendingFromYourMailbox
 from outreach.sequencing import ACTIVE, hold_pending
 
 CAMPAIGN_NAME_MAX = 80  # Campaign.name and Delegation.campaign_name
@@ -172,10 +172,7 @@ class Delegations:
                 team_id,
                 note.channel_id,
                 note.thread_ts,
-                ThreadNote(
-                    f":double_vertical_bar: Paused: the owner of {email} took back "
-                    f"<@{delegate_user_id}>'s access to send from it."
-                ),
+                DelegationRevoked(note.name, email, delegate_user_id),
             )
         return Revoked(email, delegate_user_id, len(removed), paused)
 

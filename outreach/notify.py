@@ -46,18 +46,54 @@ class SendingFromYourMailbox:
 
 
 @dataclass(frozen=True)
-class ThreadNote:
-    """A line for a campaign's Slack thread (a failed or unconfirmed send, a pause)."""
+class SendFailed:
+    """Outlook refused a campaign step; the candidate's sequence is stopped.
 
-    text: str
+    ``reason`` is a sentence that may quote Microsoft's own error text."""
 
+    step: int | None  # None: not a campaign step
+    candidate_email: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SendUnconfirmed:
+    """A step left Drafts but is not in Sent Items: it may or may not have gone out.
+    The candidate is paused until someone checks and resumes them."""
+
+    step: int | None  # None: not a campaign step
+    candidate_email: str
+    campaign: str
+
+
+@dataclass(frozen=True)
+class CampaignPaused:
+    """The campaign's mailbox can no longer send (``reason``, a sentence); it waits for
+    the mailbox owner to reconnect, then for a resume."""
+
+    campaign: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DelegationRevoked:
+    """The owner of ``mailbox_email`` took back ``delegate_user_id``'s right to send from
+    it, which paused the campaign ``campaign``."""
+
+    campaign: str
+    mailbox_email: str
+    delegate_user_id: str
+
+
+ThreadNotice = SendFailed | SendUnconfirmed | CampaignPaused | DelegationRevoked
+"""What the domain posts in a campaign's thread."""
 
 Notice = (
     MailboxConnected
     | MailboxConnectedByOther
     | MailboxNeedsReconnect
     | SendingFromYourMailbox
-    | ThreadNote
+    | ThreadNotice
 )
 
 

@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 
 from bot.models import Campaign, CampaignStep, Candidate, Enrollment, OutboxMessage, Suppression
 from outreach import audit
-from outreach.notify import Notifier, ThreadNote
+from outreach.notify import (
+    CampaignPaused,
+    Notifier,
+    SendFailed,
+    SendUnconfirmed,
+    ThreadNotice,
+)
 from outreach.schedule import DEFAULT_DAILY_CAP, SendWindow, follow_up_earliest, resolve_zone
 
 log = logging.getLogger(__name__)
@@ -48,12 +54,10 @@ class CampaignSequencer:
 
     def __init__(self, notifier: Notifier | None = None) -> None:
         self._notifier = notifier
-        self._pending: list[tuple[str, str, str | None, ThreadNote]] = []
+        self._pending: list[tuple[str, str, str | None, ThreadNotice]] = []
 
-    def _note(self, campaign: Campaign, text: str) -> None:
-        self._pending.append(
-            (campaign.team_id, campaign.channel_id, campaign.thread_ts, ThreadNote(text))
-        )
+    def _note(self, campaign: Campaign, notice: ThreadNotice) -> None:
+        self._pending.append((campaign.team_id, campaign.channel_id, campaign.thread_ts, notice))
 
     def deliver_notices(self) -> None:
         """Post what the last committed transaction had to say."""
@@ -157,18 +161,13 @@ class CampaignSequencer:
         enrollment.state, enrollment.reason = "failed", reason
         _cancel_rest(session, enrollment.id, "an earlier step failed")
         campaign = session.get_one(Campaign, enrollment.campaign_id)
-        self._note(
-            campaign,
-            f":x: Step {row.step_position} to {row.to_email} failed: {reason} "
-            "Their sequence is stopped.",
-        )
+        self._note(campaign, SendFailed(row.step_position, row.to_email, reason))
         audit.record(
             session,
             row.created_at,
             enrollment.team_id,
             "send.failed",
-            outbox_id=row.id,
-            reason=reason,
+            outbox_id=row.id,  # not the reason: Microsoft's text can name the recipient
         )
 
     def after_unknown(self, session: Session, row: OutboxMessage) -> None:
@@ -179,12 +178,7 @@ class CampaignSequencer:
         enrollment.state = "paused"
         enrollment.reason = "We could not confirm whether a message was sent; check Sent Items."
         campaign = session.get_one(Campaign, enrollment.campaign_id)
-        self._note(
-            campaign,
-            f":warning: Step {row.step_position} to {row.to_email} may or may not have gone out: "
-            "it left Drafts but is not in Sent Items. ScaleUp will not resend it; check the "
-            f"mailbox, then `/scaleup campaign resume {campaign.name} {row.to_email}` to go on.",
-        )
+        self._note(campaign, SendUnconfirmed(row.step_position, row.to_email, campaign.name))
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.enrollment_id == enrollment.id, OutboxMessage.state == "pending")
@@ -199,11 +193,7 @@ class CampaignSequencer:
             campaign.state = "paused"
             hold_pending(session, campaign.id)
             log.info("campaign %s paused: %s", campaign.id, reason)
-            self._note(
-                campaign,
-                f":double_vertical_bar: Paused: {reason} Once the mailbox owner reconnects, "
-                f"`/scaleup campaign resume {campaign.name}`.",
-            )
+            self._note(campaign, CampaignPaused(campaign.name, reason))
 
 
 def step_key(enrollment_id: int, position: int) -> str:

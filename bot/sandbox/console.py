@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
 from flask import Flask, abort, redirect, request
@@ -462,8 +462,33 @@ class Console:
     def register(self, app: Flask) -> None:
         app.add_url_rule("/", "console", self.page)
         for name in ("command", "click", "submit", "close", "home"):
-            view = getattr(self, name)
+            view = self._same_origin_only(getattr(self, name))
             app.add_url_rule(f"/console/{name}", f"console_{name}", view, methods=["POST"])
+
+    def _same_origin_only(self, view: Callable[[], Response]) -> Callable[[], Response]:
+        """Refuse a POST that a page elsewhere made the browser send (403).
+
+        The console has no sign-in, so a form on any web site could otherwise act as a
+        sandbox person. Browsers name the page's origin in ``Origin`` and say whether it
+        is this site in ``Sec-Fetch-Site``; a ``Host`` other than the console's own
+        address means a DNS name rebound to loopback. Clients that send neither header
+        (scripts, tests) are no browser a web page can drive, so they pass.
+        """
+
+        def guarded() -> Response:
+            own = urlsplit(self.slack.url)
+            hosts = {own.netloc, f"localhost:{own.port}", f"127.0.0.1:{own.port}"}
+            origin = request.headers.get("Origin")
+            site = request.headers.get("Sec-Fetch-Site")
+            if (
+                request.host not in hosts
+                or (site is not None and site not in ("same-origin", "none"))
+                or (origin is not None and origin not in {f"{own.scheme}://{h}" for h in hosts})
+            ):
+                abort(403, "The sandbox console only takes forms from its own page.")
+            return view()
+
+        return guarded
 
     # ---- the routes -------------------------------------------------------------------
 
