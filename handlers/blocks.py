@@ -268,7 +268,14 @@ DELEGATION_REVOKE = "delegation_revoke"
 
 
 def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
-    """The hiring manager's DM when a recruiter's campaign starts sending as them."""
+    """The hiring manager's DM when a recruiter's campaign starts sending as them. The
+    Revoke button names the mailbox (id and address) and the recruiter; see
+    :func:`revoke_button_ref`."""
+    value = {
+        "mailbox": notice.mailbox_id,
+        "email": notice.mailbox_email,
+        "delegate": notice.recruiter_user_id,
+    }
     return [
         text(
             f"<@{notice.recruiter_user_id}> started campaign *{esc(notice.campaign)}* from your "
@@ -278,7 +285,7 @@ def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
             button(
                 "Revoke their access",
                 DELEGATION_REVOKE,
-                value=notice.recruiter_user_id,
+                value=json.dumps(value),
                 style="danger",
                 confirm={
                     "title": {"type": "plain_text", "text": "Revoke sending access?"},
@@ -294,3 +301,18 @@ def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
             )
         ),
     ]
+
+
+def revoke_button_ref(value: object) -> tuple[int, str, str] | None:
+    """The (mailbox id, mailbox address, delegate user id) a Revoke button carries, or
+    None for any other value."""
+    try:
+        data = json.loads(str(value))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    mailbox_id, email, delegate = data.get("mailbox"), data.get("email"), data.get("delegate")
+    if type(mailbox_id) is not int or not isinstance(email, str) or not isinstance(delegate, str):
+        return None
+    return mailbox_id, email, delegate

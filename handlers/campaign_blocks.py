@@ -189,19 +189,70 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
         )
     )
     buttons = []
+    value = campaign_button_value(status)
     if status.state == "active":
-        buttons.append(button("Pause", CAMPAIGN_PAUSE, value=status.name))
+        buttons.append(button("Pause", CAMPAIGN_PAUSE, value=value))
     if status.state == "paused":
-        buttons.append(button("Resume", CAMPAIGN_RESUME, value=status.name, style="primary"))
+        buttons.append(button("Resume", CAMPAIGN_RESUME, value=value, style="primary"))
     if status.state in ("active", "paused"):
         buttons.append(
-            button("Stop", CAMPAIGN_STOP, value=status.name, style="danger", confirm=_stop(status))
+            button("Stop", CAMPAIGN_STOP, value=value, style="danger", confirm=_stop(status))
         )
     if buttons:
         blocks.append(actions(*buttons))
     elif status.state == "draft":
         blocks.append(context(f"Start it with `/scaleup campaign start {esc(status.name)}`."))
     return blocks
+
+
+def campaign_button_value(status: CampaignStatus) -> str:
+    """What a Pause/Resume/Stop button carries: the campaign's id, which a campaign
+    recreated under the same name does not share, and its name for the stale-click
+    sentence. At most about 500 characters (Slack allows 2,000)."""
+    return json.dumps({"campaign": status.campaign_id, "name": status.name})
+
+
+def campaign_button_ref(value: object) -> tuple[int, str] | None:
+    """The (id, name) a campaign button carries, or None for anything else."""
+    try:
+        data = json.loads(str(value))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    campaign_id, name = data.get("campaign"), data.get("name")
+    if type(campaign_id) is not int or not isinstance(name, str):
+        return None
+    return campaign_id, name
+
+
+_STALE = {
+    "active": "running",
+    "paused": "paused",
+    "stopped": "stopped",
+    "completed": "completed",
+    "draft": "a draft that has not started",
+}
+_ALREADY = {("pause", "paused"), ("resume", "active"), ("stop", "stopped"), ("stop", "completed")}
+
+
+def stale_campaign_button(name: str, verb: str, state: str | None) -> str:
+    """The plain sentence for a click on a campaign that changed since the button was
+    posted: deleted (``state`` None) or in a state the verb does not apply to."""
+    if state is None:
+        return (
+            f"This button is for campaign '{name}', which was deleted; nothing changed. "
+            "`/scaleup campaign list` shows the campaigns there are."
+        )
+    already = "already " if (verb, state) in _ALREADY else ""
+    now = _STALE.get(state, state)
+    return f"This button is for campaign '{name}', which is {already}{now}; nothing changed."
+
+
+OUTDATED_BUTTON = (
+    "This button is out of date. `/scaleup campaign status NAME` shows the campaign with "
+    "buttons that work."
+)
 
 
 def _stop(status: CampaignStatus) -> Block:

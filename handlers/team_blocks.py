@@ -78,6 +78,25 @@ def revoked(result: Revoked) -> tuple[str, list[Block]]:
     return line, blocks
 
 
+OUTDATED_REVOKE_BUTTON = (
+    "This button is out of date. `/scaleup undelegate @person` takes back someone's access "
+    "to your mailbox."
+)
+
+
+def revoke_button_mailbox_gone(email: str) -> str:
+    """A Revoke click after the mailbox was disconnected (its delegations went with it)."""
+    return f"This button is for {esc(email)}, which is no longer connected; nothing changed."
+
+
+def revoke_button_already_done(email: str, delegate_user_id: str) -> str:
+    """A Revoke click on access that was taken back already."""
+    return (
+        f"This button is for <@{delegate_user_id}>'s access to {esc(email)}, which was "
+        "already taken back; nothing changed."
+    )
+
+
 def revoked_dm(owner_user_id: str, result: Revoked) -> tuple[str, list[Block]]:
     """The recruiter's DM after losing access."""
     line = f"<@{owner_user_id}> took back your access to send from *{esc(result.mailbox_email)}*."

@@ -1,4 +1,4 @@
-"""Finding a campaign by name and a candidate's template variables; shared by the
+"""Finding a campaign by name or id and a candidate's template variables; shared by the
 campaign service and previews."""
 
 from __future__ import annotations
@@ -9,14 +9,20 @@ from sqlalchemy.orm import Session
 from bot.models import Campaign, Candidate
 from outreach.errors import OutreachError
 
+#: A campaign as a person names it (its name, any case) or as a button carries it (its id).
+CampaignRef = str | int
+
 
 class CampaignNotFound(OutreachError):
-    """There is no campaign by that name in this workspace. `/scaleup campaign list` shows them."""
+    """There is no such campaign in this workspace. `/scaleup campaign list` shows them."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, ref: CampaignRef) -> None:
         super().__init__(
-            f"There is no campaign called '{name}'. `/scaleup campaign list` shows them."
+            None
+            if isinstance(ref, int)
+            else f"There is no campaign called '{ref}'. `/scaleup campaign list` shows them."
         )
+        self.ref = ref
 
 
 def variables_of(candidate: Candidate) -> dict[str, str]:
@@ -31,16 +37,25 @@ def variables_of(candidate: Candidate) -> dict[str, str]:
     return {**{k: str(v) for k, v in candidate.variables.items()}, **base}
 
 
-def find_campaign(session: Session, team_id: str, name: str) -> Campaign | None:
+def find_campaign(session: Session, team_id: str, ref: CampaignRef) -> Campaign | None:
+    """The workspace's campaign with that id, or that name in any case; else None.
+
+    An id is never looked up across workspaces: a forged id of another team's campaign
+    finds nothing.
+    """
+    if isinstance(ref, int):
+        campaign = session.get(Campaign, ref)
+        return campaign if campaign is not None and campaign.team_id == team_id else None
     return session.scalars(
         select(Campaign).where(
-            Campaign.team_id == team_id, func.lower(Campaign.name) == name.lower()
+            Campaign.team_id == team_id, func.lower(Campaign.name) == ref.lower()
         )
     ).first()
 
 
-def get_campaign(session: Session, team_id: str, name: str) -> Campaign:
-    campaign = find_campaign(session, team_id, name)
+def get_campaign(session: Session, team_id: str, ref: CampaignRef) -> Campaign:
+    """:func:`find_campaign`, raising :class:`CampaignNotFound` when there is none."""
+    campaign = find_campaign(session, team_id, ref)
     if campaign is None:
-        raise CampaignNotFound(name)
+        raise CampaignNotFound(ref)
     return campaign

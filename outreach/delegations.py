@@ -20,6 +20,7 @@ from bot.models import Campaign, Delegation, Mailbox
 from outreach import audit
 from outreach.errors import NoMailbox, OutreachError
 from outreach.notify import Notifier, SendingFromYourMailbox, ThreadNote
+from outreach.permissions import Action, Actor, DelegationTarget, decide
 from outreach.sequencing import ACTIVE, hold_pending
 
 CAMPAIGN_NAME_MAX = 80  # Campaign.name and Delegation.campaign_name
@@ -35,6 +36,10 @@ class CannotDelegateToSelf(OutreachError):
 
 class CampaignNameTooLong(OutreachError):
     """Campaign names have at most 80 characters."""
+
+
+class MailboxGone(OutreachError):
+    """That mailbox is no longer connected, so there is no access to it to take back."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,8 @@ class Revoked:
     #: How many delegations were removed (every campaign and named ones count apart).
     removed: int
     paused: list[PausedCampaign]
+    mailbox_id: int = 0
+    owner_user_id: str = ""
 
 
 class Delegations:
@@ -119,17 +126,32 @@ class Delegations:
             )
             return Delegated(mailbox.email, delegate_user_id, campaign_name, created=True)
 
-    def revoke(self, team_id: str, owner_user_id: str, delegate_user_id: str) -> Revoked:
-        """Remove every delegation of the owner's mailbox to ``delegate_user_id`` and pause
-        the running campaigns that user created from that mailbox.
+    def revoke(
+        self, team_id: str, user_id: str, delegate_user_id: str, mailbox_id: int | None = None
+    ) -> Revoked:
+        """Remove every delegation of a mailbox to ``delegate_user_id`` and pause the
+        running campaigns that user created from that mailbox.
 
-        Only the owner's own mailbox is touched, whoever ``delegate_user_id`` names. Each
-        paused campaign's thread is told why. Raises :class:`NothingToDelegate` when the
-        owner has no mailbox.
+        ``mailbox_id`` None means the user's own mailbox (``/scaleup undelegate``), raising
+        :class:`NothingToDelegate` when they have none; an id (a Revoke button) means that
+        mailbox, raising :class:`MailboxGone` when it is no longer connected in the
+        workspace. Its owner may revoke and the delegate may give the access up; anyone
+        else gets :class:`~outreach.errors.NotAllowed` (:mod:`outreach.permissions`).
+        Each paused campaign's thread is told why. Nothing removed is not an error:
+        ``removed`` is 0.
         """
         now = self._clock.now()
         with transaction(self._db) as session:
-            mailbox = _own_mailbox(session, team_id, owner_user_id)
+            if mailbox_id is None:
+                mailbox = _own_mailbox(session, team_id, user_id)
+            else:
+                found = session.get(Mailbox, mailbox_id)
+                if found is None or found.team_id != team_id:
+                    raise MailboxGone()
+                mailbox = found
+            actor = Actor(team_id, user_id)
+            target = DelegationTarget(mailbox.id, delegate_user_id)
+            decide(session, actor, Action.REVOKE_DELEGATION, target)
             removed = session.execute(
                 delete(Delegation)
                 .where(
@@ -160,42 +182,26 @@ class Delegations:
                 now,
                 team_id,
                 "delegation.revoked",
-                actor=owner_user_id,
+                actor=user_id,
                 mailbox_id=mailbox.id,
                 delegate=delegate_user_id,
                 removed=len(removed),
                 paused=[c.name for c in paused],
             )
-            email = mailbox.email
+            email, owner, box = mailbox.email, mailbox.owner_user_id, mailbox.id
+        why = (
+            f"<@{delegate_user_id}> gave up their access to send from {email}."
+            if user_id == delegate_user_id != owner
+            else f"the owner of {email} took back <@{delegate_user_id}>'s access to send from it."
+        )
         for note in paused:  # after the commit: a thread never hears of a rollback
             self._notifier.notify_thread(
                 team_id,
                 note.channel_id,
                 note.thread_ts,
-                ThreadNote(
-                    f":double_vertical_bar: Paused: the owner of {email} took back "
-                    f"<@{delegate_user_id}>'s access to send from it."
-                ),
+                ThreadNote(f":double_vertical_bar: Paused: {why}"),
             )
-        return Revoked(email, delegate_user_id, len(removed), paused)
-
-    def may_send(self, team_id: str, user_id: str, mailbox_id: int, campaign_name: str) -> bool:
-        """Whether ``user_id`` may send the campaign ``campaign_name`` from the mailbox: as
-        its owner, or by a delegation for every campaign or for that name (any case)."""
-        with self._db() as session:
-            mailbox = session.get(Mailbox, mailbox_id)
-            if mailbox is None or mailbox.team_id != team_id:
-                return False
-            if mailbox.owner_user_id == user_id:
-                return True
-            found = session.scalar(
-                select(Delegation.id).where(
-                    Delegation.mailbox_id == mailbox_id,
-                    Delegation.delegate_user_id == user_id,
-                    func.lower(Delegation.campaign_name).in_(("", campaign_name.lower())),
-                )
-            )
-            return found is not None
+        return Revoked(email, delegate_user_id, len(removed), paused, box, owner)
 
     def started(self, team_id: str, user_id: str, campaign_id: int, enrolled: int) -> bool:
         """``user_id`` started the campaign: DM its mailbox's owner if that is someone
@@ -205,7 +211,9 @@ class Delegations:
             mailbox = session.get(Mailbox, campaign.mailbox_id) if campaign else None
             if campaign is None or mailbox is None or mailbox.owner_user_id == user_id:
                 return False
-            notice = SendingFromYourMailbox(campaign.name, user_id, mailbox.email, enrolled)
+            notice = SendingFromYourMailbox(
+                campaign.name, user_id, mailbox.email, enrolled, mailbox_id=mailbox.id
+            )
             owner = mailbox.owner_user_id
         self._notifier.notify_user(team_id, owner, notice)
         return True

@@ -34,6 +34,8 @@ class SendingFromYourMailbox:
     recruiter_user_id: str
     mailbox_email: str
     candidates: int
+    #: The mailbox the Revoke button acts on (0: not known).
+    mailbox_id: int = 0
 
 
 @dataclass(frozen=True)
