@@ -21,6 +21,7 @@ from tests.e2e.test_campaign_slack import command, reply, shown
 from tests.e2e.test_connect import TEAM
 
 SAM, RILEY, ALEX = HIRING_MANAGER.slack_id, RECRUITER.slack_id, COLLEAGUE.slack_id
+ADMIN = "U0ADMIN001"  # a workspace admin (Slack's is_admin), added where a test needs one
 PEOPLE = [
     ("jana@talent.example", "Jana", "Europe/Berlin", "DE"),
     ("omar@talent.example", "Omar", "America/New_York", "US"),
@@ -144,6 +145,68 @@ def test_a_recruiter_sends_from_the_managers_mailbox_until_the_manager_revokes(
     with bot.db() as session:
         actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert "delegation.created" in actions and "delegation.revoked" in actions
+
+
+def add_admin(bot: RunningBot) -> None:
+    bot.sandbox.slack.add_user(TEAM, ADMIN, name="dana", real_name="Dana Admin", is_admin=True)
+
+
+def test_a_delegate_for_one_campaign_cannot_stop_another_but_an_admin_can(
+    bot: RunningBot,
+) -> None:
+    slack = bot.sandbox.slack
+    add_admin(bot)
+    sam_box = connect(bot, HIRING_MANAGER)
+    command(bot, "delegate <@U0RECRUIT1|riley> alpha", user=SAM)
+    channel = slack.add_channel(TEAM, "recruiting")
+    shortlist = seed_shortlist(bot, "backend", PEOPLE)
+    create_campaign(bot, sam_box, shortlist, "alpha", channel_id=channel, user_id=RILEY)
+    create_campaign(bot, sam_box, shortlist, "beta", channel_id=channel, user_id=SAM)
+    assert "*beta* started" in shown(command(bot, "campaign start beta", user=SAM))
+
+    for verb in ("stop", "pause"):
+        refused = shown(command(bot, f"campaign {verb} beta", user=RILEY))
+        assert (
+            f"You can't {verb} 'beta': sam.patel@acme.test was delegated to you for other "
+            "campaigns only. Ask its owner to run `/scaleup delegate` for 'beta'."
+        ) in refused
+    assert "You can't pause a candidate of 'beta'" in shown(
+        command(bot, "campaign pause beta jana@talent.example", user=RILEY)
+    )
+    assert "You can't send a test of 'beta'" in shown(
+        command(bot, "campaign test beta", user=RILEY)
+    )
+    assert campaign_state(bot, "beta") == "active"
+    assert message_states(bot).count("pending") == 2
+
+    # Alpha is Riley's to run; a workspace admin may stop any campaign, but not start one.
+    assert "*alpha* started" in shown(command(bot, "campaign start alpha", user=RILEY))
+    assert "You can't stop 'beta'" in shown(command(bot, "campaign stop beta", user=ALEX))
+    assert "You can't start 'alpha'" in shown(command(bot, "campaign start alpha", user=ADMIN))
+    stopped = shown(command(bot, "campaign stop beta", user=ADMIN))
+    assert "Stopped *beta*; 6 unsent emails cancelled." in stopped
+    assert campaign_state(bot, "beta") == "stopped"
+    assert campaign_state(bot, "alpha") == "active"
+
+
+def test_only_admins_and_whoever_added_it_take_an_address_off_the_dnc_list(
+    bot: RunningBot,
+) -> None:
+    add_admin(bot)
+    command(bot, "dnc add jana@talent.example asked us", user=ALEX)
+    refused = shown(command(bot, "dnc remove jana@talent.example", user=RILEY))
+    assert (
+        "You can't take jana@talent.example off the do-not-contact list: only workspace "
+        "admins and the person who added it can."
+    ) in refused
+    assert "jana@talent.example" in shown(command(bot, "dnc list"))
+
+    removed = shown(command(bot, "dnc remove jana@talent.example", user=ADMIN))
+    assert "Removed jana@talent.example from the do-not-contact list." in removed
+    assert "The do-not-contact list is empty." in shown(command(bot, "dnc list"))
+    # Slack said who is an admin: the bot asked users.info for the person removing.
+    asked = [c.params.get("user") for c in bot.sandbox.slack.calls("users.info")]
+    assert RILEY in asked and ADMIN in asked
 
 
 def test_starting_from_ones_own_mailbox_tells_no_one(bot: RunningBot) -> None:
