@@ -269,10 +269,12 @@ DELEGATION_REVOKE = "delegation_revoke"
 
 def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
     """The hiring manager's DM when a recruiter's campaign starts sending as them. The
-    Revoke button names the mailbox (id and address) and the recruiter; see
-    :func:`revoke_button_ref`."""
+    Revoke button names the mailbox (its key and address) and the recruiter; see
+    :func:`handlers.team_blocks.revoke_button_ref`."""
+    box = notice.mailbox
     value = {
-        "mailbox": notice.mailbox_id,
+        "mailbox": box.id if box else 0,
+        "connected": box.connected_at.isoformat() if box else "",
         "email": notice.mailbox_email,
         "delegate": notice.recruiter_user_id,
     }
@@ -301,18 +303,3 @@ def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
             )
         ),
     ]
-
-
-def revoke_button_ref(value: object) -> tuple[int, str, str] | None:
-    """The (mailbox id, mailbox address, delegate user id) a Revoke button carries, or
-    None for any other value."""
-    try:
-        data = json.loads(str(value))
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    mailbox_id, email, delegate = data.get("mailbox"), data.get("email"), data.get("delegate")
-    if type(mailbox_id) is not int or not isinstance(email, str) or not isinstance(delegate, str):
-        return None
-    return mailbox_id, email, delegate

@@ -13,6 +13,7 @@ from typing import Any
 
 from handlers.blocks import Block, actions, button, context, esc, text
 from outreach.campaigns import CampaignStatus, StartReport
+from outreach.keys import CampaignKey
 from outreach.previews import Preview, PreviewStep
 from outreach.shortlists import ShortlistSummary
 
@@ -189,12 +190,13 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
         )
     )
     buttons = []
-    value = campaign_button_value(status)
-    if status.state == "active":
+    # A status without its key (not read from the database) gets no buttons that could miss.
+    value = campaign_button_value(status.key, status.name) if status.key else None
+    if value and status.state == "active":
         buttons.append(button("Pause", CAMPAIGN_PAUSE, value=value))
-    if status.state == "paused":
+    if value and status.state == "paused":
         buttons.append(button("Resume", CAMPAIGN_RESUME, value=value, style="primary"))
-    if status.state in ("active", "paused"):
+    if value and status.state in ("active", "paused"):
         buttons.append(
             button("Stop", CAMPAIGN_STOP, value=value, style="danger", confirm=_stop(status))
         )
@@ -205,25 +207,23 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
     return blocks
 
 
-def campaign_button_value(status: CampaignStatus) -> str:
-    """What a Pause/Resume/Stop button carries: the campaign's id, which a campaign
-    recreated under the same name does not share, and its name for the stale-click
-    sentence. At most about 500 characters (Slack allows 2,000)."""
-    return json.dumps({"campaign": status.campaign_id, "name": status.name})
+def campaign_button_value(key: CampaignKey, name: str) -> str:
+    """What a Pause/Resume/Stop button carries: the campaign's key, which a campaign
+    recreated under the same name does not share (see :mod:`outreach.keys`), and its
+    name for the stale-click sentence. At most about 600 characters (Slack: 2,000)."""
+    return json.dumps({"campaign": key.id, "created": key.created_at.isoformat(), "name": name})
 
 
-def campaign_button_ref(value: object) -> tuple[int, str] | None:
-    """The (id, name) a campaign button carries, or None for anything else."""
+def campaign_button_ref(value: object) -> tuple[CampaignKey, str] | None:
+    """The (key, name) a campaign button carries, or None for anything else."""
     try:
         data = json.loads(str(value))
-    except ValueError:
+        campaign_id, created, name = data["campaign"], data["created"], data["name"]
+        if type(campaign_id) is not int or not isinstance(name, str):
+            return None
+        return CampaignKey(campaign_id, datetime.fromisoformat(created)), name
+    except (ValueError, TypeError, KeyError):
         return None
-    if not isinstance(data, dict):
-        return None
-    campaign_id, name = data.get("campaign"), data.get("name")
-    if type(campaign_id) is not int or not isinstance(name, str):
-        return None
-    return campaign_id, name
 
 
 _STALE = {

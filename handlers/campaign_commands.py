@@ -100,13 +100,13 @@ def change(
     email: str | None = None,
 ) -> tuple[list[Any], str]:
     """Apply ``verb`` (pause, resume, stop or status) to the campaign ``ref`` names (a
-    typed name or a button's id) and the reply: blocks and a summary."""
+    typed name or a button's key) and the reply: blocks and a summary."""
     campaigns = deps.campaigns
     status = campaigns.status(team_id, ref)
     if verb == "status":
         return cb.campaign_status(status), f"Campaign {status.name}: {status.state}"
     admin = verb in _ADMIN_VERBS and is_workspace_admin(client, user_id)
-    target = status.campaign_id  # exactly the campaign just found, even if renamed since
+    target = status.key or status.name  # exactly the campaign just found
     if email is not None:
         if verb == "pause":
             campaigns.pause_candidate(team_id, user_id, target, email, is_admin=admin)
@@ -168,7 +168,7 @@ def start(
     except OutreachError as exc:
         respond(text=exc.message, blocks=cb.sentence(esc(exc.message)))
         return
-    status = deps.campaigns.status(team_id, report.campaign_id)
+    status = deps.campaigns.status(team_id, name)
     parent = cb.campaign_started_parent(status.name, user_id, status.sender, report)
     try:
         posted = client.chat_postMessage(channel=status.channel_id, text=parent)
@@ -243,9 +243,9 @@ def campaign_button(
     if ref is None:
         line = cb.OUTDATED_BUTTON
     else:
-        campaign_id, name = ref
+        key, name = ref
         try:
-            reply, summary = change(deps, client, team_id, user_id, verb, campaign_id)
+            reply, summary = change(deps, client, team_id, user_id, verb, key)
         except CampaignNotFound:
             line = cb.stale_campaign_button(name, verb, None)
         except CampaignStateError as exc:

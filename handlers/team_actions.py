@@ -40,13 +40,13 @@ def revoke_clicked(
     """
     ack()
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-    ref = blocks.revoke_button_ref(action.get("value"))
+    ref = tb.revoke_button_ref(action.get("value"))
     if ref is None or not _USER_ID.match(ref[2]):
         line = tb.OUTDATED_REVOKE_BUTTON
     else:
-        mailbox_id, email, delegate = ref
+        mailbox, email, delegate = ref
         try:
-            result = deps.delegations.revoke(team_id, user_id, delegate, mailbox_id)
+            result = deps.delegations.revoke(team_id, user_id, delegate, mailbox)
         except MailboxGone:
             line = tb.revoke_button_mailbox_gone(email)
         except OutreachError as exc:

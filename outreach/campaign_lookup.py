@@ -8,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Candidate
 from outreach.errors import OutreachError
+from outreach.keys import CampaignKey
 
-#: A campaign as a person names it (its name, any case) or as a button carries it (its id).
-CampaignRef = str | int
+#: A campaign as a person names it (its name, any case) or as a button carries it (its key).
+CampaignRef = str | CampaignKey
 
 
 class CampaignNotFound(OutreachError):
@@ -19,7 +20,7 @@ class CampaignNotFound(OutreachError):
     def __init__(self, ref: CampaignRef) -> None:
         super().__init__(
             None
-            if isinstance(ref, int)
+            if isinstance(ref, CampaignKey)
             else f"There is no campaign called '{ref}'. `/scaleup campaign list` shows them."
         )
         self.ref = ref
@@ -38,14 +39,16 @@ def variables_of(candidate: Candidate) -> dict[str, str]:
 
 
 def find_campaign(session: Session, team_id: str, ref: CampaignRef) -> Campaign | None:
-    """The workspace's campaign with that id, or that name in any case; else None.
+    """The workspace's campaign with that key, or that name in any case; else None.
 
-    An id is never looked up across workspaces: a forged id of another team's campaign
-    finds nothing.
+    A key finds only the campaign it was taken from (see :mod:`outreach.keys`), and only
+    in ``team_id``: a forged key of another team's campaign finds nothing.
     """
-    if isinstance(ref, int):
-        campaign = session.get(Campaign, ref)
-        return campaign if campaign is not None and campaign.team_id == team_id else None
+    if isinstance(ref, CampaignKey):
+        campaign = session.get(Campaign, ref.id)
+        if campaign is None or campaign.team_id != team_id:
+            return None
+        return campaign if campaign.created_at == ref.created_at else None
     return session.scalars(
         select(Campaign).where(
             Campaign.team_id == team_id, func.lower(Campaign.name) == ref.lower()

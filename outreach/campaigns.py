@@ -33,6 +33,7 @@ from outreach.campaign_lookup import CampaignRef, variables_of
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.errors import OutreachError
+from outreach.keys import CampaignKey
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
@@ -105,8 +106,8 @@ class CampaignStatus:
     messages: dict[str, int]
     channel_id: str
     thread_ts: str | None
-    #: What a button carries to act on exactly this campaign (0: not known).
-    campaign_id: int = 0
+    #: What a button carries to act on exactly this campaign (None: not known).
+    key: CampaignKey | None = None
 
 
 class Campaigns:
@@ -384,7 +385,7 @@ class Campaigns:
                 dict(messages),
                 campaign.channel_id,
                 campaign.thread_ts,
-                campaign.id,
+                CampaignKey(campaign.id, campaign.created_at),
             )
 
     def sender_choices(self, team_id: str, user_id: str) -> list[tuple[int, str]]:

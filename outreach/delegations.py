@@ -19,6 +19,7 @@ from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Delegation, Mailbox
 from outreach import audit
 from outreach.errors import NoMailbox, OutreachError
+from outreach.keys import MailboxKey
 from outreach.notify import Notifier, SendingFromYourMailbox, ThreadNote
 from outreach.permissions import Action, Actor, DelegationTarget, decide
 from outreach.sequencing import ACTIVE, hold_pending
@@ -70,8 +71,6 @@ class Revoked:
     #: How many delegations were removed (every campaign and named ones count apart).
     removed: int
     paused: list[PausedCampaign]
-    mailbox_id: int = 0
-    owner_user_id: str = ""
 
 
 class Delegations:
@@ -127,35 +126,38 @@ class Delegations:
             return Delegated(mailbox.email, delegate_user_id, campaign_name, created=True)
 
     def revoke(
-        self, team_id: str, user_id: str, delegate_user_id: str, mailbox_id: int | None = None
+        self, team_id: str, user_id: str, delegate_user_id: str, mailbox: MailboxKey | None = None
     ) -> Revoked:
         """Remove every delegation of a mailbox to ``delegate_user_id`` and pause the
         running campaigns that user created from that mailbox.
 
-        ``mailbox_id`` None means the user's own mailbox (``/scaleup undelegate``), raising
-        :class:`NothingToDelegate` when they have none; an id (a Revoke button) means that
-        mailbox, raising :class:`MailboxGone` when it is no longer connected in the
-        workspace. Its owner may revoke and the delegate may give the access up; anyone
+        ``mailbox`` None means the user's own mailbox (``/scaleup undelegate``), raising
+        :class:`NothingToDelegate` when they have none; a key (a Revoke button) means that
+        mailbox, raising :class:`MailboxGone` when that connection of it is gone from the
+        workspace (see :mod:`outreach.keys`). Its owner may revoke and the delegate may give the access up; anyone
         else gets :class:`~outreach.errors.NotAllowed` (:mod:`outreach.permissions`).
         Each paused campaign's thread is told why. Nothing removed is not an error:
         ``removed`` is 0.
         """
         now = self._clock.now()
         with transaction(self._db) as session:
-            if mailbox_id is None:
-                mailbox = _own_mailbox(session, team_id, user_id)
+            if mailbox is None:
+                box = _own_mailbox(session, team_id, user_id)
             else:
-                found = session.get(Mailbox, mailbox_id)
-                if found is None or found.team_id != team_id:
+                found = session.get(Mailbox, mailbox.id)
+                if found is None or (found.team_id, found.connected_at) != (
+                    team_id,
+                    mailbox.connected_at,
+                ):
                     raise MailboxGone()
-                mailbox = found
+                box = found
             actor = Actor(team_id, user_id)
-            target = DelegationTarget(mailbox.id, delegate_user_id)
+            target = DelegationTarget(box.id, delegate_user_id)
             decide(session, actor, Action.REVOKE_DELEGATION, target)
             removed = session.execute(
                 delete(Delegation)
                 .where(
-                    Delegation.mailbox_id == mailbox.id,
+                    Delegation.mailbox_id == box.id,
                     Delegation.delegate_user_id == delegate_user_id,
                 )
                 .returning(Delegation.id)
@@ -164,7 +166,7 @@ class Delegations:
                 select(Campaign)
                 .where(
                     Campaign.team_id == team_id,
-                    Campaign.mailbox_id == mailbox.id,
+                    Campaign.mailbox_id == box.id,
                     Campaign.created_by == delegate_user_id,
                     Campaign.state == ACTIVE,
                 )
@@ -183,12 +185,12 @@ class Delegations:
                 team_id,
                 "delegation.revoked",
                 actor=user_id,
-                mailbox_id=mailbox.id,
+                mailbox_id=box.id,
                 delegate=delegate_user_id,
                 removed=len(removed),
                 paused=[c.name for c in paused],
             )
-            email, owner, box = mailbox.email, mailbox.owner_user_id, mailbox.id
+            email, owner = box.email, box.owner_user_id
         why = (
             f"<@{delegate_user_id}> gave up their access to send from {email}."
             if user_id == delegate_user_id != owner
@@ -201,7 +203,7 @@ class Delegations:
                 note.thread_ts,
                 ThreadNote(f":double_vertical_bar: Paused: {why}"),
             )
-        return Revoked(email, delegate_user_id, len(removed), paused, box, owner)
+        return Revoked(email, delegate_user_id, len(removed), paused)
 
     def started(self, team_id: str, user_id: str, campaign_id: int, enrolled: int) -> bool:
         """``user_id`` started the campaign: DM its mailbox's owner if that is someone
@@ -212,7 +214,11 @@ class Delegations:
             if campaign is None or mailbox is None or mailbox.owner_user_id == user_id:
                 return False
             notice = SendingFromYourMailbox(
-                campaign.name, user_id, mailbox.email, enrolled, mailbox_id=mailbox.id
+                campaign.name,
+                user_id,
+                mailbox.email,
+                enrolled,
+                mailbox=MailboxKey(mailbox.id, mailbox.connected_at),
             )
             owner = mailbox.owner_user_id
         self._notifier.notify_user(team_id, owner, notice)

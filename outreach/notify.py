@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from outreach.keys import MailboxKey
+
 
 @dataclass(frozen=True)
 class MailboxConnected:
@@ -34,8 +36,8 @@ class SendingFromYourMailbox:
     recruiter_user_id: str
     mailbox_email: str
     candidates: int
-    #: The mailbox the Revoke button acts on (0: not known).
-    mailbox_id: int = 0
+    #: The mailbox the Revoke button acts on (None: not known).
+    mailbox: MailboxKey | None = None
 
 
 @dataclass(frozen=True)

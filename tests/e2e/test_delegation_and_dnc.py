@@ -96,7 +96,8 @@ def test_a_recruiter_sends_from_the_managers_mailbox_until_the_manager_revokes(
     [buttons] = [b for b in notice["blocks"] if b["type"] == "actions"]
     [revoke] = buttons["elements"]
     assert revoke["action_id"] == blocks.DELEGATION_REVOKE
-    assert blocks.revoke_button_ref(revoke["value"]) == (sam_box, HIRING_MANAGER.email, RILEY)
+    [(key, email, delegate)] = [tb.revoke_button_ref(revoke["value"])]
+    assert (key.id, email, delegate) == (sam_box, HIRING_MANAGER.email, RILEY)
 
     # Someone else clicking Sam's button is refused by name; nothing changes.
     before = len(slack.responses())

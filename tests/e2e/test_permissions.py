@@ -33,6 +33,7 @@ from bot.models import (
 from outreach.campaigns import Campaigns, CampaignSpec, StepSpec
 from outreach.delegations import Delegations
 from outreach.errors import NotAllowed
+from outreach.keys import MailboxKey
 from outreach.notify import RecordingNotifier
 from outreach.permissions import (
     Action,
@@ -170,20 +171,27 @@ def shortlist_of(s: Services, team: str) -> int:
         return int(session.scalars(select(Shortlist.id).where(Shortlist.team_id == team)).one())
 
 
-# What each action needs first (done by the owner), and the call itself.
-Setup = Callable[[Services, str, int], object]
-SETUP: dict[str, Setup] = {
-    "pause": lambda s, team, _: s.campaigns.start(team, CAST["owner"], "alpha"),
-    "stop": lambda s, team, _: s.campaigns.start(team, CAST["owner"], "alpha"),
-    "pause a candidate": lambda s, team, _: s.campaigns.start(team, CAST["owner"], "alpha"),
-    "resume": lambda s, team, _: (
-        s.campaigns.start(team, CAST["owner"], "alpha"),
-        s.campaigns.pause(team, CAST["owner"], "alpha"),
-    ),
-    "resume a candidate": lambda s, team, _: (
-        s.campaigns.start(team, CAST["owner"], "alpha"),
-        s.campaigns.pause_candidate(team, CAST["owner"], "alpha", CANDIDATE),
-    ),
+# What each action needs first, done by the owner.
+def started(s: Services, team: str) -> None:
+    s.campaigns.start(team, CAST["owner"], "alpha")
+
+
+def paused(s: Services, team: str) -> None:
+    started(s, team)
+    s.campaigns.pause(team, CAST["owner"], "alpha")
+
+
+def candidate_paused(s: Services, team: str) -> None:
+    started(s, team)
+    s.campaigns.pause_candidate(team, CAST["owner"], "alpha", CANDIDATE)
+
+
+SETUP: dict[str, Callable[[Services, str], None]] = {
+    "pause": started,
+    "stop": started,
+    "pause a candidate": started,
+    "resume": paused,
+    "resume a candidate": candidate_paused,
 }
 
 
@@ -206,10 +214,15 @@ def act(s: Services, action: str, team: str, role: str, owner_box: int) -> objec
         "add dnc": lambda: s.suppressions.add_dnc(team, user, "new@talent.example"),
         "remove dnc": lambda: s.suppressions.remove_dnc(team, user, LISTED, is_admin=admin),
         "revoke": lambda: s.delegations.revoke(
-            team, user, CAST["delegate for this campaign"], owner_box
+            team, user, CAST["delegate for this campaign"], key_of(s, owner_box)
         ),
     }
     return calls[action]()
+
+
+def key_of(s: Services, mailbox_id: int) -> MailboxKey:
+    with s.session() as session:
+        return MailboxKey(mailbox_id, session.get_one(Mailbox, mailbox_id).connected_at)
 
 
 def snapshot(s: Services, team: str) -> list[list[tuple[Any, ...]]]:
@@ -240,7 +253,8 @@ def test_each_domain_change_follows_the_rule_for_every_role(
     for n, role in enumerate(ROLES):
         team = f"T0ROLE{n:04}"
         owner_box = seed(services, team, campaign=action != "create")
-        SETUP.get(action, lambda *_: None)(services, team, owner_box)
+        if action in SETUP:
+            SETUP[action](services, team)
         before = snapshot(services, team)
         try:
             act(services, action, team, role, owner_box)
