@@ -32,7 +32,7 @@ def revoke_clicked(
     client: WebClient,
     deps: Deps,
 ) -> None:
-    """Take back the access the button names: that recruiter's, to that mailbox (by id).
+    """Take back the access the button names: that recruiter's, to that mailbox (by its key).
 
     The domain lets the mailbox's owner (or the recruiter) do it; a stranger's click, a
     mailbox disconnected since, or access already taken back gets a sentence naming them
