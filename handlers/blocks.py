@@ -359,7 +359,16 @@ DELEGATION_REVOKE = "delegation_revoke"
 
 
 def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
-    """The hiring manager's DM when a recruiter's campaign starts sending as them."""
+    """The hiring manager's DM when a recruiter's campaign starts sending as them. The
+    Revoke button names the mailbox (its key and address) and the recruiter; see
+    :func:`handlers.team_blocks.revoke_button_ref`."""
+    box = notice.mailbox
+    value = {
+        "mailbox": box.id if box else 0,
+        "connected": box.connected_at.isoformat() if box else "",
+        "email": notice.mailbox_email,
+        "delegate": notice.recruiter_user_id,
+    }
     return [
         text(
             f"{mention(notice.recruiter_user_id)} started campaign *{esc(notice.campaign)}* from your "
@@ -369,7 +378,7 @@ def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
             button(
                 "Revoke their access",
                 DELEGATION_REVOKE,
-                value=notice.recruiter_user_id,
+                value=json.dumps(value),
                 style="danger",
                 confirm={
                     "title": {"type": "plain_text", "text": "Revoke sending access?"},

@@ -13,6 +13,7 @@ from typing import Any
 
 from handlers.blocks import Block, actions, button, context, esc, text
 from outreach.campaigns import CampaignStatus, StartReport
+from outreach.keys import CampaignKey
 from outreach.previews import Preview, PreviewStep
 from outreach.shortlists import ShortlistSummary
 
@@ -189,19 +190,69 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
         )
     )
     buttons = []
-    if status.state == "active":
-        buttons.append(button("Pause", CAMPAIGN_PAUSE, value=status.name))
-    if status.state == "paused":
-        buttons.append(button("Resume", CAMPAIGN_RESUME, value=status.name, style="primary"))
-    if status.state in ("active", "paused"):
+    # A status without its key (not read from the database) gets no buttons that could miss.
+    value = campaign_button_value(status.key, status.name) if status.key else None
+    if value and status.state == "active":
+        buttons.append(button("Pause", CAMPAIGN_PAUSE, value=value))
+    if value and status.state == "paused":
+        buttons.append(button("Resume", CAMPAIGN_RESUME, value=value, style="primary"))
+    if value and status.state in ("active", "paused"):
         buttons.append(
-            button("Stop", CAMPAIGN_STOP, value=status.name, style="danger", confirm=_stop(status))
+            button("Stop", CAMPAIGN_STOP, value=value, style="danger", confirm=_stop(status))
         )
     if buttons:
         blocks.append(actions(*buttons))
     elif status.state == "draft":
         blocks.append(context(f"Start it with `/scaleup campaign start {esc(status.name)}`."))
     return blocks
+
+
+def campaign_button_value(key: CampaignKey, name: str) -> str:
+    """What a Pause/Resume/Stop button carries: the campaign's key, which a campaign
+    recreated under the same name does not share (see :mod:`outreach.keys`), and its
+    name for the stale-click sentence. At most about 600 characters (Slack: 2,000)."""
+    return json.dumps({"campaign": key.id, "created": key.created_at.isoformat(), "name": name})
+
+
+def campaign_button_ref(value: object) -> tuple[CampaignKey, str] | None:
+    """The (key, name) a campaign button carries, or None for anything else."""
+    try:
+        data = json.loads(str(value))
+        campaign_id, created, name = data["campaign"], data["created"], data["name"]
+        if type(campaign_id) is not int or not isinstance(name, str):
+            return None
+        return CampaignKey(campaign_id, datetime.fromisoformat(created)), name
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+_STALE = {
+    "active": "running",
+    "paused": "paused",
+    "stopped": "stopped",
+    "completed": "completed",
+    "draft": "a draft that has not started",
+}
+_ALREADY = {("pause", "paused"), ("resume", "active"), ("stop", "stopped"), ("stop", "completed")}
+
+
+def stale_campaign_button(name: str, verb: str, state: str | None) -> str:
+    """The plain sentence for a click on a campaign that changed since the button was
+    posted: deleted (``state`` None) or in a state the verb does not apply to."""
+    if state is None:
+        return (
+            f"This button is for campaign '{name}', which was deleted; nothing changed. "
+            "`/scaleup campaign list` shows the campaigns there are."
+        )
+    already = "already " if (verb, state) in _ALREADY else ""
+    now = _STALE.get(state, state)
+    return f"This button is for campaign '{name}', which is {already}{now}; nothing changed."
+
+
+OUTDATED_BUTTON = (
+    "This button is out of date. `/scaleup campaign status NAME` shows the campaign with "
+    "buttons that work."
+)
 
 
 def _stop(status: CampaignStatus) -> Block:

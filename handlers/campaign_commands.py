@@ -1,8 +1,9 @@
 """``/scaleup campaign …`` and the Pause/Resume/Stop buttons on a campaign's status.
 
-Everything that changes a campaign (start, pause, resume, stop, a candidate's pause)
-is allowed to the people who may send from its mailbox: the owner and the recruiters
-the owner delegated to. Reading (status, list) is open to the whole workspace.
+Who may change, preview or test a campaign is decided in the domain, by
+:mod:`outreach.permissions`; this module only asks Slack whether the person is a
+workspace admin where that counts (pause and stop). Reading (status, list) is open to
+the whole workspace. A button carries the campaign's id and acts on that campaign only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from handlers import campaign_blocks as cb
 from handlers.blocks import esc, help_blocks, text
 from handlers.deps import Deps
 from handlers.mrkdwn import esc_message
-from outreach.campaigns import CampaignCannotStart, CampaignStatus
+from handlers.people import is_workspace_admin
+from outreach.campaign_lookup import CampaignNotFound, CampaignRef
+from outreach.campaigns import CampaignCannotStart, CampaignStateError
 from outreach.errors import OutreachError
 
 log = logging.getLogger(__name__)
@@ -33,15 +36,8 @@ USAGE = (
 )
 ZONE_LOOKUP_SECONDS = 0.8  # users.info must not eat the 3 s views.open trigger
 _NEEDS_NAME = ("start", "pause", "resume", "stop", "status", "preview", "test")
-
-
-class NotAllowed(OutreachError):
-    """Only the mailbox's owner and the recruiters they delegated to can change this campaign."""
-
-    def __init__(self, name: str, sender: str) -> None:
-        super().__init__(
-            f"Only {sender}'s owner and the recruiters they delegated to can change '{name}'."
-        )
+#: Verbs a workspace admin may use on any campaign (see outreach.permissions).
+_ADMIN_VERBS = ("pause", "stop")
 
 
 def register(app: App, deps: Deps) -> None:
@@ -77,7 +73,7 @@ def route(
         ack(text=f"Name the campaign: `/scaleup campaign {verb} NAME`.")
     elif verb == "preview":
         ack()
-        respond(**preview(deps, team_id, name, email))
+        respond(**preview(deps, team_id, user_id, name, email))
     elif verb == "test":
         ack()
         respond(**send_test(deps, team_id, user_id, name))
@@ -87,7 +83,7 @@ def route(
     elif verb in ("pause", "resume", "stop", "status"):
         ack()
         try:
-            reply, summary = change(deps, team_id, user_id, verb, name, email)
+            reply, summary = change(deps, client, team_id, user_id, verb, name, email)
         except OutreachError as exc:
             reply, summary = cb.sentence(esc_message(exc.message)), esc_message(exc.message)
         respond(text=summary, blocks=reply)
@@ -95,47 +91,49 @@ def route(
         ack(text=USAGE, blocks=help_blocks(USAGE))
 
 
-def check_may_change(deps: Deps, team_id: str, user_id: str, status: CampaignStatus) -> None:
-    """Raise :class:`NotAllowed` unless ``user_id`` may send from the campaign's mailbox."""
-    senders = {email.lower() for _, email in deps.campaigns.sender_choices(team_id, user_id)}
-    if status.sender.lower() not in senders:
-        raise NotAllowed(status.name, status.sender)
-
-
 def change(
-    deps: Deps, team_id: str, user_id: str, verb: str, name: str, email: str | None = None
+    deps: Deps,
+    client: WebClient,
+    team_id: str,
+    user_id: str,
+    verb: str,
+    ref: CampaignRef,
+    email: str | None = None,
 ) -> tuple[list[Any], str]:
-    """Apply ``verb`` (pause, resume, stop or status) and the reply: blocks and a summary."""
+    """Apply ``verb`` (pause, resume, stop or status) to the campaign ``ref`` names (a
+    typed name or a button's key) and the reply: blocks and a summary."""
     campaigns = deps.campaigns
-    status = campaigns.status(team_id, name)
+    status = campaigns.status(team_id, ref)
     if verb == "status":
         return cb.campaign_status(status), f"Campaign {status.name}: {status.state}"
-    check_may_change(deps, team_id, user_id, status)
+    admin = verb in _ADMIN_VERBS and is_workspace_admin(client, user_id)
+    target = status.key or status.name  # exactly the campaign just found
     if email is not None:
-        (campaigns.pause_candidate if verb == "pause" else campaigns.resume_candidate)(
-            team_id, status.name, email
-        )
+        if verb == "pause":
+            campaigns.pause_candidate(team_id, user_id, target, email, is_admin=admin)
+        else:
+            campaigns.resume_candidate(team_id, user_id, target, email)
         done = "paused" if verb == "pause" else "resumed"
         note = f"{esc(email)} {done} in *{esc(status.name)}*"
         if verb == "pause":
             note += "; nothing more is sent to them until you resume them."
         return [text(note)], note
     if verb == "pause":
-        campaigns.pause(team_id, status.name)
+        campaigns.pause(team_id, user_id, target, is_admin=admin)
         note = f":double_vertical_bar: Paused *{esc(status.name)}*; nothing is sent until you resume it."
     elif verb == "resume":
-        campaigns.resume(team_id, status.name)
+        campaigns.resume(team_id, user_id, target)
         note = f":arrow_forward: Resumed *{esc(status.name)}*; paused emails go out in the next send window."
     else:
-        cancelled = campaigns.stop(team_id, status.name)
+        cancelled = campaigns.stop(team_id, user_id, target, is_admin=admin)
         note = f":black_square_for_stop: Stopped *{esc(status.name)}*; {cancelled:,} unsent emails cancelled."
-    return cb.campaign_status(campaigns.status(team_id, status.name), note), note
+    return cb.campaign_status(campaigns.status(team_id, target), note), note
 
 
-def preview(deps: Deps, team_id: str, name: str, email: str | None) -> dict[str, Any]:
+def preview(deps: Deps, team_id: str, user_id: str, name: str, email: str | None) -> dict[str, Any]:
     """The reply to ``campaign preview NAME [EMAIL]``: every step and when it goes out."""
     try:
-        shown = deps.campaigns.preview(team_id, name, email)
+        shown = deps.campaigns.preview(team_id, user_id, name, email)
     except OutreachError as exc:
         return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     return {
@@ -148,7 +146,6 @@ def send_test(deps: Deps, team_id: str, user_id: str, name: str) -> dict[str, An
     """The reply to ``campaign test NAME``: step 1 is queued to the user's own mailbox."""
     try:
         status = deps.campaigns.status(team_id, name)
-        check_may_change(deps, team_id, user_id, status)
         deps.campaigns.send_test(team_id, user_id, status.name)
         own = deps.mailboxes.status(team_id, user_id)
     except OutreachError as exc:
@@ -165,7 +162,6 @@ def start(
 ) -> None:
     """Start, announce it in the campaign's channel, keep that message's ts as its thread."""
     try:
-        check_may_change(deps, team_id, user_id, deps.campaigns.status(team_id, name))
         report = deps.campaigns.start(team_id, user_id, name)
     except CampaignCannotStart as exc:  # its candidate list is already escaped
         respond(text=exc.message[:3000], blocks=cb.sentence(exc.message))
@@ -228,22 +224,40 @@ def user_zone(client: WebClient, user_id: str) -> str | None:
 
 
 def campaign_button(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, deps: Deps
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    deps: Deps,
 ) -> None:
-    """Pause, Resume or Stop on a status message; the campaign is looked up in the
-    clicker's own workspace and the clicker must be allowed to change it."""
+    """Pause, Resume or Stop on a status message. The button carries the campaign's id;
+    that campaign, in the clicker's own workspace, is the one changed, if the clicker may.
+    A click on a campaign deleted or changed since, or one the clicker may not change,
+    gets a sentence naming the campaign, and the message stays as it was."""
     ack()
     verb = {cb.CAMPAIGN_PAUSE: "pause", cb.CAMPAIGN_RESUME: "resume", cb.CAMPAIGN_STOP: "stop"}[
         action["action_id"]
     ]
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-    try:
-        reply, summary = change(deps, team_id, user_id, verb, str(action.get("value") or ""))
-    except OutreachError as exc:
-        respond(
-            text=esc_message(exc.message),
-            blocks=cb.sentence(esc_message(exc.message)),
-            replace_original=False,
-        )
-        return
-    respond(text=summary, blocks=reply, replace_original=True)
+    ref = cb.campaign_button_ref(action.get("value"))
+    if ref is None:
+        line = cb.OUTDATED_BUTTON
+    else:
+        key, name = ref
+        try:
+            reply, summary = change(deps, client, team_id, user_id, verb, key)
+        except CampaignNotFound:
+            line = cb.stale_campaign_button(name, verb, None)
+        except CampaignStateError as exc:
+            line = (
+                cb.stale_campaign_button(exc.campaign, verb, exc.state)
+                if exc.state
+                else exc.message
+            )
+        except OutreachError as exc:
+            line = exc.message
+        else:
+            respond(text=summary, blocks=reply, replace_original=True)
+            return
+    respond(text=line, blocks=cb.sentence(esc_message(line)), replace_original=False)

@@ -22,7 +22,7 @@ from handlers.blocks import esc
 from handlers.deps import Deps
 from handlers.views import tell
 from outreach.campaigns import CampaignSpec, CampaignStateError, StepSpec
-from outreach.errors import OutreachError
+from outreach.errors import NotAllowed, OutreachError
 from outreach.schedule import SendWindow
 from outreach.templates import TemplateSyntaxProblem
 
@@ -164,19 +164,16 @@ def campaign_submitted(
     if spec is None:
         ack(response_action="errors", errors=errors)
         return
-    if not deps.delegations.may_send(team_id, user_id, spec.mailbox_id, spec.name):
-        ack(
-            response_action="errors",
-            errors={cb.SENDER: "That mailbox was delegated to you for another campaign only."},
-        )
-        return
     try:
-        deps.campaigns.create(team_id, user_id, spec)
+        deps.campaigns.create(team_id, user_id, spec)  # checks who may send, in the domain
     except TemplateSyntaxProblem as exc:
         ack(response_action="errors", errors=template_errors(exc))
         return
     except CampaignStateError as exc:  # the name is taken
         ack(response_action="errors", errors={cb.NAME: exc.message[:MAX_ERROR]})
+        return
+    except NotAllowed as exc:  # e.g. the mailbox was delegated for another campaign only
+        ack(response_action="errors", errors={cb.SENDER: exc.message[:MAX_ERROR]})
         return
     except OutreachError as exc:
         ack(response_action="errors", errors={cb.NAME: exc.message[:MAX_ERROR]})

@@ -52,10 +52,11 @@ def campaign_paused(notice: CampaignPaused) -> Rendered:
 
 
 def delegation_revoked(notice: DelegationRevoked) -> Rendered:
+    who, box = mention(notice.delegate_user_id), esc(notice.mailbox_email)
+    if notice.by_delegate:
+        return _line(f":double_vertical_bar: Paused: {who} gave up their access to send from {box}.")
     return _line(
-        f":double_vertical_bar: Paused: the owner of "
-        f"{esc(notice.mailbox_email)} took back {mention(notice.delegate_user_id)}'s access "
-        "to send from it."
+        f":double_vertical_bar: Paused: the owner of {box} took back {who}'s access to send from it."
     )
 
 

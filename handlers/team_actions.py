@@ -10,8 +10,12 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers import blocks
+from handlers import team_blocks as tb
+from handlers.blocks import esc, text
 from handlers.deps import Deps
-from handlers.team_commands import revoke
+from handlers.team_commands import tell_delegate
+from outreach.delegations import MailboxGone
+from outreach.errors import OutreachError
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
@@ -28,13 +32,30 @@ def revoke_clicked(
     client: WebClient,
     deps: Deps,
 ) -> None:
-    """Same as ``/scaleup undelegate``, on the clicker's own mailbox: the button's value
-    only names the recruiter, so a forwarded or forged click can revoke nothing else."""
+    """Take back the access the button names: that recruiter's, to that mailbox (by its key).
+
+    The domain lets the mailbox's owner (or the recruiter) do it; a stranger's click, a
+    mailbox disconnected since, or access already taken back gets a sentence naming them
+    and the notice stays as it was.
+    """
     ack()
-    team_id, owner = body["user"]["team_id"], body["user"]["id"]
-    recruiter = str(action.get("value") or "")
-    if not _USER_ID.match(recruiter):
-        respond(text="That button names no one.", replace_original=False)
-        return
-    summary, reply = revoke(client, deps, team_id, owner, recruiter)
-    respond(text=summary, blocks=reply, replace_original=True)
+    team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+    ref = tb.revoke_button_ref(action.get("value"))
+    if ref is None or not _USER_ID.match(ref[2]):
+        line = tb.OUTDATED_REVOKE_BUTTON
+    else:
+        mailbox, email, delegate = ref
+        try:
+            result = deps.delegations.revoke(team_id, user_id, delegate, mailbox)
+        except MailboxGone:
+            line = tb.revoke_button_mailbox_gone(email)
+        except OutreachError as exc:
+            line = esc(exc.message)
+        else:
+            if result.removed or result.paused:
+                tell_delegate(client, user_id, result)
+                summary, reply = tb.revoked(result)
+                respond(text=summary, blocks=reply, replace_original=True)
+                return
+            line = tb.revoke_button_already_done(email, delegate)
+    respond(text=line, blocks=[text(line)], replace_original=False)

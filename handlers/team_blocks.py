@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from handlers.blocks import Block, context, esc, text
 from outreach.delegations import Delegated, Revoked
+from outreach.keys import MailboxKey
 from outreach.suppressions import DncAdded, DncEntry
 
 DELEGATE_USAGE = (
@@ -76,6 +78,39 @@ def revoked(result: Revoked) -> tuple[str, list[Block]]:
             )
         )
     return line, blocks
+
+
+def revoke_button_ref(value: object) -> tuple[MailboxKey, str, str] | None:
+    """The (mailbox key, mailbox address, delegate user id) a Revoke button carries, or
+    None for any other value."""
+    try:
+        data = json.loads(str(value))
+        box, email, delegate = data["mailbox"], data["email"], data["delegate"]
+        key = MailboxKey(box, datetime.fromisoformat(data["connected"]))
+    except (ValueError, TypeError, KeyError):
+        return None
+    if type(box) is not int or not isinstance(email, str) or not isinstance(delegate, str):
+        return None
+    return key, email, delegate
+
+
+OUTDATED_REVOKE_BUTTON = (
+    "This button is out of date. `/scaleup undelegate @person` takes back someone's access "
+    "to your mailbox."
+)
+
+
+def revoke_button_mailbox_gone(email: str) -> str:
+    """A Revoke click after the mailbox was disconnected (its delegations went with it)."""
+    return f"This button is for {esc(email)}, which is no longer connected; nothing changed."
+
+
+def revoke_button_already_done(email: str, delegate_user_id: str) -> str:
+    """A Revoke click on access that was taken back already."""
+    return (
+        f"This button is for <@{delegate_user_id}>'s access to {esc(email)}, which was "
+        "already taken back; nothing changed."
+    )
 
 
 def revoked_dm(owner_user_id: str, result: Revoked) -> tuple[str, list[Block]]:

@@ -3,6 +3,10 @@
 With ``should_escape`` on (see app_manifest.yaml) Slack sends a mention picked from the
 autocomplete as ``<@U123|riley>``; a bare ``@riley`` carries no id, so it is refused
 rather than guessed from display names that are neither unique nor stable.
+
+Who may take an address off the do-not-contact list or take back a delegation is decided
+in the domain (:mod:`outreach.permissions`); here Slack is only asked whether the person
+is a workspace admin.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from handlers import team_blocks as tb
 from handlers.blocks import Block, error, text
 from handlers.deps import Deps
 from handlers.mrkdwn import esc_message
+from handlers.people import is_workspace_admin
 from handlers.views import tell
+from outreach.delegations import Revoked
 from outreach.errors import OutreachError
 
 log = logging.getLogger(__name__)
@@ -38,7 +44,7 @@ def route(
 ) -> None:
     """Dispatch ``delegate``, ``undelegate`` or ``dnc``."""
     if sub == "dnc":
-        dnc(ack, command, respond, deps, args)
+        dnc(ack, command, respond, client, deps, args)
         return
     rest = " ".join(args)
     found = _MENTION.match(rest)
@@ -93,17 +99,29 @@ def undelegate(
 def revoke(
     client: WebClient, deps: Deps, team_id: str, owner: str, recruiter: str
 ) -> tuple[str, list[Block]]:
-    """The work of ``undelegate`` and the Revoke button; the owner's reply."""
+    """The work of ``undelegate`` on the owner's own mailbox; the owner's reply."""
     try:
         result = deps.delegations.revoke(team_id, owner, recruiter)
     except OutreachError as exc:
         return esc_message(exc.message), [text(esc_message(exc.message))]
-    if result.removed or result.paused:
-        _dm(client, recruiter, *tb.revoked_dm(owner, result))
+    tell_delegate(client, owner, result)
     return tb.revoked(result)
 
 
-def dnc(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps, args: list[str]) -> None:
+def tell_delegate(client: WebClient, user_id: str, result: Revoked) -> None:
+    """DM the recruiter who lost access, unless nothing changed or they gave it up."""
+    if (result.removed or result.paused) and user_id != result.delegate_user_id:
+        _dm(client, result.delegate_user_id, *tb.revoked_dm(user_id, result))
+
+
+def dnc(
+    ack: Ack,
+    command: dict[str, Any],
+    respond: Respond,
+    client: WebClient,
+    deps: Deps,
+    args: list[str],
+) -> None:
     """``dnc add EMAIL [reason]``, ``dnc remove EMAIL``, ``dnc list``."""
     verb = args[0].lower() if args else ""
     team_id, user_id = command["team_id"], command["user_id"]
@@ -123,8 +141,9 @@ def dnc(ack: Ack, command: dict[str, Any], respond: Respond, deps: Deps, args: l
                 deps.suppressions.add_dnc(team_id, user_id, args[1], reason)
             )
         else:
+            admin = is_workspace_admin(client, user_id)
             summary, reply = tb.dnc_removed(
-                *deps.suppressions.remove_dnc(team_id, user_id, args[1])
+                *deps.suppressions.remove_dnc(team_id, user_id, args[1], is_admin=admin)
             )
     except OutreachError as exc:
         summary, reply = esc_message(exc.message), error(esc_message(exc.message))

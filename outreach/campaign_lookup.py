@@ -1,4 +1,4 @@
-"""Finding a campaign by name and a candidate's template variables; shared by the
+"""Finding a campaign by name or id and a candidate's template variables; shared by the
 campaign service and previews."""
 
 from __future__ import annotations
@@ -8,15 +8,22 @@ from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Candidate
 from outreach.errors import OutreachError
+from outreach.keys import CampaignKey
+
+#: A campaign as a person names it (its name, any case) or as a button carries it (its key).
+CampaignRef = str | CampaignKey
 
 
 class CampaignNotFound(OutreachError):
-    """There is no campaign by that name in this workspace. `/scaleup campaign list` shows them."""
+    """There is no such campaign in this workspace. `/scaleup campaign list` shows them."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, ref: CampaignRef) -> None:
         super().__init__(
-            f"There is no campaign called '{name}'. `/scaleup campaign list` shows them."
+            None
+            if isinstance(ref, CampaignKey)
+            else f"There is no campaign called '{ref}'. `/scaleup campaign list` shows them."
         )
+        self.ref = ref
 
 
 def variables_of(candidate: Candidate) -> dict[str, str]:
@@ -31,16 +38,27 @@ def variables_of(candidate: Candidate) -> dict[str, str]:
     return {**{k: str(v) for k, v in candidate.variables.items()}, **base}
 
 
-def find_campaign(session: Session, team_id: str, name: str) -> Campaign | None:
+def find_campaign(session: Session, team_id: str, ref: CampaignRef) -> Campaign | None:
+    """The workspace's campaign with that key, or that name in any case; else None.
+
+    A key finds only the campaign it was taken from (see :mod:`outreach.keys`), and only
+    in ``team_id``: a forged key of another team's campaign finds nothing.
+    """
+    if isinstance(ref, CampaignKey):
+        campaign = session.get(Campaign, ref.id)
+        if campaign is None or campaign.team_id != team_id:
+            return None
+        return campaign if campaign.created_at == ref.created_at else None
     return session.scalars(
         select(Campaign).where(
-            Campaign.team_id == team_id, func.lower(Campaign.name) == name.lower()
+            Campaign.team_id == team_id, func.lower(Campaign.name) == ref.lower()
         )
     ).first()
 
 
-def get_campaign(session: Session, team_id: str, name: str) -> Campaign:
-    campaign = find_campaign(session, team_id, name)
+def get_campaign(session: Session, team_id: str, ref: CampaignRef) -> Campaign:
+    """:func:`find_campaign`, raising :class:`CampaignNotFound` when there is none."""
+    campaign = find_campaign(session, team_id, ref)
     if campaign is None:
-        raise CampaignNotFound(name)
+        raise CampaignNotFound(ref)
     return campaign

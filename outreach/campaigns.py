@@ -29,10 +29,12 @@ from bot.models import (
 )
 from outreach import audit, direct, previews
 from outreach.addresses import normalize_email
+from outreach.campaign_lookup import CampaignRef, variables_of
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
-from outreach.campaign_lookup import variables_of
 from outreach.errors import OutreachError
+from outreach.keys import CampaignKey
+from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
 from outreach.sequencing import (
@@ -57,6 +59,11 @@ class CampaignCannotStart(OutreachError):
 
 class CampaignStateError(OutreachError):
     """The campaign is not in a state that allows this."""
+
+    def __init__(self, message: str | None = None, *, campaign: str = "", state: str = "") -> None:
+        super().__init__(message)
+        #: The campaign's name and its state at the time, for a stale button's sentence.
+        self.campaign, self.state = campaign, state
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,8 @@ class CampaignStatus:
     messages: dict[str, int]
     channel_id: str
     thread_ts: str | None
+    #: What a button carries to act on exactly this campaign (None: not known).
+    key: CampaignKey | None = None
 
 
 class Campaigns:
@@ -109,10 +118,16 @@ class Campaigns:
         self._clock = clock
 
     def create(self, team_id: str, user_id: str, spec: CampaignSpec) -> int:
-        """Store a campaign in ``draft``; templates are checked for syntax now."""
+        """Store a campaign in ``draft``; templates are checked for syntax now.
+
+        Raises :class:`~outreach.errors.NotAllowed` unless the user may send ``spec.name``
+        from ``spec.mailbox_id`` (see :mod:`outreach.permissions`).
+        """
         compile_steps([StepTemplate(s.subject, s.body) for s in spec.steps])
         now = self._clock.now()
         with transaction(self._db) as session:
+            target = CampaignTarget(team_id, spec.mailbox_id, spec.name)
+            decide(session, Actor(team_id, user_id), Action.CREATE, target)
             if _find(session, team_id, spec.name) is not None:
                 raise CampaignStateError(f"A campaign called '{spec.name}' already exists.")
             campaign = Campaign(
@@ -150,10 +165,14 @@ class Campaigns:
             return campaign.id
 
     def start(self, team_id: str, user_id: str, name: str) -> StartReport:
-        """Enroll the shortlist and schedule step 1; refuse if any candidate can't be rendered."""
+        """Enroll the shortlist and schedule step 1; refuse if any candidate can't be rendered.
+
+        Raises :class:`~outreach.errors.NotAllowed` unless the user may start it.
+        """
         now = self._clock.now()
         with transaction(self._db) as session:
             campaign = _get(session, team_id, name)
+            decide(session, Actor(team_id, user_id), Action.START, CampaignTarget.of(campaign))
             if campaign.state != "draft":
                 raise CampaignStateError(f"'{name}' has already started ({campaign.state}).")
             mailbox = session.get_one(Mailbox, campaign.mailbox_id)
@@ -237,32 +256,41 @@ class Campaigns:
         with transaction(self._db) as session:
             session.get_one(Campaign, campaign_id).thread_ts = thread_ts
 
-    def pause(self, team_id: str, name: str) -> None:
-        with transaction(self._db) as session:
-            campaign = _get(session, team_id, name)
-            if campaign.state != ACTIVE:
-                raise CampaignStateError(f"'{name}' is {campaign.state}, not running.")
-            campaign.state = "paused"
-            hold_pending(session, campaign.id)
+    # Each change below takes the campaign by name (a command) or id (a button), checks
+    # the actor with :func:`outreach.permissions.decide` (raising NotAllowed), then the
+    # state (raising CampaignStateError naming it), in one transaction.
 
-    def resume(self, team_id: str, name: str) -> None:
+    def pause(
+        self, team_id: str, user_id: str, campaign: CampaignRef, *, is_admin: bool = False
+    ) -> None:
+        """Hold every unsent step until :meth:`resume`."""
+        with transaction(self._db) as session:
+            found = _changing(session, Actor(team_id, user_id, is_admin), Action.PAUSE, campaign)
+            if found.state != ACTIVE:
+                raise _state_error(found, "not running")
+            found.state = "paused"
+            hold_pending(session, found.id)
+
+    def resume(self, team_id: str, user_id: str, campaign: CampaignRef) -> None:
         """Paused steps become due again at each candidate's next send slot."""
         now = self._clock.now()
         with transaction(self._db) as session:
-            campaign = _get(session, team_id, name)
-            if campaign.state != "paused":
-                raise CampaignStateError(f"'{name}' is {campaign.state}, not paused.")
-            campaign.state = ACTIVE
-            _release_paused(session, campaign, now, Enrollment.campaign_id == campaign.id)
+            found = _changing(session, Actor(team_id, user_id), Action.RESUME, campaign)
+            if found.state != "paused":
+                raise _state_error(found, "not paused")
+            found.state = ACTIVE
+            _release_paused(session, found, now, Enrollment.campaign_id == found.id)
 
-    def stop(self, team_id: str, name: str) -> int:
+    def stop(
+        self, team_id: str, user_id: str, campaign: CampaignRef, *, is_admin: bool = False
+    ) -> int:
         """End the campaign; nothing more is sent. Returns how many messages were cancelled."""
         with transaction(self._db) as session:
-            campaign = _get(session, team_id, name)
-            if campaign.state in ("stopped", "completed"):
-                raise CampaignStateError(f"'{name}' is already {campaign.state}.")
-            campaign.state = "stopped"
-            ids = select(Enrollment.id).where(Enrollment.campaign_id == campaign.id)
+            found = _changing(session, Actor(team_id, user_id, is_admin), Action.STOP, campaign)
+            if found.state in ("stopped", "completed"):
+                raise _state_error(found, "already")
+            found.state = "stopped"
+            ids = select(Enrollment.id).where(Enrollment.campaign_id == found.id)
             cancelled = session.scalars(
                 update(OutboxMessage)
                 .where(
@@ -274,9 +302,19 @@ class Campaigns:
             ).all()
             return len(cancelled)
 
-    def pause_candidate(self, team_id: str, name: str, email: str) -> None:
+    def pause_candidate(
+        self,
+        team_id: str,
+        user_id: str,
+        campaign: CampaignRef,
+        email: str,
+        *,
+        is_admin: bool = False,
+    ) -> None:
+        """Hold one candidate's unsent steps until :meth:`resume_candidate`."""
         with transaction(self._db) as session:
-            enrollment = _enrollment(session, team_id, name, email)
+            actor = Actor(team_id, user_id, is_admin)
+            enrollment, name = _enrollment(session, actor, Action.PAUSE_CANDIDATE, campaign, email)
             if enrollment.state != ACTIVE:
                 raise CampaignStateError(f"{email} is {enrollment.state} in '{name}'.")
             enrollment.state = "paused"
@@ -288,16 +326,20 @@ class Campaigns:
                 .values(state="paused")
             )
 
-    def resume_candidate(self, team_id: str, name: str, email: str) -> None:
+    def resume_candidate(
+        self, team_id: str, user_id: str, campaign: CampaignRef, email: str
+    ) -> None:
+        """Release one paused candidate; see :meth:`resume`."""
         now = self._clock.now()
         with transaction(self._db) as session:
-            enrollment = _enrollment(session, team_id, name, email)
+            actor = Actor(team_id, user_id)
+            enrollment, name = _enrollment(session, actor, Action.RESUME_CANDIDATE, campaign, email)
             if enrollment.state != "paused":
                 raise CampaignStateError(f"{email} is {enrollment.state} in '{name}', not paused.")
             enrollment.state = ACTIVE
-            campaign = session.get_one(Campaign, enrollment.campaign_id)
-            if campaign.state == ACTIVE:
-                _release_paused(session, campaign, now, Enrollment.id == enrollment.id)
+            found = session.get_one(Campaign, enrollment.campaign_id)
+            if found.state == ACTIVE:
+                _release_paused(session, found, now, Enrollment.id == enrollment.id)
                 # Resuming after a send we could not confirm means the recruiter checked the
                 # mailbox: that step counts as sent and the next one is planned from now.
                 unconfirmed = session.scalars(
@@ -311,9 +353,10 @@ class Campaigns:
                 if unconfirmed is not None:
                     CampaignSequencer().after_sent(session, unconfirmed, now)
 
-    def status(self, team_id: str, name: str) -> CampaignStatus:
+    def status(self, team_id: str, campaign_ref: CampaignRef) -> CampaignStatus:
+        """A campaign's state and numbers; open to everyone in the workspace."""
         with self._db() as session:
-            campaign = _get(session, team_id, name)
+            campaign = _get(session, team_id, campaign_ref)
             mailbox = session.get_one(Mailbox, campaign.mailbox_id)
             enrollments = Counter(
                 dict(
@@ -342,6 +385,7 @@ class Campaigns:
                 dict(messages),
                 campaign.channel_id,
                 campaign.thread_ts,
+                CampaignKey(campaign.id, campaign.created_at),
             )
 
     def sender_choices(self, team_id: str, user_id: str) -> list[tuple[int, str]]:
@@ -374,10 +418,15 @@ class Campaigns:
             )
 
     def preview(
-        self, team_id: str, name: str, email: str | None = None, now: datetime | None = None
+        self,
+        team_id: str,
+        user_id: str,
+        name: str,
+        email: str | None = None,
+        now: datetime | None = None,
     ) -> Preview:
         """Every step for one candidate and when it goes out; see :func:`previews.preview`."""
-        return previews.preview(self._db, self._clock, team_id, name, email, now)
+        return previews.preview(self._db, self._clock, team_id, user_id, name, email, now)
 
     def send_test(self, team_id: str, user_id: str, name: str) -> int:
         """Queue step 1 to the user's own mailbox; see :func:`previews.send_test`."""
@@ -439,13 +488,33 @@ def _release_paused(session: Session, campaign: Campaign, now: datetime, which: 
         )
 
 
-def _enrollment(session: Session, team_id: str, name: str, email: str) -> Enrollment:
-    campaign = _get(session, team_id, name)
+def _changing(session: Session, actor: Actor, action: Action, ref: CampaignRef) -> Campaign:
+    """The campaign ``ref`` names, once ``actor`` may do ``action`` to it."""
+    campaign = _get(session, actor.team_id, ref)
+    decide(session, actor, action, CampaignTarget.of(campaign))
+    return campaign
+
+
+def _state_error(campaign: Campaign, why: str) -> CampaignStateError:
+    """E.g. "'alpha' is stopped, not running." or "'alpha' is already stopped."."""
+    said = (
+        f"'{campaign.name}' is already {campaign.state}."
+        if why == "already"
+        else f"'{campaign.name}' is {campaign.state}, {why}."
+    )
+    return CampaignStateError(said, campaign=campaign.name, state=campaign.state)
+
+
+def _enrollment(
+    session: Session, actor: Actor, action: Action, ref: CampaignRef, email: str
+) -> tuple[Enrollment, str]:
+    """The candidate's enrollment in the campaign ``ref`` names, and the campaign's name."""
+    campaign = _changing(session, actor, action, ref)
     enrollment = session.scalars(
         select(Enrollment).where(
             Enrollment.campaign_id == campaign.id, Enrollment.email == normalize_email(email)
         )
     ).first()
     if enrollment is None:
-        raise CampaignStateError(f"{email} is not in '{name}'.")
-    return enrollment
+        raise CampaignStateError(f"{email} is not in '{campaign.name}'.")
+    return enrollment, campaign.name

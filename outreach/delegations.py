@@ -19,7 +19,9 @@ from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Delegation, Mailbox
 from outreach import audit
 from outreach.errors import NoMailbox, OutreachError
+from outreach.keys import MailboxKey
 from outreach.notify import DelegationRevoked, Notifier, SendingFromYourMailbox
+from outreach.permissions import Action, Actor, DelegationTarget, decide
 from outreach.sequencing import ACTIVE, hold_pending
 
 CAMPAIGN_NAME_MAX = 80  # Campaign.name and Delegation.campaign_name
@@ -35,6 +37,10 @@ class CannotDelegateToSelf(OutreachError):
 
 class CampaignNameTooLong(OutreachError):
     """Campaign names have at most 80 characters."""
+
+
+class MailboxGone(OutreachError):
+    """That mailbox is no longer connected, so there is no access to it to take back."""
 
 
 @dataclass(frozen=True)
@@ -119,21 +125,39 @@ class Delegations:
             )
             return Delegated(mailbox.email, delegate_user_id, campaign_name, created=True)
 
-    def revoke(self, team_id: str, owner_user_id: str, delegate_user_id: str) -> Revoked:
-        """Remove every delegation of the owner's mailbox to ``delegate_user_id`` and pause
-        the running campaigns that user created from that mailbox.
+    def revoke(
+        self, team_id: str, user_id: str, delegate_user_id: str, mailbox: MailboxKey | None = None
+    ) -> Revoked:
+        """Remove every delegation of a mailbox to ``delegate_user_id`` and pause the
+        running campaigns that user created from that mailbox.
 
-        Only the owner's own mailbox is touched, whoever ``delegate_user_id`` names. Each
-        paused campaign's thread is told why. Raises :class:`NothingToDelegate` when the
-        owner has no mailbox.
+        ``mailbox`` None means the user's own mailbox (``/scaleup undelegate``), raising
+        :class:`NothingToDelegate` when they have none; a key (a Revoke button) means that
+        mailbox, raising :class:`MailboxGone` when that connection of it is gone from the
+        workspace (see :mod:`outreach.keys`). Its owner may revoke and the delegate may give the access up; anyone
+        else gets :class:`~outreach.errors.NotAllowed` (:mod:`outreach.permissions`).
+        Each paused campaign's thread is told why. Nothing removed is not an error:
+        ``removed`` is 0.
         """
         now = self._clock.now()
         with transaction(self._db) as session:
-            mailbox = _own_mailbox(session, team_id, owner_user_id)
+            if mailbox is None:
+                box = _own_mailbox(session, team_id, user_id)
+            else:
+                found = session.get(Mailbox, mailbox.id)
+                if found is None or (found.team_id, found.connected_at) != (
+                    team_id,
+                    mailbox.connected_at,
+                ):
+                    raise MailboxGone()
+                box = found
+            actor = Actor(team_id, user_id)
+            target = DelegationTarget(box.id, delegate_user_id)
+            decide(session, actor, Action.REVOKE_DELEGATION, target)
             removed = session.execute(
                 delete(Delegation)
                 .where(
-                    Delegation.mailbox_id == mailbox.id,
+                    Delegation.mailbox_id == box.id,
                     Delegation.delegate_user_id == delegate_user_id,
                 )
                 .returning(Delegation.id)
@@ -142,7 +166,7 @@ class Delegations:
                 select(Campaign)
                 .where(
                     Campaign.team_id == team_id,
-                    Campaign.mailbox_id == mailbox.id,
+                    Campaign.mailbox_id == box.id,
                     Campaign.created_by == delegate_user_id,
                     Campaign.state == ACTIVE,
                 )
@@ -160,39 +184,23 @@ class Delegations:
                 now,
                 team_id,
                 "delegation.revoked",
-                actor=owner_user_id,
-                mailbox_id=mailbox.id,
+                actor=user_id,
+                mailbox_id=box.id,
                 delegate=delegate_user_id,
                 removed=len(removed),
                 paused=[c.name for c in paused],
             )
-            email = mailbox.email
+            email, owner = box.email, box.owner_user_id
         for note in paused:  # after the commit: a thread never hears of a rollback
             self._notifier.notify_thread(
                 team_id,
                 note.channel_id,
                 note.thread_ts,
-                DelegationRevoked(note.name, email, delegate_user_id),
+                DelegationRevoked(
+                    note.name, email, delegate_user_id, by_delegate=user_id == delegate_user_id != owner
+                ),
             )
         return Revoked(email, delegate_user_id, len(removed), paused)
-
-    def may_send(self, team_id: str, user_id: str, mailbox_id: int, campaign_name: str) -> bool:
-        """Whether ``user_id`` may send the campaign ``campaign_name`` from the mailbox: as
-        its owner, or by a delegation for every campaign or for that name (any case)."""
-        with self._db() as session:
-            mailbox = session.get(Mailbox, mailbox_id)
-            if mailbox is None or mailbox.team_id != team_id:
-                return False
-            if mailbox.owner_user_id == user_id:
-                return True
-            found = session.scalar(
-                select(Delegation.id).where(
-                    Delegation.mailbox_id == mailbox_id,
-                    Delegation.delegate_user_id == user_id,
-                    func.lower(Delegation.campaign_name).in_(("", campaign_name.lower())),
-                )
-            )
-            return found is not None
 
     def started(self, team_id: str, user_id: str, campaign_id: int, enrolled: int) -> bool:
         """``user_id`` started the campaign: DM its mailbox's owner if that is someone
@@ -202,7 +210,13 @@ class Delegations:
             mailbox = session.get(Mailbox, campaign.mailbox_id) if campaign else None
             if campaign is None or mailbox is None or mailbox.owner_user_id == user_id:
                 return False
-            notice = SendingFromYourMailbox(campaign.name, user_id, mailbox.email, enrolled)
+            notice = SendingFromYourMailbox(
+                campaign.name,
+                user_id,
+                mailbox.email,
+                enrolled,
+                mailbox=MailboxKey(mailbox.id, mailbox.connected_at),
+            )
             owner = mailbox.owner_user_id
         self._notifier.notify_user(team_id, owner, notice)
         return True

@@ -2,6 +2,7 @@
 
 OutreachError
 ├── InvalidEmail                 the address given is not an email address
+├── NotAllowed                   the permission rule (outreach/permissions.py) said no
 ├── ConnectError                 "Sign in with Microsoft" did not connect a mailbox
 │   ├── SignInLinkUnknown        state never issued or already used
 │   ├── SignInLinkExpired        state older than 10 minutes
@@ -41,6 +42,10 @@ class InvalidEmail(OutreachError):
     def __init__(self, value: str) -> None:
         super().__init__(f"'{value}' is not an email address.")
         self.value = value
+
+
+class NotAllowed(OutreachError):
+    """You are not allowed to do that. Ask the mailbox's owner or a workspace admin."""
 
 
 class ConnectError(OutreachError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from outreach.keys import MailboxKey
+
 
 @dataclass(frozen=True)
 class MailboxConnected:
@@ -43,6 +45,8 @@ class SendingFromYourMailbox:
     recruiter_user_id: str
     mailbox_email: str
     candidates: int
+    #: The mailbox the Revoke button acts on (None: not known).
+    mailbox: MailboxKey | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class DelegationRevoked:
     campaign: str
     mailbox_email: str
     delegate_user_id: str
+    by_delegate: bool = False  # the delegate gave it up themselves
 
 
 ThreadNotice = SendFailed | SendUnconfirmed | CampaignPaused | DelegationRevoked

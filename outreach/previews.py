@@ -20,6 +20,7 @@ from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_lookup import variables_of
 from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
 from outreach.mailboxes import CONNECTED
+from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.schedule import SendWindow, describe_local, step_due_times
 from outreach.sequencing import window_of, zone_for
 from outreach.templates import (
@@ -96,6 +97,7 @@ def preview(
     db: SessionFactory,
     clock: Clock,
     team_id: str,
+    user_id: str,
     name: str,
     email: str | None = None,
     now: datetime | None = None,
@@ -107,11 +109,13 @@ def preview(
     and planned from ``now`` (default: the clock) with :func:`step_due_times`. An
     enrolled candidate shows the stored emails: sent steps at their send time, the next
     at its due time, later ones planned from it. Raises :class:`CannotPreview` when the
-    candidate's row lacks template variables.
+    candidate's row lacks template variables, and :class:`~outreach.errors.NotAllowed`
+    unless ``user_id`` may preview the campaign (see :mod:`outreach.permissions`).
     """
     now = now or clock.now()
     with db() as session:
         campaign = _get(session, team_id, name)
+        decide(session, Actor(team_id, user_id), Action.PREVIEW, CampaignTarget.of(campaign))
         mailbox = session.get_one(Mailbox, campaign.mailbox_id)
         steps = _steps_of(session, campaign.id)
         candidate = _candidate(session, campaign, email)
@@ -168,11 +172,13 @@ def send_test(db: SessionFactory, clock: Clock, team_id: str, user_id: str, name
     Step 1 is filled in for the shortlist's first candidate; any variable their row
     lacks (or every one, with an empty shortlist) shows as ``[name]``. The subject
     starts with ``[Test] ``. Raises :class:`~outreach.errors.NoMailbox` when the user
-    has not connected a mailbox to receive it.
+    has not connected a mailbox to receive it, and :class:`~outreach.errors.NotAllowed`
+    unless they may test the campaign (see :mod:`outreach.permissions`).
     """
     now = clock.now()
     with transaction(db) as session:
         campaign = _get(session, team_id, name)
+        decide(session, Actor(team_id, user_id), Action.TEST, CampaignTarget.of(campaign))
         sender_box = session.get_one(Mailbox, campaign.mailbox_id)
         own = session.scalars(
             select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)

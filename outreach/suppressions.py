@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.clock import Clock
@@ -17,6 +17,7 @@ from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Enrollment, OutboxMessage, Suppression
 from outreach import audit
 from outreach.addresses import normalize_email
+from outreach.permissions import Action, Actor, DncTarget, decide
 from outreach.sequencing import ACTIVE
 
 DNC = "dnc"
@@ -67,6 +68,7 @@ class Suppressions:
         reason = (reason or "").strip() or None
         now = self._clock.now()
         with transaction(self._db) as session:
+            decide(session, Actor(team_id, user_id), Action.ADD_DNC, DncTarget(team_id, address))
             created = False
             known = select(Suppression.id).where(
                 Suppression.team_id == team_id,
@@ -132,25 +134,34 @@ class Suppressions:
                 )
             return DncAdded(address, created, [name for _, name in under_way], cancelled)
 
-    def remove_dnc(self, team_id: str, user_id: str, email: str) -> tuple[str, bool]:
+    def remove_dnc(
+        self, team_id: str, user_id: str, email: str, *, is_admin: bool = False
+    ) -> tuple[str, bool]:
         """Take ``email`` off the list: the normalized address and whether it was on it.
 
-        Sequences it stopped stay stopped; a bounced address stays suppressed.
+        Only workspace admins (``is_admin``, from Slack) and whoever added the entry may;
+        anyone else gets :class:`~outreach.errors.NotAllowed` (see
+        :mod:`outreach.permissions`). Sequences it stopped stay stopped; a bounced address
+        stays suppressed.
         """
         address = normalize_email(email)
         with transaction(self._db) as session:
-            removed = session.scalars(
-                delete(Suppression)
+            entry = session.scalars(
+                select(Suppression)
                 .where(
                     Suppression.team_id == team_id,
                     Suppression.email == address,
                     Suppression.kind == DNC,
                 )
-                .returning(Suppression.id)
-            ).all()
-            if removed:
-                audit.record(session, self._clock.now(), team_id, "dnc.removed", actor=user_id)
-            return address, bool(removed)
+                .with_for_update()
+            ).first()
+            if entry is None:
+                return address, False
+            target = DncTarget(team_id, address, entry.added_by)
+            decide(session, Actor(team_id, user_id, is_admin), Action.REMOVE_DNC, target)
+            session.delete(entry)
+            audit.record(session, self._clock.now(), team_id, "dnc.removed", actor=user_id)
+            return address, True
 
     def dnc_list(self, team_id: str) -> list[DncEntry]:
         """Every address on the team's do-not-contact list, alphabetically."""

@@ -231,8 +231,11 @@ class SlackState:
         real_name: str,
         email: str | None = None,
         tz: str = "Europe/Berlin",
+        is_admin: bool = False,
+        is_owner: bool = False,
     ) -> JSON:
-        """A member as ``users.info`` shows it; ``email=None``: an address the bot can't see."""
+        """A member as ``users.info`` shows it; ``email=None``: an address the bot can't see;
+        ``is_admin``/``is_owner``: a workspace admin or owner."""
         now = datetime.now(ZoneInfo(tz))
         offset = now.utcoffset()
         with self._lock:
@@ -248,7 +251,8 @@ class SlackState:
                 "real_name": real_name,
                 "deleted": False,
                 "is_bot": False,
-                "is_admin": False,
+                "is_admin": is_admin or is_owner,  # Slack: every owner is an admin too
+                "is_owner": is_owner,
                 "tz": tz,
                 "tz_label": now.tzname(),
                 "tz_offset": int(offset.total_seconds()) if offset else 0,

@@ -72,7 +72,9 @@ def create_campaign(
     daily_cap: int = 200,
     min_gap_seconds: int = 0,
     channel_id: str = "C0RECRUIT1",
+    user_id: str = "U0RECRUIT1",
 ) -> int:
+    """A draft campaign created by ``user_id``, who must be allowed to send from the mailbox."""
     spec = CampaignSpec(
         name=name,
         shortlist_id=shortlist_id,
@@ -84,7 +86,7 @@ def create_campaign(
         daily_cap=daily_cap,
         min_gap_seconds=min_gap_seconds,
     )
-    return bot.container.campaigns.create(TEAM, "U0RECRUIT1", spec)
+    return bot.container.campaigns.create(TEAM, user_id, spec)
 
 
 def dispatcher(

@@ -333,9 +333,10 @@ def test_pause_resume_stop_status_list_and_who_may_click(bot: RunningBot) -> Non
     bot.slack.click(COLLEAGUE.slack_id, cb.CAMPAIGN_STOP, message=status)
     refused = reply(bot, before)
     assert refused["text"] == (
-        "Only riley.chen@acme.test's owner and the recruiters they delegated to can change "
-        "'Backend Q4'."
+        "You can't stop 'Backend Q4': only the owner of riley.chen@acme.test, the recruiters "
+        "they delegated it to and workspace admins can."
     )
+    assert refused["replace_original"] is False
     assert campaign(bot).state == "active"
 
     before = len(slack.responses())

@@ -13,8 +13,7 @@ from bot.models import AuditEntry, Campaign, Delegation, Enrollment, OutboxMessa
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from handlers import blocks
 from handlers import team_blocks as tb
-from outreach.delegations import Delegations
-from outreach.notify import RecordingNotifier
+from outreach.permissions import Action, Actor, CampaignTarget, allowed
 from outreach.suppressions import DncEntry
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect, create_campaign, seed_shortlist
@@ -22,6 +21,7 @@ from tests.e2e.test_campaign_slack import command, reply, shown
 from tests.e2e.test_connect import TEAM
 
 SAM, RILEY, ALEX = HIRING_MANAGER.slack_id, RECRUITER.slack_id, COLLEAGUE.slack_id
+ADMIN = "U0ADMIN001"  # a workspace admin (Slack's is_admin), added where a test needs one
 PEOPLE = [
     ("jana@talent.example", "Jana", "Europe/Berlin", "DE"),
     ("omar@talent.example", "Omar", "America/New_York", "US"),
@@ -95,13 +95,19 @@ def test_a_recruiter_sends_from_the_managers_mailbox_until_the_manager_revokes(
     ) in shown(notice)
     [buttons] = [b for b in notice["blocks"] if b["type"] == "actions"]
     [revoke] = buttons["elements"]
-    assert (revoke["action_id"], revoke["value"]) == (blocks.DELEGATION_REVOKE, RILEY)
+    assert revoke["action_id"] == blocks.DELEGATION_REVOKE
+    [(key, email, delegate)] = [tb.revoke_button_ref(revoke["value"])]
+    assert (key.id, email, delegate) == (sam_box, HIRING_MANAGER.email, RILEY)
 
-    # Someone else clicking Sam's button acts on their own (absent) mailbox, not Sam's.
+    # Someone else clicking Sam's button is refused by name; nothing changes.
     before = len(slack.responses())
     bot.slack.click(ALEX, blocks.DELEGATION_REVOKE, message=notice)
     refused = reply(bot, before)
-    assert refused["text"].startswith("Connect your Outlook mailbox first with `/scaleup connect`")
+    assert refused["text"] == (
+        "You can't take back someone's access to sam.patel@acme.test: only its owner can, "
+        "or the person it was delegated to can give it up."
+    )
+    assert refused["replace_original"] is False
     assert (campaign_state(bot), delegations(bot)) == ("active", [(RILEY, "")])
 
     before = len(slack.responses())
@@ -132,13 +138,76 @@ def test_a_recruiter_sends_from_the_managers_mailbox_until_the_manager_revokes(
     )
 
     # Riley may no longer touch it; Sam, the owner, may.
-    assert "Only sam.patel@acme.test's owner" in shown(
-        command(bot, "campaign resume Backend Q4", user=RILEY)
-    )
+    assert (
+        "You can't resume 'Backend Q4': only the owner of sam.patel@acme.test and the "
+        "recruiters they delegated it to can."
+    ) in shown(command(bot, "campaign resume Backend Q4", user=RILEY))
     assert "Resumed *Backend Q4*" in shown(command(bot, "campaign resume Backend Q4", user=SAM))
     with bot.db() as session:
         actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert "delegation.created" in actions and "delegation.revoked" in actions
+
+
+def add_admin(bot: RunningBot) -> None:
+    bot.sandbox.slack.add_user(TEAM, ADMIN, name="dana", real_name="Dana Admin", is_admin=True)
+
+
+def test_a_delegate_for_one_campaign_cannot_stop_another_but_an_admin_can(
+    bot: RunningBot,
+) -> None:
+    slack = bot.sandbox.slack
+    add_admin(bot)
+    sam_box = connect(bot, HIRING_MANAGER)
+    command(bot, "delegate <@U0RECRUIT1|riley> alpha", user=SAM)
+    channel = slack.add_channel(TEAM, "recruiting")
+    shortlist = seed_shortlist(bot, "backend", PEOPLE)
+    create_campaign(bot, sam_box, shortlist, "alpha", channel_id=channel, user_id=RILEY)
+    create_campaign(bot, sam_box, shortlist, "beta", channel_id=channel, user_id=SAM)
+    assert "*beta* started" in shown(command(bot, "campaign start beta", user=SAM))
+
+    for verb in ("stop", "pause"):
+        refused = shown(command(bot, f"campaign {verb} beta", user=RILEY))
+        assert (
+            f"You can't {verb} 'beta': sam.patel@acme.test was delegated to you for other "
+            "campaigns only. Ask its owner to run `/scaleup delegate` for 'beta'."
+        ) in refused
+    assert "You can't pause a candidate of 'beta'" in shown(
+        command(bot, "campaign pause beta jana@talent.example", user=RILEY)
+    )
+    assert "You can't send a test of 'beta'" in shown(
+        command(bot, "campaign test beta", user=RILEY)
+    )
+    assert campaign_state(bot, "beta") == "active"
+    assert message_states(bot).count("pending") == 2
+
+    # Alpha is Riley's to run; a workspace admin may stop any campaign, but not start one.
+    assert "*alpha* started" in shown(command(bot, "campaign start alpha", user=RILEY))
+    assert "You can't stop 'beta'" in shown(command(bot, "campaign stop beta", user=ALEX))
+    assert "You can't start 'alpha'" in shown(command(bot, "campaign start alpha", user=ADMIN))
+    stopped = shown(command(bot, "campaign stop beta", user=ADMIN))
+    assert "Stopped *beta*; 6 unsent emails cancelled." in stopped
+    assert campaign_state(bot, "beta") == "stopped"
+    assert campaign_state(bot, "alpha") == "active"
+
+
+def test_only_admins_and_whoever_added_it_take_an_address_off_the_dnc_list(
+    bot: RunningBot,
+) -> None:
+    add_admin(bot)
+    command(bot, "dnc add jana@talent.example asked us", user=ALEX)
+    refused = shown(command(bot, "dnc remove jana@talent.example", user=RILEY))
+    assert (
+        "You can't take jana@talent.example off the do-not-contact list: only workspace "
+        "admins and the person who added it can."
+    ) in refused
+    assert "jana@talent.example" in shown(command(bot, "dnc list"))
+
+    removed = shown(command(bot, "dnc remove jana@talent.example", user=ADMIN))
+    assert "Removed jana@talent.example from the do-not-contact list." in removed
+    assert "The do-not-contact list is empty." in shown(command(bot, "dnc list"))
+    # Slack said who is an admin: the bot asked users.info for the person removing.
+    asked = [c.params.get("user") for c in bot.sandbox.slack.calls("users.info")]
+    assert RILEY in asked and ADMIN in asked
 
 
 def test_starting_from_ones_own_mailbox_tells_no_one(bot: RunningBot) -> None:
@@ -183,12 +252,17 @@ def test_delegation_mistakes_get_a_sentence(bot: RunningBot) -> None:
         command(bot, "delegate <@U0RECRUIT1|riley> backend q4", user=SAM)
     )
     assert delegations(bot) == [(RILEY, "Backend Q4")]
-    service = Delegations(bot.db, bot.container.clock, RecordingNotifier())
     sam_box = bot.container.campaigns.sender_choices(TEAM, SAM)[0][0]
-    assert service.may_send(TEAM, RILEY, sam_box, "backend q4")
-    assert not service.may_send(TEAM, RILEY, sam_box, "Frontend")
-    assert service.may_send(TEAM, SAM, sam_box, "Frontend")  # the owner always may
-    assert not service.may_send("T0OTHER001", SAM, sam_box, "Frontend")
+
+    def may_create(team: str, user: str, name: str) -> bool:
+        with bot.db() as session:
+            target = CampaignTarget(team, sam_box, name)
+            return allowed(session, Actor(team, user), Action.CREATE, target)
+
+    assert may_create(TEAM, RILEY, "backend q4")
+    assert not may_create(TEAM, RILEY, "Frontend")
+    assert may_create(TEAM, SAM, "Frontend")  # the owner always may
+    assert not may_create("T0OTHER001", SAM, "Frontend")
     gone = shown(command(bot, "undelegate <@U0RECRUIT1|riley>", user=SAM))
     assert "<@U0RECRUIT1> can no longer send from sam.patel@acme.test." in gone
     assert delegations(bot) == []
@@ -245,7 +319,7 @@ def test_dnc_add_stops_a_running_candidate_and_list_and_remove_say_what_is_there
         listed
     )
 
-    removed = shown(command(bot, "dnc remove JANA@talent.example"))
+    removed = shown(command(bot, "dnc remove JANA@talent.example", user=ALEX))  # who added it
     assert "Removed jana@talent.example from the do-not-contact list." in removed
     assert "jana@talent.example was not on the do-not-contact list; nothing changed." in shown(
         command(bot, "dnc remove jana@talent.example")
@@ -295,7 +369,8 @@ def test_a_campaign_scoped_delegation_covers_that_campaign_only(bot: RunningBot)
     }
     other = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: "Another"})
     assert other.json()["errors"] == {
-        cb.SENDER: "That mailbox was delegated to you for another campaign only."
+        cb.SENDER: "You can't create 'Another' from sam.patel@acme.test: it was delegated to "
+        "you for other campaigns only. Ask its owner to run `/scaleup delegate` for 'Another'."
     }
     ok = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: "only this"})
     assert ok.status_code == 200 and not ok.content

@@ -283,7 +283,9 @@ def test_a_send_that_vanished_is_unknown_never_resent(cbot: RunningBot, clock: F
     assert sent_to(cbot, "jana@talent.example") == []  # never retried automatically
 
     # The recruiter checks the mailbox and resumes Jana: the sequence goes on from step 2.
-    cbot.container.campaigns.resume_candidate(TEAM, "Backend Q4", "jana@talent.example")
+    cbot.container.campaigns.resume_candidate(
+        TEAM, RECRUITER.slack_id, "Backend Q4", "jana@talent.example"
+    )
     clock.advance(days=3)
     dispatcher(cbot, "later").tick()
     assert [m.subject for m in inbox(cbot, "jana@talent.example")] == ["Following up"]  # type: ignore[attr-defined]
@@ -323,8 +325,10 @@ def test_a_draft_left_by_a_dead_worker_respects_a_later_pause_or_stop(
     drafted_to = draft.to[0].address  # type: ignore[attr-defined]
     other = next(e for e, *_ in CANDIDATES if e != drafted_to)
     campaigns = cbot.container.campaigns
-    campaigns.pause_candidate(TEAM, "Backend Q4", drafted_to)
-    campaigns.stop(TEAM, "Backend Q4")  # stopping also cancels the other's pending step
+    campaigns.pause_candidate(TEAM, RECRUITER.slack_id, "Backend Q4", drafted_to)
+    campaigns.stop(
+        TEAM, RECRUITER.slack_id, "Backend Q4"
+    )  # stopping also cancels the other's pending step
     clock.advance(minutes=6)
     dispatcher(cbot, "survivor").tick()
     assert cbot.sandbox.store.sent_items(RECRUITER.email) == []
@@ -346,13 +350,17 @@ def test_a_paused_candidate_with_a_stranded_draft_gets_that_draft_on_resume(
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
     with pytest.raises(SimulatedCrash):
         dispatcher(cbot, "doomed", checkpoint=crash).tick()
-    cbot.container.campaigns.pause_candidate(TEAM, "Backend Q4", "jana@talent.example")
+    cbot.container.campaigns.pause_candidate(
+        TEAM, RECRUITER.slack_id, "Backend Q4", "jana@talent.example"
+    )
     clock.advance(minutes=6)
     worker = dispatcher(cbot, "survivor")
     worker.tick()
     assert sent_to(cbot, "jana@talent.example") == []
     assert len(cbot.sandbox.store.drafts(RECRUITER.email)) == 1  # kept for the resume
-    cbot.container.campaigns.resume_candidate(TEAM, "Backend Q4", "jana@talent.example")
+    cbot.container.campaigns.resume_candidate(
+        TEAM, RECRUITER.slack_id, "Backend Q4", "jana@talent.example"
+    )
     worker.tick()
     assert len(sent_to(cbot, "jana@talent.example")) == 1
     assert cbot.sandbox.store.drafts(RECRUITER.email) == []
@@ -485,5 +493,5 @@ def test_access_denied_pauses_the_mailbox_not_the_candidate(
     note = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))[-1]
     assert "Outlook refused to send from this mailbox" in note
     # Once fixed, resuming sends both, once each.
-    cbot.container.campaigns.resume(TEAM, "Backend Q4")
+    cbot.container.campaigns.resume(TEAM, RECRUITER.slack_id, "Backend Q4")
     assert dispatcher(cbot).tick().sent == 2

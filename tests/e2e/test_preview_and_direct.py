@@ -159,8 +159,21 @@ def test_a_test_send_fills_what_the_shortlist_lacks_with_placeholders(cbot: Runn
 def test_only_people_who_may_send_from_the_mailbox_can_send_a_test(cbot: RunningBot) -> None:
     draft_campaign(cbot)
     refused = shown(command(cbot, "campaign test Backend Q4", user=COLLEAGUE.slack_id))
-    assert "Only riley.chen@acme.test's owner and the recruiters they delegated to" in refused
+    assert (
+        "You can't send a test of 'Backend Q4': only the owner of riley.chen@acme.test and "
+        "the recruiters they delegated it to can."
+    ) in refused
     assert outbox(cbot) == []
+
+
+def test_only_people_who_may_send_from_the_mailbox_can_preview(cbot: RunningBot) -> None:
+    draft_campaign(cbot)
+    refused = shown(command(cbot, "campaign preview Backend Q4", user=COLLEAGUE.slack_id))
+    assert (
+        "You can't preview 'Backend Q4': only the owner of riley.chen@acme.test and the "
+        "recruiters they delegated it to can."
+    ) in refused
+    assert "Jana" not in refused  # nothing of the candidates' emails shows
 
 
 # -- direct messages ------------------------------------------------------------------------

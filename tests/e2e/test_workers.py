@@ -50,7 +50,13 @@ def test_two_worker_processes_never_send_twice(bot: RunningBot) -> None:
         rows = [(f"p{n}-{i}@talent.example", f"P{i}", "UTC", None) for i in range(10)]
         shortlist_id = seed_shortlist(bot, f"list-{n}", rows)
         create_campaign(
-            bot, mailbox_id, shortlist_id, name=f"C{n}", steps=THREE_STEPS[:1], window=EVERYDAY
+            bot,
+            mailbox_id,
+            shortlist_id,
+            name=f"C{n}",
+            steps=THREE_STEPS[:1],
+            window=EVERYDAY,
+            user_id=person.slack_id,  # the mailbox's owner: only they (or a delegate) may
         )
         bot.container.campaigns.start(TEAM, person.slack_id, f"C{n}")
     bot.sandbox.graph.faults.configure(latency=0.01)  # long enough for the workers to overlap
