@@ -355,6 +355,8 @@ DEEP = "nests more than 10 levels deep; simplify it."
             "Step 1 body has a tag longer than 200 words and signs; split it up.",
         ),
         ("{% if a %}" * 21 + "x" + "{% endif %}" * 21, f"Step 1 body {DEEP}"),
+        # Before: Python's IndentationError from Jinja's generated code escaped.
+        ("{% if a %}" * 100 + "x" + "{% endif %}" * 100, f"Step 1 body {DEEP}"),
         ("x" * 100_001, "Step 1 body is longer than 100,000 characters."),
     ],
 )
