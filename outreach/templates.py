@@ -81,8 +81,9 @@ class UnknownVariables(TemplateProblem):
         ]
         super().__init__(
             f"The templates use {', '.join(guesses)}, but the shortlist has no such column. "
-            f"It has: {', '.join(known)}. Names match regardless of case, spaces and "
-            "underscores; use `| default(...)` for a value some candidates lack."
+            f"It has: {', '.join(known)} (and every template has sender_name, sender_email "
+            "and sender_first_name). Names match regardless of case, spaces and underscores; "
+            "use `| default(...)` for a value some candidates lack."
         )
         self.unknown, self.known = tuple(unknown), tuple(known)
 
@@ -232,7 +233,7 @@ class CompiledCampaign:
         :class:`UnknownVariables` naming the columns there are, instead of an entry each.
         """
         fields, every_step = sender.variables(), range(len(self._steps))
-        columns: set[str] = set(fields)
+        columns: set[str] = set()
         problems: list[MissingVariables] = []
         for email, row in candidates:
             columns.update(_column_names(row))
@@ -243,7 +244,7 @@ class CompiledCampaign:
         unknown = sorted(
             name
             for name in missing_everywhere
-            if not any(same_name(name, column) for column in columns)
+            if not any(same_name(name, column) for column in columns | fields.keys())
         )
         if unknown:
             raise UnknownVariables(unknown, sorted(columns))

@@ -450,9 +450,9 @@ def test_an_unknown_variable_is_one_error_naming_the_shortlists_columns() -> Non
         campaign.check(rows, SENDER)
     assert str(caught.value) == (
         "The templates use {{ compnay }} (did you mean company?), but the shortlist has no such "
-        "column. It has: company, email, first_name, sender_email, sender_first_name, "
-        "sender_name. Names match regardless of case, spaces and underscores; use "
-        "`| default(...)` for a value some candidates lack."
+        "column. It has: company, email, first_name (and every template has sender_name, "
+        "sender_email and sender_first_name). Names match regardless of case, spaces and "
+        "underscores; use `| default(...)` for a value some candidates lack."
     )
 
 
