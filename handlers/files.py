@@ -16,6 +16,10 @@ the app's DMs; the one that matters here is a file share::
   in Slack Connect DMs), so ``files.info`` (scope ``files:read``) is asked, then
   ``url_private_download`` fetched with the workspace's bot token. Without a valid token
   Slack answers 200 with its sign-in page, so an HTML answer counts as refused.
+- **Kind.** A ``.csv`` or ``.tsv`` file (Slack's ``filetype`` or the name) is imported; a
+  text file of another name (Excel's "Unicode Text" is always ``.txt``) is downloaded and
+  imported when its content has a header row with an email column in its first lines
+  (:func:`outreach.csvdialect.looks_like_shortlist`); other files get a sentence.
 - **Limits.** Files over :data:`MAX_FILE_BYTES` are refused with a sentence before download
   (and the download stops there if ``size`` was wrong); the parser caps rows at 50,000.
 - **Not ours.** Messages from bots (this one's own posts included), other subtypes (plain
@@ -41,14 +45,21 @@ from handlers import campaign_blocks as cb
 from handlers.blocks import esc
 from handlers.deps import Deps
 from handlers.shortlist_commands import run_import
+from outreach.csvdialect import looks_like_shortlist
 from outreach.shortlists import Shortlists
 
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30.0  # seconds per read; Slack serves a 5 MB file in well under that
+NO_HEADER = (
+    "none of its first lines is a header row with an email column. "
+    "Send the shortlist as a .csv file (File → Save as → CSV UTF-8)."
+)
 NOT_CSV = "Send the shortlist as a .csv file (File → Save as → CSV UTF-8)."
 _CSV_TYPES = frozenset({"csv", "tsv"})  # the importer reads tab-separated files too
+# Slack's filetypes for plain text, whose content decides (Excel's Unicode Text is .txt).
+_TEXT_TYPES = frozenset({"text", "txt", "plain"})
 _SHORTLIST_LINE = re.compile(r"^[ \t]*shortlist:?[ \t]+(\S.*?)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -112,6 +123,12 @@ def is_csv(info: Mapping[str, Any]) -> bool:
     return info.get("filetype") in _CSV_TYPES or name.endswith((".csv", ".tsv"))
 
 
+def may_be_text(info: Mapping[str, Any]) -> bool:
+    """A plain-text file, whose content may be a shortlist: ``.txt``, or Slack says text."""
+    name = str(info.get("name") or "").lower()
+    return info.get("filetype") in _TEXT_TYPES or name.endswith((".txt", ".tab"))
+
+
 def import_file(
     client: WebClient,
     token: str,
@@ -133,7 +150,7 @@ def import_file(
         _tell(client, channel, _refused("that file") if refused else _unreadable(error))
         return
     filename = str(info.get("name") or info.get("title") or file_id)
-    if not is_csv(info):
+    if not is_csv(info) and not may_be_text(info):
         _tell(client, channel, f"*{esc(filename)}* is not a CSV file. {NOT_CSV}")
         return
     if int(info.get("size") or 0) > MAX_FILE_BYTES:
@@ -147,6 +164,9 @@ def import_file(
     except (DownloadRefused, requests.RequestException) as exc:
         log.warning("downloading %s failed: %s", file_id, exc)
         _tell(client, channel, _refused(f"*{esc(filename)}*"))
+        return
+    if not is_csv(info) and not looks_like_shortlist(data):
+        _tell(client, channel, f"*{esc(filename)}* does not look like a shortlist: {NO_HEADER}")
         return
     run_import(client, shortlists, team_id, user_id, name or name_from_file(filename), data)
 

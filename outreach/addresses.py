@@ -1,26 +1,105 @@
-"""Email addresses as the product accepts them."""
+"""Email addresses as the product accepts them: checked by ``email-validator``, stored lower-case.
+
+Syntax, internationalised domains (IDNA 2008) and internationalised local parts are the
+library's rules (``check_deliverability=False``: no DNS at import time). ``.test`` domains are
+allowed (``test_environment``) because the sandbox and the tests use them. An address whose
+local part is ASCII is stored in its ASCII form (``jane@bücher.example`` →
+``jane@xn--bcher-kva.example``), which every mail server accepts and which is the same
+whichever way the recruiter typed it.
+
+:func:`email_from_cell` reads an address the way a mail client's "To" field would: a display
+name with the address in angle brackets, a ``mailto:`` link, invisible characters pasted
+along with it.
+"""
 
 from __future__ import annotations
 
-import re
+import unicodedata
+from dataclasses import dataclass
+from email.utils import getaddresses
+from urllib.parse import unquote
+
+from email_validator import EmailNotValidError, validate_email
 
 from outreach.errors import InvalidEmail
 
-# Deliberately plain: one @, a dot in the domain, no spaces or angle brackets. Exchange
-# rejects the exotic forms RFC 5322 allows, so accepting them would only fail later.
-_EMAIL = re.compile(
-    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
+#: Characters that show as nothing (or as a space) and that copying from web pages, Word
+#: or Excel leaves in cells, with the name the import report uses for them.
+INVISIBLE = {
+    "\u00a0": "a non-breaking space",
+    "\u00ad": "a soft hyphen",
+    "\u200b": "a zero-width space",
+    "\u200c": "a zero-width non-joiner",
+    "\u200d": "a zero-width joiner",
+    "\u200e": "a left-to-right mark",
+    "\u200f": "a right-to-left mark",
+    "\u202a": "a directional formatting character",
+    "\u202b": "a directional formatting character",
+    "\u202c": "a directional formatting character",
+    "\u202d": "a directional formatting character",
+    "\u202e": "a directional formatting character",
+    "\u2060": "a word joiner",
+    "\u2028": "a line separator",
+    "\u3000": "an ideographic space",
+    "\ufeff": "a byte-order mark",
+}
+_GOOGLE_SEPARATOR = " ::: "  # Google Contacts puts several addresses in one cell this way
 
 
 def normalize_email(value: str) -> str:
-    """``value`` trimmed and lower-cased, or :class:`InvalidEmail` if it is not an address.
+    """``value`` checked and lower-cased, or :class:`InvalidEmail` naming it.
 
     Slack sends typed addresses as ``<mailto:a@b.c|a@b.c>``; that form is unwrapped.
     """
     text = value.strip()
     if text.startswith("<mailto:") and text.endswith(">"):
         text = text[len("<mailto:") : -1].split("|", 1)[0]
-    if len(text) > 254 or not _EMAIL.match(text):
+    if len(text) > 254:
         raise InvalidEmail(value.strip())
-    return text.lower()
+    try:
+        checked = validate_email(
+            text, check_deliverability=False, test_environment=True, allow_smtputf8=True
+        )
+    except EmailNotValidError:
+        raise InvalidEmail(value.strip()) from None
+    return (checked.ascii_email or checked.normalized).lower()
+
+
+@dataclass(frozen=True)
+class CellAddress:
+    """The address in a spreadsheet cell, and what was done to find it (for the row's report)."""
+
+    email: str
+    notes: tuple[str, ...] = ()
+
+
+def email_from_cell(cell: str) -> CellAddress:
+    """The address in ``cell`` as a mail client reads it, or :class:`InvalidEmail` for the cell.
+
+    Accepted: ``jane@x.com``, ``Jane Doe <jane@x.com>``, ``"Doe, Jane" <jane@x.com>``,
+    ``mailto:jane@x.com`` (a ``?subject=…`` tail is dropped), a Google Contacts cell holding
+    several addresses (the first is taken) and any of :data:`INVISIBLE`, which are removed.
+    Each invisible character removed and each extra address ignored is named in ``notes``.
+    """
+    notes: list[str] = []
+    found = sorted({name for char, name in INVISIBLE.items() if char in cell})
+    text = cell
+    for char in INVISIBLE:
+        text = text.replace(char, "")
+    text = unicodedata.normalize("NFC", text).strip()
+    if found:
+        notes.append(f"removed {' and '.join(found)} from the email address")
+    if _GOOGLE_SEPARATOR in text:
+        first, *others = text.split(_GOOGLE_SEPARATOR)
+        text = first.strip()
+        notes.append(f"the email cell holds {len(others) + 1} addresses; the first is used")
+    if text.lower().startswith("mailto:"):
+        text = unquote(text[len("mailto:") :].split("?", 1)[0]).strip()
+    elif "<" in text and text.endswith(">"):
+        pairs = getaddresses([text])
+        if len(pairs) == 1 and pairs[0][1]:
+            text = pairs[0][1]
+    try:
+        return CellAddress(normalize_email(text), tuple(notes))
+    except InvalidEmail:
+        raise InvalidEmail(cell.strip()) from None

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from outreach.places import read_zone
+
 #: Exchange Online refuses more than this many messages per mailbox per rolling minute.
 EXCHANGE_PER_MINUTE = 30
 #: Exchange Online's recipient limit per mailbox per rolling 24 hours. Each campaign email
@@ -85,12 +87,18 @@ def _describe_days(days: frozenset[int]) -> str:
     return ", ".join(parts)
 
 
-def resolve_zone(timezone: str | None, campaign_tz: str) -> ZoneInfo:
-    """The candidate's zone, else the campaign's, else UTC: a bad name never raises here."""
-    for name in (timezone, campaign_tz):
+def resolve_zone(timezone: str | None, campaign_tz: str, country: str | None = None) -> ZoneInfo:
+    """The candidate's zone, else the campaign's, else UTC: a bad name never raises here.
+
+    Each name is read by :func:`outreach.places.read_zone` (``country``, alpha-2, settles
+    ambiguous abbreviations), so a stored ``EST`` means New York with its daylight saving,
+    not the fixed offset the IANA database calls ``EST``.
+    """
+    for name, where in ((timezone, country), (campaign_tz, None)):
         if name:
+            zone = read_zone(name, where).value
             try:
-                return ZoneInfo(name)
+                return ZoneInfo(zone or name)
             except (ZoneInfoNotFoundError, ValueError, OSError):
                 continue
     return ZoneInfo("UTC")

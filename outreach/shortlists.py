@@ -46,15 +46,21 @@ class ImportReport:
     parsed: ParsedShortlist
 
     def text(self, limit: int = 50) -> str:
-        """What Slack shows: counts, then every rejected row (up to ``limit``)."""
+        """What Slack shows: counts, every rejected row, then rows imported with a note
+        (an unreadable time zone or country, an address cleaned up), ``limit`` of each."""
         head = f"Shortlist *{self.name}*: {self.created} new, {self.updated} updated candidates."
+        parts = [head]
         if self.parsed.rejected:
-            return (
-                head
-                + f"\n{len(self.parsed.rejected)} rows were not imported:\n"
-                + (self.parsed.rejection_report(limit))
+            parts.append(
+                f"{_rows(len(self.parsed.rejected))} not imported:\n"
+                + self.parsed.rejection_report(limit)
             )
-        return head
+        if self.parsed.noted:
+            parts.append(
+                f"{_rows(len(self.parsed.noted))} imported with a note:\n"
+                + self.parsed.notes_report(limit)
+            )
+        return "\n".join(parts)
 
 
 @dataclass(frozen=True)
@@ -180,3 +186,7 @@ def _find(session: Session, team_id: str, name: str) -> Shortlist | None:
             Shortlist.team_id == team_id, func.lower(Shortlist.name) == name.lower()
         )
     ).first()
+
+
+def _rows(count: int) -> str:
+    return "1 row was" if count == 1 else f"{count:,} rows were"

@@ -24,6 +24,7 @@ Errors, all :class:`TemplateProblem` (an :class:`~outreach.errors.OutreachError`
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -32,19 +33,25 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Template, TemplateError, TemplateSyntaxError, meta, nodes
+from jinja2 import Template, TemplateError, TemplateSyntaxError, meta
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from outreach.errors import OutreachError
+from outreach.placeholders import foreign_placeholders, same_name, straighten_quotes
+from outreach.template_language import FILTERS, TESTS, refusals, too_big
 
-FILTERS = ("capitalize", "d", "default", "lower", "title", "trim", "upper")
-TESTS = ("defined", "undefined", "none", "eq", "ne", "in")
+__all__ = ["FILTERS", "TESTS"]
+
 #: Variables every render has, so a shortlist never needs a column for them.
 ALWAYS_PRESENT = frozenset({"email", "sender_name", "sender_email", "sender_first_name"})
 MAX_TEMPLATE_CHARS = 100_000
+#: The longest string ``*`` may build and the largest ``**`` may raise to, should a template
+#: reach the sandbox with arithmetic (the language refuses it when compiling).
+MAX_PRODUCT_CHARS = 10_000
+MAX_EXPONENT = 64
 
 
 class TemplateProblem(OutreachError):
@@ -61,6 +68,24 @@ class TemplateSyntaxProblem(TemplateProblem):
 
 class UnsafeTemplate(TemplateProblem):
     """A template tried to reach something other than the candidate's columns and was stopped."""
+
+
+class UnknownVariables(TemplateProblem):
+    """The templates use variables the shortlist has no column for."""
+
+    def __init__(self, unknown: Sequence[str], known: Sequence[str]) -> None:
+        guesses = [
+            f"{{{{ {name} }}}}" + (f" (did you mean {close[0]}?)" if close else "")
+            for name in unknown
+            for close in [difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.7)]
+        ]
+        super().__init__(
+            f"The templates use {', '.join(guesses)}, but the shortlist has no such column. "
+            f"It has: {', '.join(known)} (and every template has sender_name, sender_email "
+            "and sender_first_name). Names match regardless of case, spaces and underscores; "
+            "use `| default(...)` for a value some candidates lack."
+        )
+        self.unknown, self.known = tuple(unknown), tuple(known)
 
 
 class InvalidColumnName(TemplateProblem):
@@ -146,15 +171,22 @@ def variable_name(column_header: str) -> str:
 _RESERVED = frozenset("and or not in is if else true false none self loop caller varargs".split())
 
 
-def compile_steps(steps: Sequence[StepTemplate]) -> CompiledCampaign:
-    """Parse and check every step once; :class:`TemplateSyntaxProblem` lists all problems."""
+def compile_steps(steps: Sequence[StepTemplate], columns: Iterable[str] = ()) -> CompiledCampaign:
+    """Parse and check every step once; :class:`TemplateSyntaxProblem` lists all problems.
+
+    Problems include other tools' placeholders (``{first_name}``, ``*|FNAME|*``…, see
+    :mod:`outreach.placeholders`), named with the variable meant; ``columns`` (the
+    shortlist's variable names, when known) help name it. Any failure of Jinja itself,
+    deep nesting included, is a problem of its step, never an exception.
+    """
     problems: list[str] = []
     names: set[str] = set()
     compiled = []
+    known = tuple(columns)
     for number, step in enumerate(steps, start=1):
-        subject = _compile(_TEXT, step.subject, f"Step {number} subject", problems, names)
+        subject = _compile(_TEXT, step.subject, f"Step {number} subject", problems, names, known)
         body_env = _HTML if step.html else _TEXT
-        body = _compile(body_env, step.body, f"Step {number} body", problems, names)
+        body = _compile(body_env, step.body, f"Step {number} body", problems, names, known)
         if subject is not None and body is not None:
             compiled.append((subject, body, step.html))
     if problems:
@@ -170,6 +202,7 @@ class CompiledCampaign:
     ) -> None:
         self._steps = tuple(steps)
         self._names = names
+        self._used = names | ALWAYS_PRESENT
 
     def __len__(self) -> int:
         """The number of steps."""
@@ -183,7 +216,7 @@ class CompiledCampaign:
         self, step_index: int, candidate: Mapping[str, str], sender: Sender
     ) -> RenderedEmail:
         """Step ``step_index`` (from 0) for one candidate, or :class:`RenderProblem`."""
-        context = _context(candidate, sender.variables())
+        context = _context(candidate, sender.variables(), self._used)
         problem, (subject, body) = self._fill(context.get("email", "?"), context, [step_index])
         if problem:
             raise RenderProblem(step_index + 1, problem)
@@ -195,13 +228,27 @@ class CompiledCampaign:
         """Render every step for every candidate; one entry per candidate that would fail.
 
         An entry lists every variable the candidate lacks across all steps (one used only
-        under ``default`` or ``is defined`` is optional) and every other failure.
+        under ``default`` or ``is defined`` is optional) and every other failure. A required
+        variable that no candidate's row has as a column (blank or not) raises one
+        :class:`UnknownVariables` naming the columns there are, instead of an entry each.
         """
         fields, every_step = sender.variables(), range(len(self._steps))
-        found = (
-            self._fill(email, _context(row, fields), every_step)[0] for email, row in candidates
+        columns: set[str] = set()
+        problems: list[MissingVariables] = []
+        for email, row in candidates:
+            columns.update(_column_names(row))
+            found = self._fill(email, _context(row, fields, self._used), every_step)[0]
+            if found:
+                problems.append(found)
+        missing_everywhere = {name for problem in problems for name in problem.missing}
+        unknown = sorted(
+            name
+            for name in missing_everywhere
+            if not any(same_name(name, column) for column in columns | fields.keys())
         )
-        return [problem for problem in found if problem]
+        if unknown:
+            raise UnknownVariables(unknown, sorted(columns))
+        return problems
 
     def _fill(
         self, email: str, context: dict[str, str], indexes: Iterable[int]
@@ -235,7 +282,11 @@ def describe_missing(problems: Sequence[MissingVariables], limit: int = 20) -> s
     return "\n".join(lines).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _context(row: Mapping[str, str], sender_fields: Mapping[str, str]) -> dict[str, str]:
+def _context(
+    row: Mapping[str, str], sender_fields: Mapping[str, str], used: frozenset[str]
+) -> dict[str, str]:
+    """The row's filled cells under their variable names, and under each name in ``used``
+    that matches one regardless of case, spaces and underscores (``FirstName``)."""
     context: dict[str, str] = {}
     for header, value in row.items():
         if not value or value.isspace():
@@ -244,7 +295,20 @@ def _context(row: Mapping[str, str], sender_fields: Mapping[str, str]) -> dict[s
             context.setdefault(variable_name(header), value)
         except InvalidColumnName:
             continue  # no template can name it
-    return context | dict(sender_fields)
+    context |= dict(sender_fields)
+    for name in used - context.keys():
+        match = next((key for key in context if same_name(name, key)), None)
+        if match is not None:
+            context[name] = context[match]
+    return context
+
+
+def _column_names(row: Mapping[str, str]) -> Iterator[str]:
+    for header in row:
+        try:
+            yield variable_name(header)
+        except InvalidColumnName:
+            continue
 
 
 # The missing variables the render in progress has met, if it is recording.
@@ -290,8 +354,24 @@ class _Absent(Undefined):
     __hash__ = Undefined.__hash__
 
 
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox with ``*`` and ``**`` capped, so ``'a' * 10**9`` cannot fill memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"an exponent over {MAX_EXPONENT} is not allowed")
+        if operator == "*":
+            for text, times in ((left, right), (right, left)):
+                if isinstance(text, str | list | tuple) and isinstance(times, int):
+                    if len(text) * times > MAX_PRODUCT_CHARS:
+                        raise SecurityError("the result would be too long")
+        return super().call_binop(context, operator, left, right)
+
+
 def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         undefined=_Absent,
         autoescape=autoescape,
         keep_trailing_newline=True,  # send what the recruiter typed
@@ -312,14 +392,22 @@ def _compile(
     where: str,
     problems: list[str],
     names: set[str],
+    columns: tuple[str, ...],
 ) -> Template | None:
+    """``source`` compiled, or None with its problems added; no exception escapes."""
     found: list[str] = []
     try:
         if len(source) > MAX_TEMPLATE_CHARS:
             found.append(f"{where} is longer than {MAX_TEMPLATE_CHARS:,} characters.")
             return None
-        tree = env.parse(source)
-        found += [f"{where}, line {line}: {reason}" for line, reason in _refusals(tree)]
+        found += [f"{where}: {f.sentence()}" for f in foreign_placeholders(source, columns)]
+        excess = too_big(env, source)
+        if excess:
+            found.append(f"{where} {excess}.")
+        if found:
+            return None
+        tree = env.parse(straighten_quotes(source))
+        found += [f"{where}, line {line}: {reason}" for line, reason in refusals(tree)]
         if found:
             return None
         names.update(meta.find_undeclared_variables(tree))
@@ -329,74 +417,9 @@ def _compile(
         found.append(f"{where}, line {exc.lineno}: {message.replace('Jinja was', 'ScaleUp was')}")
     except TemplateError as exc:
         found.append(f"{where}: {exc.message}")
-    except (RecursionError, ValueError):  # deep nesting, or a number too long to read
-        found.append(f"{where} is nested too deeply or has a number too long to read.")
+    except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
+        # Past the checks above only by a construct they do not count; still one sentence.
+        found.append(f"{where} is nested too deeply or too large to read; simplify it.")
     finally:
         problems += found
     return None
-
-
-# The language: output, {% if %}, names, literals, known filters and tests, comparisons,
-# and/or/not, ~. Scope only wraps {% autoescape %}, refused below it.
-_ALLOWED = (
-    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.Name, nodes.If,
-    nodes.CondExpr, nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not,
-    nodes.Concat, nodes.Keyword, nodes.Tuple, nodes.List, nodes.Filter, nodes.Test,
-    nodes.Scope,
-)  # fmt: skip
-_ARITHMETIC = (
-    nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow,
-    nodes.Neg, nodes.Pos,
-)  # fmt: skip
-# Statement nodes whose tag is not their class name, for the refusal message.
-_TAGS: dict[type[nodes.Node], str] = {
-    nodes.Assign: "set",
-    nodes.AssignBlock: "set",
-    nodes.CallBlock: "call",
-    nodes.FilterBlock: "filter",
-    nodes.FromImport: "from",
-    nodes.ScopedEvalContextModifier: "autoescape",
-}
-_SAY = 'use column names and filters, like {{ first_name | default("there") }}'
-
-
-def _refusals(node: nodes.Node) -> Iterator[tuple[int, str]]:
-    """Every construct outside the small language, with its line; the outermost only."""
-    if isinstance(node, nodes.Getattr):
-        while isinstance(node.node, nodes.Getattr):
-            node = node.node  # name a chain's first attribute: that is where it went wrong
-        yield node.lineno, f"`.{node.attr}` is not allowed; {_SAY}"
-    elif isinstance(node, nodes.Getitem):
-        arg = node.arg
-        parts = [arg.start, arg.stop, arg.step] if isinstance(arg, nodes.Slice) else [arg]
-        if all(_whole_number(part) for part in parts):
-            yield from _refusals(node.node)
-        else:
-            yield node.lineno, "only numbers are allowed in [ ], like {{ first_name[0] }}"
-    elif isinstance(node, nodes.Filter | nodes.Test) and node.name not in _known(node)[1]:
-        kind, known = _known(node)
-        yield node.lineno, f"there is no {kind} named '{node.name}'; use {', '.join(known)}"
-    elif isinstance(node, nodes.Name) and node.name == "self":
-        yield node.lineno, "there is no column called `self`"
-    elif isinstance(node, _ALLOWED):
-        for child in node.iter_child_nodes():
-            yield from _refusals(child)
-    elif isinstance(node, nodes.Call):
-        yield node.lineno, f"calling functions or methods is not allowed; {_SAY}"
-    elif isinstance(node, _ARITHMETIC):
-        yield node.lineno, "arithmetic is not allowed"
-    elif isinstance(node, nodes.Stmt):
-        tag = _TAGS.get(type(node), type(node).__name__.lower())
-        yield node.lineno, f"{{% {tag} %}} is not allowed; {_SAY}"
-    else:
-        yield node.lineno, f"this kind of expression is not allowed; {_SAY}"
-
-
-def _whole_number(node: nodes.Node | None) -> bool:
-    """Whether ``node`` is a literal like ``2`` or ``-1``, or absent (``[:2]``)."""
-    inner = node.node if isinstance(node, nodes.Neg) else node
-    return inner is None or (isinstance(inner, nodes.Const) and type(inner.value) is int)
-
-
-def _known(node: nodes.Filter | nodes.Test) -> tuple[str, tuple[str, ...]]:
-    return ("filter", FILTERS) if isinstance(node, nodes.Filter) else ("test", TESTS)

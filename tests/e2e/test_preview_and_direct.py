@@ -95,8 +95,9 @@ def test_preview_says_what_is_missing_as_a_sentence(cbot: RunningBot) -> None:
     steps = [StepSpec("Hi {{ first_name }}", "{{ company }} is hiring, {{ first_name }}.")]
     draft_campaign(cbot, steps)
     assert shown(command(cbot, "campaign preview Backend Q4")).startswith(
-        "'Backend Q4' cannot be previewed: jana@talent.example lacks company. Add the column "
-        "to the shortlist or use `| default(...)` in the template."
+        "The templates use {{ company }}, but the shortlist has no such column. It has: "
+        "country, email, first_name, last_name, timezone (and every template has sender_name, "
+        "sender_email and sender_first_name)."
     )
     nobody = shown(command(cbot, "campaign preview Backend Q4 nobody@talent.example"))
     assert nobody.startswith("nobody@talent.example is not on the shortlist of 'Backend Q4'.")

@@ -16,6 +16,7 @@ from outreach.templates import (
     Sender,
     StepTemplate,
     TemplateSyntaxProblem,
+    UnknownVariables,
     UnsafeTemplate,
     compile_steps,
     describe_missing,
@@ -96,7 +97,7 @@ def test_empty_and_blank_cells_count_as_missing() -> None:
 def test_a_condition_on_a_missing_variable_flags_it() -> None:
     campaign = one_step("{% if company %}At {{ company }}{% endif %}{{ role == 'cto' }}")
 
-    assert campaign.check([("a@x.test", {})], SENDER) == [
+    assert campaign.check([("a@x.test", {"company": "", "role": " "})], SENDER) == [
         MissingVariables("a@x.test", ("company", "role"))
     ]
 
@@ -331,3 +332,139 @@ def test_the_sandbox_underneath_stops_what_the_checks_would_miss() -> None:
     )
     with pytest.raises(UnsafeTemplate):
         campaign.check([("a@x.test", {})], SENDER)
+
+
+# --- bounded compilation: every Jinja failure is the field's sentence -----------------------
+
+DEEP = "nests more than 10 levels deep; simplify it."
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{%if a%}" * 10_000 + "x", f"Step 1 body {DEEP}"),
+        ("{%if a%}" * 5_000 + "x" + "{%endif%}" * 5_000, f"Step 1 body {DEEP}"),
+        ("{{ " + "(" * 10_000 + "a" + ")" * 10_000 + " }}", f"Step 1 body {DEEP}"),
+        ("{{ " + "[" * 10_000 + " }}", f"Step 1 body {DEEP}"),
+        (
+            "{{ " + "-" * 10_000 + "a }}",
+            "Step 1 body has a tag longer than 200 words and signs; split it up.",
+        ),
+        (
+            "{{ a " + "and a " * 5_000 + "}}",
+            "Step 1 body has a tag longer than 200 words and signs; split it up.",
+        ),
+        ("{% if a %}" * 21 + "x" + "{% endif %}" * 21, f"Step 1 body {DEEP}"),
+        # Before: Python's IndentationError from Jinja's generated code escaped.
+        ("{% if a %}" * 100 + "x" + "{% endif %}" * 100, f"Step 1 body {DEEP}"),
+        ("x" * 100_001, "Step 1 body is longer than 100,000 characters."),
+    ],
+)
+def test_bombs_give_the_fields_sentence_and_no_exception(body: str, problem: str) -> None:
+    assert refusal(body) == (problem,)
+
+
+def test_nesting_within_the_limit_still_works() -> None:
+    body = "{% if a %}" * 10 + "{{ (((a))) }}" + "{% endif %}" * 10
+    assert one_step(body).render(0, {"a": "yes"}, SENDER).body == "yes"
+
+
+def test_arithmetic_bombs_are_refused_and_the_sandbox_caps_them_too() -> None:
+    assert refusal("{{ 'a' * 10**9 }}") == ("Step 1 body, line 1: arithmetic is not allowed",)
+    for bomb in ("{{ 'a' * 10**9 }}", "{{ 'ab' * 100000 }}", "{{ 2 ** 10000000 }}"):
+        # Built around compile_steps on purpose: the second wall must hold on its own.
+        campaign = CompiledCampaign(
+            [(_TEXT.from_string("Hi"), _TEXT.from_string(bomb), False)], frozenset()
+        )
+        with pytest.raises(UnsafeTemplate):
+            campaign.render(0, {}, SENDER)
+    small = CompiledCampaign(
+        [(_TEXT.from_string("Hi"), _TEXT.from_string("{{ '-' * 3 }}"), False)], frozenset()
+    )
+    assert small.render(0, {}, SENDER).body == "---"
+
+
+# --- templates as recruiters type them ----------------------------------------------------
+
+INPUTS = Path(__file__).parents[1] / "inputs"
+
+
+def test_other_tools_placeholders_are_named_with_the_variable_meant() -> None:
+    """Before: all four went out to the candidate literally."""
+    text = (INPUTS / "foreign-placeholders.txt").read_text()
+    subject = text.split("Subject: ", 1)[1].split("\n", 1)[0]
+    body = text.split("Body:\n", 1)[1].split("\n\nToday", 1)[0]
+    with pytest.raises(TemplateSyntaxProblem) as caught:
+        compile_steps([StepTemplate(subject, body)], columns=["email", "first_name", "company"])
+    assert caught.value.problems == (
+        "Step 1 subject: `{first_name}` looks like a placeholder from another tool: "
+        "write `{{ first_name }}`",
+        "Step 1 body: `*|FNAME|*` looks like a placeholder from another tool: write `{{ first_name }}`",
+        "Step 1 body: `[Company]` looks like a placeholder from another tool: write `{{ company }}`",
+        "Step 1 body: `%SIGNATURE%` looks like a placeholder from another tool: "
+        "write `{{ sender_name }}`",
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("{{{name}}}", "name"),
+        ("«First_Name»", "first_name"),
+        ("<<Last Name>>", "last_name"),
+        ("%FirstName%", "first_name"),
+        ("{!Contact.FirstName}", "first_name"),
+        ("${firstName}", "first_name"),
+        ("{ Company Name }", "company"),
+        ("*|COMPANY|*", "company"),
+    ],
+)
+def test_more_foreign_placeholders(written: str, meant: str) -> None:
+    assert refusal(f"Hi {written},") == (
+        f"Step 1 body: `{written}` looks like a placeholder from another tool: write `{{{{ {meant} }}}}`",
+    )
+
+
+def test_text_that_only_looks_a_little_like_placeholders_is_left_alone() -> None:
+    body = "Save 50% or 20% [1] see [here](https://x.test) [sic] {{ first_name }} {% if a %}{% endif %}"
+    assert (
+        one_step(body).render(0, {"first_name": "Jo", "a": "x"}, SENDER).body.startswith("Save 50%")
+    )
+
+
+def test_variable_names_match_columns_regardless_of_case_spaces_and_underscores() -> None:
+    campaign = one_step("{{ FirstName }} at {{ Company }} ({{ first_name }}, {{ Job_Title }})")
+    row = {"email": "a@x.test", "First Name": "Jana", "company": "Initech", "Job Title": "CTO"}
+    assert campaign.render(0, row, SENDER).body == "Jana at Initech (Jana, CTO)"
+    assert campaign.check([("a@x.test", row)], SENDER) == []
+
+
+def test_an_unknown_variable_is_one_error_naming_the_shortlists_columns() -> None:
+    """Before: one "lacks compnay" line per candidate."""
+    campaign = one_step("Hi {{ first_name }} at {{ compnay }} {{ team | default('') }}")
+    rows = [
+        (f"c{n}@x.test", {"email": f"c{n}@x.test", "first_name": "A", "company": "B"})
+        for n in range(500)
+    ]
+    with pytest.raises(UnknownVariables) as caught:
+        campaign.check(rows, SENDER)
+    assert str(caught.value) == (
+        "The templates use {{ compnay }} (did you mean company?), but the shortlist has no such "
+        "column. It has: company, email, first_name (and every template has sender_name, "
+        "sender_email and sender_first_name). Names match regardless of case, spaces and "
+        "underscores; use `| default(...)` for a value some candidates lack."
+    )
+
+
+def test_a_blank_cell_of_a_known_column_is_still_per_candidate() -> None:
+    campaign = one_step("Hi {{ first_name }}")
+    rows = [("a@x.test", {"first_name": ""}), ("b@x.test", {"first_name": "B"})]
+    assert campaign.check(rows, SENDER) == [MissingVariables("a@x.test", ("first_name",))]
+
+
+def test_word_smart_quotes_inside_tags_are_straightened() -> None:
+    campaign = one_step(
+        "Hi {{ first_name | default(\u201cthere\u201d) }}, \u201cquoted\u201d {{ x | default(\u2018y\u2019) }}"
+    )
+    body = campaign.render(0, {}, SENDER).body
+    assert body == "Hi there, \u201cquoted\u201d y"
