@@ -39,6 +39,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
 from outreach.errors import OutreachError
+from outreach.message_size import MessageTooLarge, render_capped
 
 FILTERS = ("capitalize", "d", "default", "lower", "title", "trim", "upper")
 TESTS = ("defined", "undefined", "none", "eq", "ne", "in")
@@ -214,9 +215,13 @@ class CompiledCampaign:
             for index in indexes:
                 for part, template in zip(("subject", "body"), self._steps[index][:2], strict=True):
                     try:
-                        out.append(template.render(context))
+                        out.append(
+                            render_capped(template, context, step=index + 1, part=part, email=email)
+                        )
                     except SecurityError as exc:
                         raise UnsafeTemplate() from exc
+                    except MessageTooLarge:
+                        raise  # not a gap in the row: the caller reports sizes on their own
                     except Exception as exc:  # any failure is reported for this candidate
                         errors.append(f"step {index + 1} {part} cannot be filled in ({exc})")
                         out.append("")
