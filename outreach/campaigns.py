@@ -31,13 +31,8 @@ from outreach import audit, direct, previews
 from outreach.addresses import normalize_email
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
-from outreach.enrollment import (
-    STARTING,
-    Enroller,
-    claim,
-    claimable,
-)
 from outreach.enrollment import CampaignCannotStart as CampaignCannotStart  # re-exported
+from outreach.enrollment import Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
 from outreach.errors import OutreachError
 from outreach.previews import Preview
@@ -49,6 +44,7 @@ from outreach.sequencing import (
     window_of,
     zone_for,
 )
+from outreach.start_claims import STARTING, claim, claimable
 from outreach.templates import (
     StepTemplate,
     compile_steps,

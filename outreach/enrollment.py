@@ -3,11 +3,12 @@
 A start reads the shortlist in pages of :data:`PAGE` candidates (keyset on the candidate
 id) and holds at most one page of candidates and :data:`INSERT_BYTES` of rendered emails:
 
-1. **claim** (:func:`claim`, one short transaction): the campaign goes ``draft →
-   starting``; a second start is refused while one runs.
+1. **claim** (:func:`outreach.start_claims.claim`, one short transaction): the campaign
+   goes ``draft → starting``; a second start is refused while one runs.
 2. **check**: every step is rendered for every candidate and thrown away; only the first
-   :data:`~outreach.start_problems.SHOWN` candidates with gaps and, per step, the first email too large are kept,
-   with counts of the rest. Any problem ends the start here, before anything is written.
+   :data:`~outreach.start_problems.SHOWN` candidates with gaps and, per step, the first
+   email too large are kept, with counts of the rest. Any problem ends the start here,
+   before anything is written.
 3. **stage**: one transaction per page writes its enrollments (``starting``) and every
    step's outbox row (``waiting``) with bulk inserts. Nothing sends a waiting row and the
    dispatcher never sees a ``starting`` enrollment, so a half-staged start sends nothing.
@@ -19,12 +20,12 @@ a time, and a 10,000 x 5 start takes seconds; in one transaction every other wri
 Slack event's de-duplication before its ack, a ``dnc add``, the worker's claims) would
 wait that long, and Slack wants its ack within 3 s. A page holds the lock for tens of
 milliseconds. Readers (``/healthz``, ``campaign list``) never wait, in WAL mode or on
-PostgreSQL.
+PostgreSQL. The start itself runs after the Slack ack, on Bolt's listener thread pool.
 
 A start that fails after the claim deletes what it staged and puts the campaign back in
 ``draft``. One that died with its process leaves a ``starting`` campaign of staged rows
-that cannot send; after :data:`ABANDONED_AFTER` the next start takes it over and deletes
-them first.
+that cannot send; after :data:`~outreach.start_claims.ABANDONED_AFTER` the next start
+takes it over and deletes them first.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -54,6 +55,7 @@ from outreach.campaign_lookup import variables_of
 from outreach.errors import OutreachError
 from outreach.schedule import next_send_time
 from outreach.sequencing import ACTIVE, step_key, window_of, zone_for
+from outreach.start_claims import STARTING, Claim, delete_staged
 from outreach.start_problems import StartProblems, candidate_problems
 from outreach.templates import (
     CompiledCampaign,
@@ -65,10 +67,8 @@ from outreach.templates import (
 
 log = logging.getLogger(__name__)
 
-STARTING = "starting"
 PAGE = 500
 INSERT_BYTES = 4_000_000
-ABANDONED_AFTER = timedelta(minutes=15)
 
 #: Called with ("staged", page number) after each page commits; tests hold a start there.
 Checkpoint = Callable[[str, int], None]
@@ -88,44 +88,6 @@ class StartReport:
     enrolled: int
     skipped: list[tuple[str, str]]  # (email, why)
     first_send: datetime | None
-
-
-@dataclass(frozen=True)
-class Claim:
-    """The right to start one campaign, held since ``at`` (its ``started_at``)."""
-
-    campaign_id: int
-    name: str
-    team_id: str
-    at: datetime
-
-
-def claimable(campaign: Campaign, now: datetime) -> bool:
-    """Whether a start may begin: a draft, or a start abandoned :data:`ABANDONED_AFTER` ago."""
-    if campaign.state == "draft":
-        return True
-    since = campaign.started_at
-    return campaign.state == STARTING and since is not None and now - since > ABANDONED_AFTER
-
-
-def claim(session: Session, campaign: Campaign, now: datetime) -> Claim | None:
-    """Mark ``campaign`` as starting, deleting what an abandoned start left; None when
-    another start claimed it first. The caller checked :func:`claimable`."""
-    seen = (
-        Campaign.started_at.is_(None)
-        if campaign.started_at is None
-        else Campaign.started_at == campaign.started_at
-    )
-    won = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.state == campaign.state, seen)
-        .values(state=STARTING, started_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if won.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    _delete_staged(session, campaign.id)
-    return Claim(campaign.id, campaign.name, campaign.team_id, now)
 
 
 @dataclass
@@ -259,10 +221,11 @@ class Enroller:
         with transaction(self._db) as session:
             campaign = session.scalars(
                 select(Campaign).where(Campaign.id == claim.campaign_id).with_for_update()
-            ).one()
-            if campaign.state != STARTING or campaign.started_at != claim.at:
+            ).first()
+            if campaign is None or campaign.state != STARTING or campaign.started_at != claim.at:
+                became = "deleted" if campaign is None else campaign.state
                 raise StartInterrupted(
-                    f"'{claim.name}' did not start: it became {campaign.state} while it was "
+                    f"'{claim.name}' did not start: it became {became} while it was "
                     "starting. Nothing was enrolled."
                 )
             ours = select(Enrollment.id).where(Enrollment.campaign_id == claim.campaign_id)
@@ -305,7 +268,7 @@ class Enroller:
                 return
             if campaign.state == STARTING and campaign.started_at != claim.at:
                 return  # another start took it over and owns what is staged
-            _delete_staged(session, claim.campaign_id)
+            delete_staged(session, claim.campaign_id)
             if campaign.state == STARTING:
                 campaign.state, campaign.started_at = "draft", None
 
@@ -340,22 +303,6 @@ def _outbox_row(
 def _full_name(candidate: Candidate) -> str | None:
     name = " ".join(p for p in (candidate.first_name, candidate.last_name) if p)
     return name or None
-
-
-def _delete_staged(session: Session, campaign_id: int) -> None:
-    staged = select(Enrollment.id).where(
-        Enrollment.campaign_id == campaign_id, Enrollment.state == STARTING
-    )
-    session.execute(
-        delete(OutboxMessage)
-        .where(OutboxMessage.enrollment_id.in_(staged))
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        delete(Enrollment)
-        .where(Enrollment.campaign_id == campaign_id, Enrollment.state == STARTING)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def _skips(session: Session, team_id: str, campaign_id: int, emails: list[str]) -> dict[str, str]:
