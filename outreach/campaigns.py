@@ -1,9 +1,10 @@
-"""Campaigns: define, start (render everything first), pause, resume, stop, report.
+"""Campaigns: define, start, pause, resume, stop, report.
 
-Starting renders every step for every candidate; if any candidate lacks a variable the
-campaign does not start and the answer lists each such candidate with all it lacks.
-Then every step of every enrollment is stored in the outbox: step 1 ``pending`` at the
-candidate's first send slot, later steps ``waiting`` until the previous one is sent.
+Starting checks every step for every candidate; if any candidate lacks a variable or an
+email would be too large, the campaign does not start and the answer lists the problems
+(bounded). Then every step of every enrollment is stored in the outbox: step 1
+``pending`` at the candidate's first send slot, later steps ``waiting`` until the
+previous one is sent. :mod:`outreach.enrollment` does this a page of candidates at a time.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from bot.models import (
     Enrollment,
     Mailbox,
     OutboxMessage,
-    Suppression,
 )
 from outreach import audit, direct, previews
 from outreach.addresses import normalize_email
-from outreach.campaign_lookup import CampaignRef, variables_of
+from outreach.campaign_lookup import CampaignRef
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
+from outreach.enrollment import CampaignCannotStart as CampaignCannotStart  # re-exported
+from outreach.enrollment import Enroller
+from outreach.enrollment import StartReport as StartReport  # re-exported
 from outreach.errors import OutreachError
 from outreach.keys import CampaignKey
 from outreach.permissions import Action, Actor, CampaignTarget, decide
@@ -41,20 +44,14 @@ from outreach.sequencing import (
     ACTIVE,
     CampaignSequencer,
     hold_pending,
-    step_key,
     window_of,
     zone_for,
 )
+from outreach.start_claims import STARTING, claim, claimable
 from outreach.templates import (
-    Sender,
     StepTemplate,
     compile_steps,
-    describe_missing,
 )
-
-
-class CampaignCannotStart(OutreachError):
-    """The campaign cannot start."""
 
 
 class CampaignStateError(OutreachError):
@@ -90,14 +87,6 @@ class CampaignSpec:
 
 
 @dataclass(frozen=True)
-class StartReport:
-    campaign_id: int
-    enrolled: int
-    skipped: list[tuple[str, str]]  # (email, why)
-    first_send: datetime | None
-
-
-@dataclass(frozen=True)
 class CampaignStatus:
     name: str
     state: str
@@ -116,6 +105,7 @@ class Campaigns:
     def __init__(self, db: SessionFactory, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self.enroller = Enroller(db, clock)
 
     def create(self, team_id: str, user_id: str, spec: CampaignSpec) -> int:
         """Store a campaign in ``draft``; templates are checked for syntax now.
@@ -165,92 +155,30 @@ class Campaigns:
             return campaign.id
 
     def start(self, team_id: str, user_id: str, name: str) -> StartReport:
-        """Enroll the shortlist and schedule step 1; refuse if any candidate can't be rendered.
+        """Enroll the shortlist and schedule step 1; refuse, enrolling nobody, if any
+        candidate's emails cannot be filled in or would be too large.
 
+        Memory stays bounded however long the shortlist: see :mod:`outreach.enrollment`.
+        Raises :class:`CampaignStateError` unless the campaign is a draft (or its start
+        was abandoned), :class:`CampaignCannotStart` with every problem, bounded.
         Raises :class:`~outreach.errors.NotAllowed` unless the user may start it.
         """
         now = self._clock.now()
+        starting = CampaignStateError(
+            f"'{name}' is being started right now; `/scaleup campaign status {name}` "
+            "says when it is running."
+        )
         with transaction(self._db) as session:
             campaign = _get(session, team_id, name)
             decide(session, Actor(team_id, user_id), Action.START, CampaignTarget.of(campaign))
-            if campaign.state != "draft":
+            if campaign.state == STARTING and not claimable(campaign, now):
+                raise starting
+            if not claimable(campaign, now):
                 raise CampaignStateError(f"'{name}' has already started ({campaign.state}).")
-            mailbox = session.get_one(Mailbox, campaign.mailbox_id)
-            steps = list(
-                session.scalars(
-                    select(CampaignStep)
-                    .where(CampaignStep.campaign_id == campaign.id)
-                    .order_by(CampaignStep.position)
-                )
-            )
-            candidates = list(
-                session.scalars(
-                    select(Candidate)
-                    .where(Candidate.shortlist_id == campaign.shortlist_id)
-                    .order_by(Candidate.id)
-                )
-            )
-            compiled = compile_steps([StepTemplate(s.subject, s.body) for s in steps])
-            sender = Sender(name=mailbox.sender_name, email=mailbox.email)
-            problems = compiled.check(((c.email, variables_of(c)) for c in candidates), sender)
-            if problems:
-                raise CampaignCannotStart(
-                    f"'{name}' did not start: some candidates lack template variables. "
-                    "Add the columns to the shortlist or use `| default(...)` in the template.\n"
-                    + describe_missing(problems)
-                )
-            skipped = _skips(session, team_id, campaign.id, [c.email for c in candidates])
-            chosen = [c for c in candidates if c.email not in skipped]
-            enrollments = [
-                Enrollment(
-                    campaign_id=campaign.id,
-                    candidate_id=c.id,
-                    team_id=team_id,
-                    email=c.email,
-                    state=ACTIVE,
-                    enrolled_at=now,
-                    updated_at=now,
-                )
-                for c in chosen
-            ]
-            session.add_all(enrollments)
-            session.flush()
-            window = window_of(campaign)
-            first_send: datetime | None = None
-            for enrollment, candidate in zip(enrollments, chosen, strict=True):
-                variables = variables_of(candidate)
-                due = next_send_time(now, window, zone_for(candidate, campaign), candidate.country)
-                first_send = due if first_send is None else min(first_send, due)
-                for index, step in enumerate(steps):
-                    email = compiled.render(index, variables, sender)
-                    session.add(
-                        OutboxMessage(
-                            dedupe_key=step_key(enrollment.id, step.position),
-                            mailbox_id=mailbox.id,
-                            enrollment_id=enrollment.id,
-                            step_position=step.position,
-                            to_email=candidate.email,
-                            to_name=_full_name(candidate),
-                            subject=email.subject,
-                            body=email.body,
-                            body_html=email.html,
-                            reply_as_followup=step.as_reply,
-                            state="pending" if index == 0 else "waiting",
-                            due_at=due,
-                            created_at=now,
-                        )
-                    )
-            campaign.state, campaign.started_at = ACTIVE, now
-            audit.record(
-                session,
-                now,
-                team_id,
-                "campaign.started",
-                actor=user_id,
-                campaign_id=campaign.id,
-                enrolled=len(chosen),
-            )
-            return StartReport(campaign.id, len(chosen), sorted(skipped.items()), first_send)
+            claimed = claim(session, campaign, now)
+        if claimed is None:  # another start claimed it between our read and our write
+            raise starting
+        return self.enroller.run(claimed, user_id)
 
     def set_thread(self, campaign_id: int, thread_ts: str) -> None:
         with transaction(self._db) as session:
@@ -443,33 +371,6 @@ class Campaigns:
 
 
 Planned = tuple[str, str, bool, datetime | None, str]
-
-
-def _full_name(candidate: Candidate) -> str | None:
-    name = " ".join(p for p in (candidate.first_name, candidate.last_name) if p)
-    return name or None
-
-
-def _skips(session: Session, team_id: str, campaign_id: int, emails: list[str]) -> dict[str, str]:
-    """Candidates not to enroll, and why."""
-    skipped: dict[str, str] = {}
-    for email, kind in session.execute(
-        select(Suppression.email, Suppression.kind).where(Suppression.team_id == team_id)
-    ):
-        skipped[email] = "on the do-not-contact list" if kind == "dnc" else "the address bounced"
-    busy = session.execute(
-        select(Enrollment.email, Campaign.name)
-        .join(Campaign, Campaign.id == Enrollment.campaign_id)
-        .where(
-            Enrollment.team_id == team_id,
-            Enrollment.state.in_((ACTIVE, "paused")),
-            Enrollment.campaign_id != campaign_id,
-        )
-    )
-    for email, other in busy:
-        skipped.setdefault(email, f"active in campaign '{other}'")
-    wanted = set(emails)
-    return {e: why for e, why in skipped.items() if e in wanted}
 
 
 def _release_paused(session: Session, campaign: Campaign, now: datetime, which: object) -> None:

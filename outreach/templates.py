@@ -44,6 +44,7 @@ from outreach.placeholders import foreign_placeholders, same_name, straighten_qu
 from outreach.template_language import FILTERS, TESTS, refusals, too_big
 
 __all__ = ["FILTERS", "TESTS"]
+from outreach.message_size import MessageTooLarge, render_capped
 
 #: Variables every render has, so a shortlist never needs a column for them.
 ALWAYS_PRESENT = frozenset({"email", "sender_name", "sender_email", "sender_first_name"})
@@ -241,13 +242,7 @@ class CompiledCampaign:
             if found:
                 problems.append(found)
         missing_everywhere = {name for problem in problems for name in problem.missing}
-        unknown = sorted(
-            name
-            for name in missing_everywhere
-            if not any(same_name(name, column) for column in columns | fields.keys())
-        )
-        if unknown:
-            raise UnknownVariables(unknown, sorted(columns))
+        raise_if_unknown(missing_everywhere, columns, sender)
         return problems
 
     def _fill(
@@ -261,9 +256,13 @@ class CompiledCampaign:
             for index in indexes:
                 for part, template in zip(("subject", "body"), self._steps[index][:2], strict=True):
                     try:
-                        out.append(template.render(context))
+                        out.append(
+                            render_capped(template, context, step=index + 1, part=part, email=email)
+                        )
                     except SecurityError as exc:
                         raise UnsafeTemplate() from exc
+                    except MessageTooLarge:
+                        raise  # not a gap in the row: the caller reports sizes on their own
                     except Exception as exc:  # any failure is reported for this candidate
                         errors.append(f"step {index + 1} {part} cannot be filled in ({exc})")
                         out.append("")
@@ -301,6 +300,21 @@ def _context(
         if match is not None:
             context[name] = context[match]
     return context
+
+
+def raise_if_unknown(missing: Iterable[str], columns: Iterable[str], sender: Sender) -> None:
+    """Raise one :class:`UnknownVariables` if a variable some candidate lacks is no column
+    of the shortlist at all (``columns`` as :func:`column_names` gives them), rather than
+    letting every candidate report it missing."""
+    known = set(columns) | sender.variables().keys()
+    unknown = sorted(name for name in missing if not any(same_name(name, c) for c in known))
+    if unknown:
+        raise UnknownVariables(unknown, sorted(set(columns)))
+
+
+def column_names(row: Mapping[str, str]) -> Iterator[str]:
+    """The template variable names of a candidate row's columns (unusable headers skipped)."""
+    yield from _column_names(row)
 
 
 def _column_names(row: Mapping[str, str]) -> Iterator[str]:
