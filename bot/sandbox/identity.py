@@ -150,6 +150,7 @@ class IdentityPlatform:
         self._codes: dict[str, _AuthCode] = {}
         self._policies: dict[str, str] = {}  # user id -> a key of POLICIES
         self._token_log: list[TokenRequest] = []
+        self._paths: list[str] = []  # every path asked for, to show which documents MSAL read
         self.wsgi_app = self._build_app()
 
     def set_policy(self, user_id: str, policy: str | None) -> None:
@@ -173,6 +174,15 @@ class IdentityPlatform:
         with self._lock:
             return [t for t in self._token_log if grant_type in (None, t.grant_type)]
 
+    def paths_requested(self) -> list[str]:
+        """The path of every request so far (discovery, authorize, token), oldest first."""
+        with self._lock:
+            return list(self._paths)
+
+    def _note_path(self) -> None:
+        with self._lock:
+            self._paths.append(request.path)
+
     def _policy_of(self, user_id: str) -> str | None:
         with self._lock:
             return self._policies.get(user_id)
@@ -193,6 +203,7 @@ class IdentityPlatform:
 
     def _build_app(self) -> Flask:
         app = Flask(__name__)
+        app.before_request(self._note_path)
         tenant = "/<tenant>"
         app.add_url_rule("/common/discovery/instance", None, instance_discovery)
         app.add_url_rule(
@@ -230,7 +241,7 @@ class IdentityPlatform:
             return self._consent_page(auth, username, error=UNKNOWN_USER)
         policy = self._policy_of(user.id)
         if policy is not None:  # Entra stops here; the app hears why, nothing is granted.
-            refused = policy_fault(policy, at_sign_in=True)
+            refused = policy_fault(policy, auth.client.client_id, at_sign_in=True)
             return _deliver(auth, {"error": refused.error, "error_description": str(refused)})
         client_id = auth.client.client_id
         self.directory.consent(user.id, client_id, map(_short, auth.scopes))
@@ -386,7 +397,7 @@ class IdentityPlatform:
             raise Fault(50173)
         policy = self._policy_of(user_id)
         if policy is not None:
-            raise policy_fault(policy, at_sign_in=False)
+            raise policy_fault(policy, client.client_id, at_sign_in=False)
         return user_id, tuple(request.form.get("scope", "").split()), None
 
 

@@ -162,12 +162,13 @@ class Fault(Exception):
         return body
 
 
-def policy_fault(name: str, *, at_sign_in: bool) -> Fault:
-    """The error :data:`POLICIES` ``name`` gives at sign-in or at refresh."""
+def policy_fault(name: str, client_id: str, *, at_sign_in: bool) -> Fault:
+    """The error :data:`POLICIES` ``name`` gives app ``client_id`` at sign-in or at refresh."""
     policy = POLICIES[name]
+    fill = {"resource": GRAPH_RESOURCE, "client_id": client_id}
     if at_sign_in:
-        return Fault(policy.at_sign_in, error=policy.sign_in_error, resource=GRAPH_RESOURCE)
-    return Fault(policy.at_refresh, suberror=policy.suberror, resource=GRAPH_RESOURCE)
+        return Fault(policy.at_sign_in, error=policy.sign_in_error, **fill)
+    return Fault(policy.at_refresh, suberror=policy.suberror, **fill)
 
 
 def fault_response(fault: Fault) -> tuple[Response, int]:
