@@ -165,10 +165,16 @@ class Fault(Exception):
 def policy_fault(name: str, client_id: str, *, at_sign_in: bool) -> Fault:
     """The error :data:`POLICIES` ``name`` gives app ``client_id`` at sign-in or at refresh."""
     policy = POLICIES[name]
-    fill = {"resource": GRAPH_RESOURCE, "client_id": client_id}
     if at_sign_in:
-        return Fault(policy.at_sign_in, error=policy.sign_in_error, **fill)
-    return Fault(policy.at_refresh, suberror=policy.suberror, **fill)
+        return Fault(
+            policy.at_sign_in,
+            error=policy.sign_in_error,
+            resource=GRAPH_RESOURCE,
+            client_id=client_id,
+        )
+    return Fault(
+        policy.at_refresh, suberror=policy.suberror, resource=GRAPH_RESOURCE, client_id=client_id
+    )
 
 
 def fault_response(fault: Fault) -> tuple[Response, int]:
