@@ -70,7 +70,7 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
                 notice
             )
         case MailboxNeedsReconnect(email=email, reason=reason):
-            return f"Reconnect {esc(email)}", blocks.needs_reconnect(email, reason)
+            return f"Reconnect {esc(email)}", blocks.needs_reconnect(email, reason, notice.advice)
         case SendingFromYourMailbox():
             return (
                 f"Campaign {esc(notice.campaign)} is sending from {esc(notice.mailbox_email)}",

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from handlers.mrkdwn import esc as esc  # the one escaping function, re-exported
-from handlers.mrkdwn import mention
+from handlers.mrkdwn import esc_message, mention
 from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
 from outreach.notify import MailboxConnectedByOther, SendingFromYourMailbox
 
@@ -162,8 +162,10 @@ def connected(email: str, sender_name: str) -> list[Block]:
     ]
 
 
-def needs_reconnect(email: str, reason: str | None) -> list[Block]:
+def needs_reconnect(email: str, reason: str | None, advice: str | None = None) -> list[Block]:
+    """``reason`` is Microsoft's text (made inert); ``advice`` our own sentence."""
     why = f"\n>{esc(reason)}" if reason else ""
+    why += f"\n{esc_message(advice)}" if advice else ""
     return [
         text(
             f":warning: Microsoft no longer accepts ScaleUp's access to *{esc(email)}*, so nothing "

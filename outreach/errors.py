@@ -8,6 +8,11 @@ OutreachError
 │   ├── SignInLinkExpired        state older than 10 minutes
 │   ├── ConsentCancelled         the user pressed Cancel on Microsoft's page
 │   ├── SignInFailed             Microsoft refused the code (PKCE, secret, …)
+│   ├── AdminApprovalRequired    the tenant lets only admins consent to mail (AADSTS90094)
+│   ├── ConsentMissing           no consent (any more) for ScaleUp's scopes (AADSTS65001)
+│   ├── MfaRequired              Conditional Access wants MFA (AADSTS50076)
+│   ├── MfaSetupRequired         MFA is required and the user has no method (AADSTS50079)
+│   ├── AccountDisabled          the Microsoft account is disabled (AADSTS50057)
 │   ├── AliasNotSupported        the address is an alias of the mailbox signed in
 │   ├── WrongMailbox             signed in to a different mailbox than asked
 │   └── MailboxTaken             another Slack user connected that mailbox
@@ -72,6 +77,26 @@ class SignInFailed(ConnectError):
             f"Microsoft did not accept the sign-in ({detail}). "
             "Run `/scaleup connect` in Slack to try again."
         )
+
+
+class AdminApprovalRequired(ConnectError):
+    """Your organization lets only an administrator approve ScaleUp's access to mail. Ask your Microsoft 365 admin to grant admin consent to ScaleUp (Entra admin center, Enterprise applications, ScaleUp, Permissions), then run `/scaleup connect` again."""
+
+
+class ConsentMissing(ConnectError):
+    """Microsoft has no consent (any more) for ScaleUp to use your mailbox. Run `/scaleup connect` and accept the permissions; if Microsoft says an admin must approve them, ask your Microsoft 365 admin to grant consent to ScaleUp."""
+
+
+class MfaRequired(ConnectError):
+    """Your organization requires multi-factor authentication for ScaleUp. Run `/scaleup connect` again and complete Microsoft's verification step."""
+
+
+class MfaSetupRequired(ConnectError):
+    """Your organization requires multi-factor authentication and your account has no verification method yet. Set one up at https://aka.ms/mfasetup, then run `/scaleup connect` again."""
+
+
+class AccountDisabled(ConnectError):
+    """Your Microsoft account is disabled, so ScaleUp cannot use its mailbox. Ask your Microsoft 365 admin to enable it, then run `/scaleup connect` again."""
 
 
 class AliasNotSupported(ConnectError):

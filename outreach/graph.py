@@ -147,24 +147,31 @@ class GraphClient:
         return body
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send one request; raise the matching :class:`GraphError` for a non-2xx answer."""
+        """Send one request; raise the matching :class:`GraphError` for a non-2xx answer.
+
+        A 401 (the token expired or was revoked early) is reported to ``on_unauthorized``,
+        which forces a refresh, and the request is sent once more with the new token: Graph
+        checks the token before doing anything, so even a send is safe to repeat.
+        """
         url = path if path.startswith("http") else self._base + path
-        headers = {"Authorization": f"Bearer {self._tokens()}", **kwargs.pop("headers", {})}
-        try:
-            with self._gate:
-                response = self._session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    timeout=kwargs.pop("timeout", self._timeout),
-                    **kwargs,
-                )
-        except requests.Timeout as exc:
-            raise GraphTimeout(method, path) from exc
-        if response.status_code < 400:
-            return response
-        if response.status_code == 401 and self._on_unauthorized:
-            self._on_unauthorized()  # a held token was refused: fetch a fresh one next time
+        extra = kwargs.pop("headers", {})
+        timeout = kwargs.pop("timeout", self._timeout)
+        for attempt in (1, 2):
+            headers = {"Authorization": f"Bearer {self._tokens()}", **extra}
+            try:
+                with self._gate:
+                    response = self._session.request(
+                        method, url, headers=headers, timeout=timeout, **kwargs
+                    )
+            except requests.Timeout as exc:
+                raise GraphTimeout(method, path) from exc
+            if response.status_code < 400:
+                return response
+            if response.status_code != 401 or self._on_unauthorized is None:
+                break
+            self._on_unauthorized()  # the token was refused: drop it, refresh on next use
+            if attempt == 2:
+                break
         raise error_from_response(response)
 
 

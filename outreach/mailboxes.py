@@ -13,14 +13,12 @@ import json
 import logging
 import secrets
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlencode
 
-import msal
 import requests
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -53,7 +51,7 @@ from outreach.errors import (
     WrongMailbox,
 )
 from outreach.graph import GraphClient, TokenSource, all_addresses, primary_smtp_address
-from outreach.microsoft import MicrosoftLogin
+from outreach.microsoft import MicrosoftLogin, TokenCache, refusal
 from outreach.notify import MailboxConnected, MailboxConnectedByOther, Notifier, SlackDirectory
 from outreach.notify import MailboxNeedsReconnect as NeedsReconnectNotice
 from outreach.signin import (
@@ -149,8 +147,10 @@ class Mailboxes:
         self._notifier = notifier
         self._clock = clock
         # Access tokens this process already holds, so a burst of Graph calls does not
-        # decrypt and lock the token cache each time: mailbox id → (token, good until).
-        self._tokens: dict[int, tuple[str, float]] = {}
+        # decrypt and lock the token cache each time: mailbox id → (token, good until on
+        # the clock). Mailboxes whose token Graph refused get a forced refresh next.
+        self._tokens: dict[int, tuple[str, datetime]] = {}
+        self._refused: set[int] = set()
         self._tokens_lock = threading.Lock()
 
     # -- connect -----------------------------------------------------------------------
@@ -200,12 +200,14 @@ class Mailboxes:
         """Finish a sign-in from Microsoft's redirect; raise a ConnectError saying why not."""
         pending = self._consume_flow(auth_response.get("state", ""))
         if auth_response.get("error"):
-            if auth_response["error"] == "access_denied":
+            error, description = auth_response["error"], auth_response.get("error_description")
+            reason = refusal(error, description)
+            if reason is not None:
+                raise reason
+            if error == "access_denied":
                 raise ConsentCancelled()
-            raise SignInFailed(
-                _first_line(auth_response.get("error_description")) or auth_response["error"]
-            )
-        cache = msal.SerializableTokenCache()
+            raise SignInFailed(_first_line(description) or error)
+        cache = TokenCache(self._clock)
         flow = json.loads(self._cipher.decrypt(pending.flow_enc))
         try:
             result = self._login.redeem(flow, auth_response, cache)
@@ -214,8 +216,9 @@ class Mailboxes:
         except requests.RequestException as exc:
             raise SignInFailed("Microsoft could not be reached") from exc
         if "access_token" not in result:
-            raise SignInFailed(
-                _first_line(result.get("error_description")) or str(result.get("error"))
+            description = result.get("error_description")
+            raise refusal(result.get("error"), description) or SignInFailed(
+                _first_line(description) or str(result.get("error"))
             )
 
         token = str(result["access_token"])
@@ -323,14 +326,19 @@ class Mailboxes:
         """A valid Graph access token for the mailbox, refreshed through MSAL if needed.
 
         The row is locked while refreshing, so web and worker processes never write
-        over each other's refreshed cache. A revoked grant marks the mailbox
-        ``needs_reconnect``, forgets the account and DMs the owner.
+        over each other's refreshed cache. A token is held in memory until ``TOKEN_MARGIN``
+        seconds before it expires on the clock; after Graph refused one
+        (:meth:`token_refused`) the refresh token is redeemed even if MSAL's cache still
+        thinks the access token good. A grant Microsoft no longer honours (revoked,
+        admin consent, MFA, a disabled account) marks the mailbox ``needs_reconnect``,
+        forgets the account and DMs the owner the sentence of :func:`refusal`.
         """
+        now = self._clock.now()
         with self._tokens_lock:
             held = self._tokens.get(mailbox_id)
-        if held and held[1] > time.monotonic():
+            force = mailbox_id in self._refused
+        if held and held[1] > now:
             return held[0]
-        now = self._clock.now()
         with transaction(self._db) as session:
             mailbox = session.scalars(
                 select(Mailbox).where(Mailbox.id == mailbox_id).with_for_update()
@@ -339,10 +347,10 @@ class Mailboxes:
                 raise NoMailbox()
             if mailbox.state == NEEDS_RECONNECT:
                 raise MailboxNeedsReconnect()
-            cache = msal.SerializableTokenCache()
+            cache = TokenCache(self._clock)
             cache.deserialize(self._cipher.decrypt(mailbox.token_cache_enc))
             try:
-                result = self._login.silent(cache, mailbox.ms_home_account_id)
+                result = self._login.silent(cache, mailbox.ms_home_account_id, force_refresh=force)
             except requests.RequestException as exc:
                 raise TokenUnavailable() from exc
             if cache.has_state_changed:
@@ -361,31 +369,49 @@ class Mailboxes:
                 )
             owner = (mailbox.team_id, mailbox.owner_user_id, mailbox.email)
         if result.access_token:
-            if result.expires_in > TOKEN_MARGIN:
-                with self._tokens_lock:
-                    self._tokens[mailbox_id] = (
-                        result.access_token,
-                        time.monotonic() + result.expires_in - TOKEN_MARGIN,
-                    )
+            with self._tokens_lock:
+                self._refused.discard(mailbox_id)
+                if result.expires_in > TOKEN_MARGIN:
+                    good_until = now + timedelta(seconds=result.expires_in - TOKEN_MARGIN)
+                    self._tokens[mailbox_id] = (result.access_token, good_until)
             return result.access_token
         if result.needs_reconnect:
+            reason = refusal(result.error, result.description)
             self._notifier.notify_user(
-                owner[0], owner[1], NeedsReconnectNotice(owner[2], result.description)
+                owner[0],
+                owner[1],
+                NeedsReconnectNotice(
+                    owner[2],
+                    None if reason else result.description,
+                    reason.message if reason else None,
+                ),
             )
             raise MailboxNeedsReconnect()
         raise TokenUnavailable()
 
     def forget_token(self, mailbox_id: int) -> None:
-        """Drop the held access token (disconnect; Graph refused it)."""
+        """Drop the held access token (disconnect, reconnect)."""
         with self._tokens_lock:
             self._tokens.pop(mailbox_id, None)
+            self._refused.discard(mailbox_id)
+
+    def token_refused(self, mailbox_id: int) -> None:
+        """Graph answered 401 to the mailbox's token: drop it and force a refresh next.
+
+        Graph refuses a token its clock calls expired, or one revoked early (continuous
+        access evaluation), while MSAL's cache may still hold it as good.
+        """
+        with self._tokens_lock:
+            self._tokens.pop(mailbox_id, None)
+            self._refused.add(mailbox_id)
 
     def graph_for(self, mailbox_id: int) -> GraphClient:
-        """A Graph client acting as the mailbox, fetching tokens as it goes."""
+        """A Graph client acting as the mailbox, fetching tokens as it goes; a request
+        Graph answers 401 is retried once with a freshly refreshed token."""
         return self._graph(
             lambda: self.access_token(mailbox_id),
             mailbox_id,
-            lambda: self.forget_token(mailbox_id),
+            lambda: self.token_refused(mailbox_id),
         )
 
     # -- disconnect and wipe -----------------------------------------------------------

@@ -1,12 +1,18 @@
 """Sign-in with the Microsoft identity platform through MSAL (delegated, auth-code + PKCE).
 
-MSAL does the protocol: PKCE, state and nonce checks, the token cache and refresh. This
-module only builds the MSAL app for one mailbox's cache and names the outcomes.
+MSAL does the protocol: PKCE, state and nonce checks, instance and tenant discovery, the
+token cache and refresh. This module builds the MSAL app for one mailbox's cache, makes
+that cache judge token lifetimes on the injected :class:`~bot.clock.Clock`
+(:class:`TokenCache`), and names the outcomes, including which refusal the user can act on
+(:func:`refusal`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -14,8 +20,32 @@ from urllib.parse import urlparse
 import msal
 import requests
 
+from bot.clock import Clock
+from outreach.errors import (
+    AccountDisabled,
+    AdminApprovalRequired,
+    ConnectError,
+    ConsentCancelled,
+    ConsentMissing,
+    MfaRequired,
+    MfaSetupRequired,
+)
+
 #: Errors after which only the user can restore access (revoked grant, MFA, consent).
 RECONNECT_ERRORS = frozenset({"invalid_grant", "interaction_required", "consent_required"})
+
+#: AADSTS codes a user (or their admin) can act on, and the sentence telling them how.
+#: https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+_REFUSALS: dict[int, Callable[[], ConnectError]] = {
+    50057: AccountDisabled,  # UserDisabled
+    50076: MfaRequired,  # UserStrongAuthClientAuthNRequired
+    50079: MfaSetupRequired,  # UserStrongAuthEnrollmentRequired
+    65001: ConsentMissing,  # DelegationDoesNotExist
+    65004: ConsentCancelled,  # UserDeclinedConsent
+    90093: AdminApprovalRequired,  # GraphUserUnauthorized: the user may not grant these
+    90094: AdminApprovalRequired,  # AdminConsentRequired
+}
+_AADSTS = re.compile(r"AADSTS(\d+)")
 
 _MICROSOFT_HOSTS = (
     "login.microsoftonline.com",
@@ -52,6 +82,69 @@ class SilentResult:
         return self.error in RECONNECT_ERRORS or self.error == "no_account"
 
 
+def refusal(error: str | None, description: str | None) -> ConnectError | None:
+    """What the user can do about Microsoft refusing a sign-in or a refresh, or None.
+
+    ``error``/``description`` are the OAuth ``error`` and ``error_description`` (from the
+    authorize redirect or the token endpoint). The AADSTS code decides, since Entra names
+    one condition with different OAuth errors at the two endpoints; without a known code,
+    ``consent_required`` and ``interaction_required`` still say enough.
+    """
+    found = _AADSTS.search(description or "")
+    make = _REFUSALS.get(int(found.group(1))) if found else None
+    if make is not None:
+        return make()
+    if error == "consent_required":
+        return AdminApprovalRequired()
+    if error == "interaction_required":
+        return MfaRequired()
+    return None
+
+
+class TokenCache(msal.SerializableTokenCache):  # type: ignore[misc]  # msal is untyped
+    """MSAL's serializable token cache, judging access-token lifetimes on ``clock``.
+
+    MSAL stamps a token's ``expires_on`` with ``time.time()`` when it caches it and compares
+    it with ``time.time()`` before handing it out (msal 1.39: ``TokenCache.add``,
+    ``ClientApplication._acquire_token_silent_from_cache_and_possibly_refresh_it``). Here
+    ``add`` stamps with the clock, and ``search`` hands MSAL each access token with its
+    times moved into MSAL's frame, so "expired" means expired on the clock the rest of
+    the bot (and, in tests, the sandbox) reads. With the system clock nothing moves.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self._clock = clock
+
+    def add(self, event: dict[str, Any], now: float | None = None) -> Any:
+        return super().add(event, now=self._now() if now is None else now)
+
+    def search(
+        self,
+        credential_type: str,
+        target: Any = None,
+        query: Any = None,
+        *,
+        now: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        clock_now = self._now()
+        # The one other reading of the wall clock: MSAL's own frame, to translate into.
+        skew = int(time.time() - clock_now)
+        found = super().search(
+            credential_type, target=target, query=query, now=clock_now if now is None else now
+        )
+        for entry in found:
+            if skew and credential_type == self.CredentialType.ACCESS_TOKEN:
+                entry = dict(entry)  # a copy: the stored entry stays on the clock
+                for key in ("expires_on", "refresh_on"):
+                    if key in entry:
+                        entry[key] = str(int(entry[key]) + skew)
+            yield entry
+
+    def _now(self) -> int:
+        return int(self._clock.now().timestamp())
+
+
 class _PinnedSession(requests.Session):
     """A session that passes ``verify`` on every request.
 
@@ -70,29 +163,65 @@ class _PinnedSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+class _Client(msal.ConfidentialClientApplication):  # type: ignore[misc]  # msal is untyped
+    """MSAL's confidential client, asking ``discovery_url`` for an authority's aliases.
+
+    MSAL validates an authority on a host it does not know at the instance discovery URL
+    it is given, but looks the host's aliases up at login.microsoftonline.com regardless
+    (msal 1.39 ``_get_instance_metadata``, which its source keeps as a seam "so it can be
+    mocked"). A non-Microsoft authority (the sandbox) answers both itself, as Entra does.
+    """
+
+    discovery_url: str | None = None
+
+    def _get_instance_metadata(self, instance: str) -> Any:
+        if self.discovery_url is None:
+            return super()._get_instance_metadata(instance)
+        authorize = f"https://{instance}/common/oauth2/authorize"
+        response = self.http_client.get(
+            self.discovery_url,
+            params={"api-version": "1.1", "authorization_endpoint": authorize},
+            headers={"Accept": "application/json"},
+        )
+        response.raise_for_status()
+        return json.loads(response.text)["metadata"]  # as MSAL reads it (its own wrapper)
+
+
 class MicrosoftLogin:
-    """Builds MSAL confidential clients sharing one HTTP session and discovery cache."""
+    """Builds MSAL confidential clients sharing one HTTP session and discovery cache.
+
+    The authority may be a tenant (``https://login.microsoftonline.com/<tenant id>``) or the
+    multi-tenant production form (``…/organizations``, ``…/common``). On Microsoft's hosts
+    MSAL's own instance discovery runs; any other host (the sandbox) is validated at its own
+    ``/common/discovery/instance``, as Entra's is.
+    """
 
     def __init__(self, app: MicrosoftApp) -> None:
         self.app = app
         self._session = _PinnedSession(app.verify)
         # MSAL keeps OIDC discovery and its 400/429 throttling memory here.
         self._http_cache: dict[str, Any] = {}
-        host = urlparse(app.authority).hostname or ""
-        self._instance_discovery = None if host in _MICROSOFT_HOSTS else False
+        host = urlparse(app.authority).netloc
+        self._discovery_url = (
+            None
+            if urlparse(app.authority).hostname in _MICROSOFT_HOSTS
+            else f"https://{host}/common/discovery/instance"
+        )
 
     def client(self, cache: msal.SerializableTokenCache | None = None) -> Any:
         """An MSAL app bound to ``cache`` (one cache per mailbox)."""
-        return msal.ConfidentialClientApplication(
+        client = _Client(
             self.app.client_id,
             client_credential=self.app.client_secret,
             authority=self.app.authority,
             token_cache=cache,
             http_client=self._session,
             http_cache=self._http_cache,
-            instance_discovery=self._instance_discovery,
+            instance_discovery=self._discovery_url,
             timeout=30,
         )
+        client.discovery_url = self._discovery_url
+        return client
 
     def start(self, state: str, login_hint: str) -> dict[str, Any]:
         """A new auth-code flow; keep the whole dict server-side (it holds the PKCE verifier)."""
@@ -118,8 +247,18 @@ class MicrosoftLogin:
         )
         return result
 
-    def silent(self, cache: msal.SerializableTokenCache, home_account_id: str) -> SilentResult:
-        """A valid access token from ``cache``, refreshing it when it is about to expire."""
+    def silent(
+        self,
+        cache: msal.SerializableTokenCache,
+        home_account_id: str,
+        *,
+        force_refresh: bool = False,
+    ) -> SilentResult:
+        """A valid access token from ``cache``, refreshing it when it is about to expire.
+
+        ``force_refresh`` redeems the refresh token even though the cached access token
+        looks valid (Graph refused it: revoked, or the clocks disagree).
+        """
         client = self.client(cache)
         account = next(
             (a for a in client.get_accounts() if a.get("home_account_id") == home_account_id),
@@ -127,7 +266,9 @@ class MicrosoftLogin:
         )
         if account is None:
             return SilentResult(None, "no_account", "the token cache holds no account")
-        result = client.acquire_token_silent_with_error(list(self.app.scopes), account)
+        result = client.acquire_token_silent_with_error(
+            list(self.app.scopes), account, force_refresh=force_refresh
+        )
         if result and "access_token" in result:
             return SilentResult(
                 result["access_token"], expires_in=float(result.get("expires_in", 0))

@@ -34,7 +34,8 @@ class MailboxNeedsReconnect:
     """Microsoft stopped accepting the bot's access; the owner must sign in again."""
 
     email: str
-    reason: str | None = None
+    reason: str | None = None  # Microsoft's own words, quoted as they came
+    advice: str | None = None  # our sentence saying what to do, when we know the cause
 
 
 @dataclass(frozen=True)

@@ -89,9 +89,15 @@ def engine(database_url: str) -> Iterator[Engine]:
 # -- the sandbox and a running bot ------------------------------------------------------
 
 
+#: Access tokens in tests live 10 minutes, Entra's shortest configurable lifetime, so a test
+#: that moves its clock on makes MSAL refresh (a shorter one is under MSAL's 5-minute margin
+#: and would make it refresh before every call).
+TOKEN_LIFETIME = 600
+
+
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    running = Sandbox.start(tmp_path / "sandbox")
+    running = Sandbox.start(tmp_path / "sandbox", token_lifetime=TOKEN_LIFETIME)
     yield running
     running.stop()
 
@@ -125,7 +131,12 @@ class RunningBot:
 def start_bot(
     sandbox: Sandbox, env: dict[str, str], clock: Clock | None = None
 ) -> tuple[RunningBot, RunningServer]:
-    """Serve the bot's web app on loopback with ``env``, unset services pointed at the sandbox."""
+    """Serve the bot's web app on loopback with ``env``, unset services pointed at the sandbox.
+
+    With ``clock``, the sandbox's tokens expire on that clock too, as the bot reads it.
+    """
+    if clock is not None:
+        sandbox.identity_clock.follow(clock)
     late = _LateApp()
     server = serve(late, name="bot-web")
     settings = sandbox.configure(Settings.from_env({**env, "PUBLIC_URL": server.url}))

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import secrets
 import ssl
+import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.sandbox.console import console_url, mount_console
 from bot.sandbox.directory import Directory, SandboxUser
 from bot.sandbox.graph import GraphSandbox
@@ -33,6 +35,9 @@ from bot.settings import Settings
 
 __all__ = ["Person", "Sandbox"]
 
+#: Entra's default access-token lifetime is 60-90 minutes; ``Sandbox.start`` takes another.
+TOKEN_LIFETIME = 3600
+
 
 @dataclass(frozen=True)
 class Person:
@@ -43,6 +48,23 @@ class Person:
     real_name: str
     email: str
     aliases: tuple[str, ...] = ()
+
+
+class IdentityClock:
+    """The epoch seconds the identity platform and directory judge token lifetimes by.
+
+    Real time until :meth:`follow` points it at a :class:`~bot.clock.Clock` (a test's fake
+    clock), so that a bot and the sandbox agree on when a token has expired.
+    """
+
+    def __init__(self) -> None:
+        self._source: Clock | None = None
+
+    def follow(self, clock: Clock | None) -> None:
+        self._source = clock
+
+    def __call__(self) -> float:
+        return self._source.now().timestamp() if self._source else time.time()
 
 
 RECRUITER = Person(
@@ -71,17 +93,30 @@ class Sandbox:
     slack_server: RunningServer
     people: dict[str, Person] = field(default_factory=dict)
     bot_events_url: str | None = None
+    identity_clock: IdentityClock = field(default_factory=IdentityClock)
+    #: The authority path the bot is configured with: the tenant id, or the multi-tenant
+    #: production forms ``organizations`` / ``common`` (set before :meth:`configure`).
+    authority_tenant: str | None = None
 
     @classmethod
-    def start(cls, data_dir: Path, *, team_id: str = "T0SANDBOX1", base_port: int = 0) -> Sandbox:
+    def start(
+        cls,
+        data_dir: Path,
+        *,
+        team_id: str = "T0SANDBOX1",
+        base_port: int = 0,
+        token_lifetime: int = TOKEN_LIFETIME,
+    ) -> Sandbox:
         """Start the three servers and seed a small company.
 
         With ``base_port`` the servers take the three ports after it when free (stable URLs
-        for ``scaleup dev``); otherwise, and as a fallback, any free loopback port.
+        for ``scaleup dev``); otherwise, and as a fallback, any free loopback port. Access
+        tokens live ``token_lifetime`` seconds of :attr:`identity_clock`.
         """
-        directory = Directory()
+        clock = IdentityClock()
+        directory = Directory(access_token_lifetime=token_lifetime, clock=clock)
         certs = make_certificates(data_dir / "tls")
-        identity = IdentityPlatform(directory)
+        identity = IdentityPlatform(directory, clock=clock)
         store = MailStore(directory)
         graph = GraphSandbox(directory, store, faults=Faults())
         slack = SlackSandbox()
@@ -107,6 +142,7 @@ class Sandbox:
             identity_server=identity_server,
             graph_server=graph_server,
             slack_server=slack_server,
+            identity_clock=clock,
         )
         for person in (RECRUITER, HIRING_MANAGER, COLLEAGUE):
             sandbox.add_person(person)
@@ -135,9 +171,17 @@ class Sandbox:
         return HIRING_MANAGER
 
     # -- wiring the bot ----------------------------------------------------------------
+    def set_policy(self, email: str, policy: str | None) -> None:
+        """Put ``email``'s account under a tenant condition (``admin_consent``, ``mfa``,
+        ``mfa_enrollment``, ``disabled``) or lift it: see ``IdentityPlatform.set_policy``."""
+        user = self.directory.find_user(email)
+        if user is None:
+            raise KeyError(email)
+        self.identity.set_policy(user.id, policy)
+
     @property
     def authority(self) -> str:
-        return f"{self.identity_server.url}/{self.directory.tenant_id}"
+        return f"{self.identity_server.url}/{self.authority_tenant or self.directory.tenant_id}"
 
     def configure(self, settings: Settings) -> Settings:
         """``settings`` with every unconfigured service pointed at the sandbox."""

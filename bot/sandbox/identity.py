@@ -1,15 +1,22 @@
 """The sandbox Microsoft identity platform: the part of Entra ID that MSAL Python talks to.
 
-Serves OpenID discovery, the authorize endpoint (a sign-in and consent page) and the
-token endpoint over HTTPS on loopback, so the bot's ``ConfidentialClientApplication``
-runs unchanged against it. Users, grants and tokens live in the shared
-:class:`~bot.sandbox.directory.Directory`, so revoking a grant there breaks the next
-refresh here.
+Serves instance and OpenID discovery (``identity_discovery.py``), the authorize endpoint (a
+sign-in and consent page) and the token endpoint over HTTPS on loopback, so the bot's
+``ConfidentialClientApplication`` runs unchanged against it, with a tenant id or the
+multi-tenant ``/organizations`` and ``/common`` authorities. Users, grants and tokens live in
+the shared :class:`~bot.sandbox.directory.Directory`, so revoking a grant there breaks the
+next refresh here.
 
-Errors follow Entra's shape (``error``, ``error_description`` starting ``AADSTSnnnn:``,
-``error_codes``, ``timestamp``, ``trace_id``, ``correlation_id``); every one the sandbox
-gives is listed in :data:`AADSTS`. A bad client id or redirect URI gets an error page,
-never a redirect, so the sandbox cannot serve as an open redirector.
+Access tokens live ``Directory.access_token_lifetime`` seconds of the platform's clock, and
+the sandbox Graph refuses an expired one with 401 ``InvalidAuthenticationToken``, so MSAL's
+refresh with the refresh token is what keeps a long campaign going. Every token request is
+kept in :attr:`IdentityPlatform.token_log`.
+
+Errors follow Entra's shape (``identity_errors.py``, every AADSTS code listed in
+:data:`~bot.sandbox.identity_errors.AADSTS`). Per-user tenant conditions (admin consent
+required, MFA, a disabled account: :meth:`IdentityPlatform.set_policy`) answer at sign-in and
+at refresh as Entra does. A bad client id or redirect URI gets an error page, never a
+redirect, so the sandbox cannot serve as an open redirector.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 import secrets
 import threading
 import time
@@ -27,14 +33,27 @@ from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlencode
 
 from flask import Flask, Response, jsonify, redirect, render_template_string, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.sandbox.directory import Directory
+from bot.sandbox.identity_discovery import (
+    RESERVED_SCOPES,
+    instance_discovery,
+    issuer,
+    openid_configuration,
+)
+from bot.sandbox.identity_errors import (
+    POLICIES,
+    Fault,
+    crash,
+    fault_response,
+    http_error,
+    policy_fault,
+)
 
 CODE_LIFETIME = 600  # Entra's authorization codes live about ten minutes.
 ID_TOKEN_LIFETIME = 3600
-RESERVED_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 GRAPH_PREFIX = "https://graph.microsoft.com/"
 UNKNOWN_USER = "We couldn't find an account with that username."
 
@@ -48,66 +67,6 @@ SCOPE_WORDS = {
     "Mail.ReadWrite": "Read and write access to your mail",
     "Mail.Send": "Send mail as you",
     "MailboxSettings.ReadWrite": "Read and write your mailbox settings",
-}
-
-# Every AADSTS error the sandbox answers with: code -> (OAuth error, Entra's wording).
-AADSTS: dict[int, tuple[str, str]] = {
-    50011: (
-        "invalid_request",
-        "The redirect URI '{redirect_uri}' specified in the request does not match the "
-        "redirect URIs configured for the application '{client_id}'.",
-    ),
-    50173: (
-        "invalid_grant",
-        "The provided grant has expired due to it being revoked, a fresh auth token is "
-        "needed. The user might have changed or reset their password.",
-    ),
-    54005: (
-        "invalid_grant",
-        "OAuth2 Authorization code was already redeemed, please retry with a new valid "
-        "code or use an existing refresh token.",
-    ),
-    65001: (
-        "invalid_grant",
-        "The user or administrator has not consented to use the application with ID "
-        "'{client_id}'. Send an interactive authorization request for this user and resource.",
-    ),
-    65004: ("access_denied", "User declined to consent to access the app."),
-    70002: ("invalid_grant", "The authorization code was not issued to this application."),
-    70003: ("unsupported_grant_type", "The app requested an unsupported grant type."),
-    70008: (
-        "invalid_grant",
-        "The provided authorization code or refresh token has expired due to inactivity. "
-        "Send a new interactive authorization request for this user and resource.",
-    ),
-    501481: (
-        "invalid_grant",
-        "The Code_Verifier does not match the code_challenge supplied in the authorization "
-        "request.",
-    ),
-    700016: (
-        "unauthorized_client",
-        "Application with identifier '{client_id}' was not found in the directory '{tenant_id}'.",
-    ),
-    700054: ("unsupported_response_type", "response_type '{response_type}' is not enabled."),
-    900144: ("invalid_request", "The request must contain the following parameter: '{name}'."),
-    900561: ("invalid_request", "The endpoint only accepts {allowed} requests."),
-    7000215: (
-        "invalid_client",
-        "Invalid client secret provided. Ensure the secret being sent in the request is the "
-        "client secret value, not the client secret ID, for a secret added to app "
-        "'{client_id}'.",
-    ),
-    7000218: (
-        "invalid_client",
-        "The request body must contain the following parameter: 'client_assertion' or "
-        "'client_secret'.",
-    ),
-    9002325: (
-        "invalid_request",
-        "Proof Key for Code Exchange is required: send a code_challenge with "
-        "code_challenge_method=S256.",
-    ),
 }
 
 # The authorize parameters the consent form carries from its GET to its POST.
@@ -136,27 +95,6 @@ would like to:</p>
 """
 
 
-class Fault(Exception):
-    """An OAuth error as Entra reports it: one of :data:`AADSTS`, or (code None) a bare one."""
-
-    def __init__(self, code: int | None, status: int = 400, error: str = "", **fill: str) -> None:
-        known, message = AADSTS[code] if code else (error, fill.pop("message", ""))
-        super().__init__(f"AADSTS{code}: {message.format(**fill)}" if code else message)
-        self.error, self.code, self.status = known, code, status
-
-    def body(self) -> dict[str, object]:
-        """The JSON body Entra sends with this error."""
-        return {
-            "error": self.error,
-            "error_description": str(self),
-            "error_codes": [self.code] if self.code else [],
-            "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
-            "trace_id": str(uuid.uuid4()),
-            # MSAL sends client-request-id; Entra echoes it so logs on both sides join up.
-            "correlation_id": request.headers.get("client-request-id") or str(uuid.uuid4()),
-        }
-
-
 @dataclass(frozen=True)
 class ClientApp:
     """An app registration: its secret and the redirect URIs it may receive codes at."""
@@ -180,6 +118,16 @@ class _AuthCode:
 
 
 @dataclass(frozen=True)
+class TokenRequest:
+    """One call to the token endpoint, as the platform answered it (for tests to count)."""
+
+    grant_type: str
+    user_id: str | None  # None when the request was refused before a user was known
+    error: str | None  # ``AADSTSnnnn`` or the OAuth error; None when tokens were issued
+    at: float  # the platform's clock
+
+
+@dataclass(frozen=True)
 class _AuthRequest:
     """An authorize request whose client and redirect URI check out."""
 
@@ -194,12 +142,50 @@ class IdentityPlatform:
     """The sandbox tenant's login endpoints; serve ``wsgi_app`` over HTTPS."""
 
     def __init__(self, directory: Directory, *, clock: Callable[[], float] = time.time) -> None:
+        """``clock`` (epoch seconds) should be the one ``directory`` judges tokens by."""
         self.directory = directory
         self._clock = clock
         self._lock = threading.Lock()
         self._clients: dict[str, ClientApp] = {}
         self._codes: dict[str, _AuthCode] = {}
+        self._policies: dict[str, str] = {}  # user id -> a key of POLICIES
+        self._token_log: list[TokenRequest] = []
+        self._paths: list[str] = []  # every path asked for, to show which documents MSAL read
         self.wsgi_app = self._build_app()
+
+    def set_policy(self, user_id: str, policy: str | None) -> None:
+        """Put one user under a tenant condition of :data:`~bot.sandbox.identity_errors.POLICIES`
+        (``admin_consent``, ``mfa``, ``mfa_enrollment``, ``disabled``), or lift it (None).
+
+        While it holds, accepting the consent page sends the app the condition's error, and a
+        refresh of the user's tokens fails with it. Tokens already issued keep working until
+        they expire, as in Entra ID.
+        """
+        if policy is not None and policy not in POLICIES:
+            raise ValueError(f"unknown policy {policy!r}; one of {sorted(POLICIES)}")
+        with self._lock:
+            if policy is None:
+                self._policies.pop(user_id, None)
+            else:
+                self._policies[user_id] = policy
+
+    def token_log(self, grant_type: str | None = None) -> list[TokenRequest]:
+        """The token endpoint's requests so far, oldest first (of one grant type if given)."""
+        with self._lock:
+            return [t for t in self._token_log if grant_type in (None, t.grant_type)]
+
+    def paths_requested(self) -> list[str]:
+        """The path of every request so far (discovery, authorize, token), oldest first."""
+        with self._lock:
+            return list(self._paths)
+
+    def _note_path(self) -> None:
+        with self._lock:
+            self._paths.append(request.path)
+
+    def _policy_of(self, user_id: str) -> str | None:
+        with self._lock:
+            return self._policies.get(user_id)
 
     def register_client(
         self,
@@ -217,16 +203,20 @@ class IdentityPlatform:
 
     def _build_app(self) -> Flask:
         app = Flask(__name__)
+        app.before_request(self._note_path)
         tenant = "/<tenant>"
-        app.add_url_rule(f"{tenant}/v2.0/.well-known/openid-configuration", None, _discovery)
+        app.add_url_rule("/common/discovery/instance", None, instance_discovery)
+        app.add_url_rule(
+            f"{tenant}/v2.0/.well-known/openid-configuration", None, openid_configuration
+        )
         app.add_url_rule(f"{tenant}/discovery/v2.0/keys", None, lambda tenant: {"keys": []})
         app.add_url_rule(
             f"{tenant}/oauth2/v2.0/authorize", None, self._authorize, methods=["GET", "POST"]
         )
         app.add_url_rule(f"{tenant}/oauth2/v2.0/token", None, self._token, methods=["POST"])
-        app.register_error_handler(Fault, _fault_response)
-        app.register_error_handler(HTTPException, _http_error)
-        app.register_error_handler(Exception, _crash)
+        app.register_error_handler(Fault, fault_response)
+        app.register_error_handler(HTTPException, http_error)
+        app.register_error_handler(Exception, crash)
         return app
 
     # -- authorize -------------------------------------------------------------------
@@ -249,6 +239,10 @@ class IdentityPlatform:
         user = self.directory.find_user(username)
         if user is None:
             return self._consent_page(auth, username, error=UNKNOWN_USER)
+        policy = self._policy_of(user.id)
+        if policy is not None:  # Entra stops here; the app hears why, nothing is granted.
+            refused = policy_fault(policy, auth.client.client_id, at_sign_in=True)
+            return _deliver(auth, {"error": refused.error, "error_description": str(refused)})
         client_id = auth.client.client_id
         self.directory.consent(user.id, client_id, map(_short, auth.scopes))
         code = secrets.token_urlsafe(48)
@@ -295,8 +289,21 @@ class IdentityPlatform:
 
     # -- token -----------------------------------------------------------------------
     def _token(self, tenant: str) -> Response:
-        client = self._authenticate_client()
         grant_type = request.form.get("grant_type", "")
+        try:
+            user_id, response = self._issue(tenant, grant_type)
+        except Fault as fault:
+            self._log_token(grant_type, None, f"AADSTS{fault.code}" if fault.code else fault.error)
+            raise
+        self._log_token(grant_type, user_id, None)
+        return response
+
+    def _log_token(self, grant_type: str, user_id: str | None, error: str | None) -> None:
+        with self._lock:
+            self._token_log.append(TokenRequest(grant_type, user_id, error, self._clock()))
+
+    def _issue(self, tenant: str, grant_type: str) -> tuple[str, Response]:
+        client = self._authenticate_client()
         if grant_type == "authorization_code":
             user_id, scopes, nonce = self._redeem_code(client)
         elif grant_type == "refresh_token":
@@ -318,7 +325,7 @@ class IdentityPlatform:
         tid = self.directory.tenant_id
         now = int(self._clock())
         claims = {
-            "iss": f"{request.url_root}{tenant}/v2.0",
+            "iss": issuer(tenant, tid),
             "aud": client.client_id,
             # Entra's sub is pairwise: the same user looks different to each app.
             "sub": _b64(hashlib.sha256(f"{user.id}:{client.client_id}".encode()).digest()),
@@ -333,7 +340,7 @@ class IdentityPlatform:
             "exp": now + ID_TOKEN_LIFETIME,
             **({"nonce": nonce} if nonce else {}),  # MSAL compares it with its flow's nonce.
         }
-        return jsonify(
+        return user_id, jsonify(
             token_type="Bearer",
             scope=" ".join(asked or sorted(granted)),
             expires_in=lifetime,
@@ -388,29 +395,10 @@ class IdentityPlatform:
         user_id = self.directory.redeem_refresh_token(token, client.client_id)
         if user_id is None:  # Revoked, or never issued: Entra says the same to both.
             raise Fault(50173)
+        policy = self._policy_of(user_id)
+        if policy is not None:
+            raise policy_fault(policy, client.client_id, at_sign_in=False)
         return user_id, tuple(request.form.get("scope", "").split()), None
-
-
-def _discovery(tenant: str) -> dict[str, object]:
-    # Built from the request: the port is only known once the server is up.
-    base = f"{request.url_root}{tenant}"
-    return {
-        "issuer": f"{base}/v2.0",
-        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-        "token_endpoint": f"{base}/oauth2/v2.0/token",
-        "jwks_uri": f"{base}/discovery/v2.0/keys",
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "subject_types_supported": ["pairwise"],
-        "scopes_supported": sorted(RESERVED_SCOPES),
-        "id_token_signing_alg_values_supported": ["none"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "code_challenge_methods_supported": ["S256"],
-        "claims_supported": "iss aud sub oid tid preferred_username name email nonce".split(),
-        "tenant_region_scope": None,
-        "cloud_instance_name": "sandbox.scaleup.test",
-    }
 
 
 def _require_pkce(params: Mapping[str, str]) -> None:
@@ -448,24 +436,3 @@ def _b64(raw: bytes) -> str:
 
 def _b64_json(value: Mapping[str, object]) -> str:
     return _b64(json.dumps(value, separators=(",", ":")).encode())
-
-
-def _fault_response(fault: Fault) -> tuple[Response, int]:
-    return jsonify(fault.body()), fault.status
-
-
-def _http_error(exc: HTTPException) -> tuple[Response, int]:
-    status = exc.code or 500
-    if isinstance(exc, MethodNotAllowed):
-        fault = Fault(900561, status, allowed=", ".join(exc.valid_methods or []))
-    else:
-        error = exc.name.lower().replace(" ", "_")
-        fault = Fault(None, status, error, message=exc.description or exc.name)
-    return jsonify(fault.body()), status
-
-
-def _crash(exc: Exception) -> tuple[Response, int]:
-    # Logged here and answered as JSON: a client of the sandbox never sees a stack trace.
-    logging.getLogger("scaleup.sandbox.identity").error("identity platform failed", exc_info=exc)
-    fault = Fault(None, 500, "server_error", message="The sandbox identity platform failed.")
-    return jsonify(fault.body()), 500

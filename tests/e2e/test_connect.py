@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select, update
 
 from bot.logs import configure_logging
@@ -17,6 +18,13 @@ from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.sandbox.browser import Redirect
 from bot.worker import check_mailboxes
 from handlers import blocks
+from outreach.errors import (
+    AccountDisabled,
+    AdminApprovalRequired,
+    ConnectError,
+    MfaRequired,
+    MfaSetupRequired,
+)
 from tests.conftest import RunningBot
 
 TEAM = "T0SANDBOX1"
@@ -260,3 +268,35 @@ def test_tokens_never_reach_the_logs(bot: RunningBot, caplog: pytest.LogCaptureF
     for secret in secrets_seen:
         assert secret[:24] not in logged
     assert mailbox.token_cache_enc[:24] not in logged
+
+
+@pytest.mark.parametrize(
+    ("policy", "code", "sentence"),
+    [
+        ("admin_consent", "AADSTS90094", AdminApprovalRequired),
+        ("mfa", "AADSTS50076", MfaRequired),
+        ("mfa_enrollment", "AADSTS50079", MfaSetupRequired),
+        ("disabled", "AADSTS50057", AccountDisabled),
+    ],
+)
+def test_a_sign_in_the_tenant_refuses_says_what_to_do(
+    bot: RunningBot, policy: str, code: str, sentence: type[ConnectError]
+) -> None:
+    bot.sandbox.set_policy(RECRUITER.email, policy)
+    url = start_connect(bot, RECRUITER.slack_id, RECRUITER.email)
+    redirect = sign_in(bot, url, RECRUITER.email)
+    assert redirect.auth_response["error_description"].startswith(f"{code}: ")
+
+    result = redirect.follow()
+    assert result.status_code == 400
+    assert str(escape(sentence().message)) in result.text
+    assert mailboxes(bot) == []
+    owner = bot.sandbox.directory.find_user(RECRUITER.email)
+    assert owner is not None and not bot.sandbox.directory.has_grant(
+        owner.id, bot.settings.ms_client_id or ""
+    )
+    assert bot.sandbox.identity.token_log() == []  # no code was issued to redeem
+
+    bot.sandbox.set_policy(RECRUITER.email, None)  # once the admin has acted, it connects
+    url = start_connect(bot, RECRUITER.slack_id, RECRUITER.email)
+    assert sign_in(bot, url, RECRUITER.email).follow().status_code == 200

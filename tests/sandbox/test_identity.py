@@ -412,3 +412,141 @@ def test_authorize_without_pkce_sends_the_app_an_error(sandbox: Sandbox) -> None
     assert "AADSTS9002325" in answer.text and sandbox.redirect_uri in answer.text
     with pytest.raises(SignInError, match="AADSTS9002325"):
         sandbox.browser().open(answer.url)
+
+
+# -- token lifetimes, the token log, discovery and tenant policies -----------------------------
+
+
+def _host(sandbox: Sandbox) -> str:
+    return sandbox.authority.rsplit("/", 1)[0]  # https://127.0.0.1:PORT
+
+
+def test_the_token_log_keeps_each_grant_and_its_outcome(sandbox: Sandbox) -> None:
+    sandbox.directory.access_token_lifetime = 60  # MSAL refreshes at once
+    app = sandbox.app()
+    sandbox.sign_in(app)
+    [account] = app.get_accounts()
+    assert "access_token" in app.acquire_token_silent_with_error(SCOPES, account)
+    sandbox.directory.revoke_grant(sandbox.user.id)
+    assert "error" in app.acquire_token_silent_with_error(SCOPES, account)
+
+    log = [(t.grant_type, t.user_id, t.error) for t in sandbox.platform.token_log()]
+    assert log == [
+        ("authorization_code", sandbox.user.id, None),
+        ("refresh_token", sandbox.user.id, None),
+        ("refresh_token", None, "AADSTS50173"),
+    ]
+    assert len(sandbox.platform.token_log("refresh_token")) == 2
+
+
+def test_instance_discovery_answers_as_entra_does(sandbox: Sandbox) -> None:
+    host = _host(sandbox)
+    hostname = urlsplit(host).hostname
+    url = f"{host}/common/discovery/instance"
+    ca = str(sandbox.certs.ca_path)
+    answer = requests.get(
+        url,
+        params={
+            "api-version": "1.1",
+            # MSAL names the authority's host without its port, as Entra's hosts have none.
+            "authorization_endpoint": f"https://{hostname}/organizations/oauth2/v2.0/authorize",
+        },
+        verify=ca,
+        timeout=5,
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["tenant_discovery_endpoint"] == (
+        f"{host}/organizations/v2.0/.well-known/openid-configuration"
+    )
+    assert body["metadata"] == [
+        {"preferred_network": hostname, "preferred_cache": hostname, "aliases": [hostname]}
+    ]
+
+    elsewhere = requests.get(
+        url,
+        params={"authorization_endpoint": "https://login.example.com/common/oauth2/authorize"},
+        verify=ca,
+        timeout=5,
+    )
+    assert elsewhere.status_code == 400
+    assert elsewhere.json()["error"] == "invalid_instance"  # what MSAL checks for
+    assert elsewhere.json()["error_description"].startswith("AADSTS50049: ")
+
+
+def test_multi_tenant_configuration_has_the_tenantid_issuer_template(sandbox: Sandbox) -> None:
+    host = _host(sandbox)
+    for tenant in ("organizations", "common"):
+        config = requests.get(
+            f"{host}/{tenant}/v2.0/.well-known/openid-configuration",
+            verify=str(sandbox.certs.ca_path),
+            timeout=5,
+        ).json()
+        assert config["issuer"] == f"{host}/{{tenantid}}/v2.0"
+        assert config["token_endpoint"] == f"{host}/{tenant}/oauth2/v2.0/token"
+
+
+def test_msal_signs_in_through_organizations_with_instance_discovery(sandbox: Sandbox) -> None:
+    host = _host(sandbox)
+    app = msal.ConfidentialClientApplication(
+        CLIENT_ID,
+        client_credential=SECRET,
+        authority=f"{host}/organizations",
+        verify=str(sandbox.certs.ca_path),
+        instance_discovery=f"{host}/common/discovery/instance",
+        token_cache=msal.SerializableTokenCache(),
+        http_cache={},
+    )
+    result = sandbox.sign_in(app)
+
+    assert "access_token" in result, result
+    # The ID token names the user's own tenant, not "organizations".
+    assert result["id_token_claims"]["iss"] == f"{host}/{sandbox.directory.tenant_id}/v2.0"
+    [account] = app.get_accounts()
+    assert account["home_account_id"] == f"{sandbox.user.id}.{sandbox.directory.tenant_id}"
+
+
+@pytest.mark.parametrize(
+    ("policy", "at_sign_in", "at_refresh"),
+    [
+        (
+            "admin_consent",
+            ("consent_required", 90094),
+            ("invalid_grant", 65001, "consent_required"),
+        ),
+        ("mfa", ("interaction_required", 50076), ("interaction_required", 50076, "basic_action")),
+        (
+            "mfa_enrollment",
+            ("interaction_required", 50079),
+            ("interaction_required", 50079, "additional_action"),
+        ),
+        ("disabled", ("access_denied", 50057), ("invalid_grant", 50057, None)),
+    ],
+)
+def test_a_tenant_policy_refuses_sign_in_and_refresh_as_entra_does(
+    sandbox: Sandbox,
+    policy: str,
+    at_sign_in: tuple[str, int],
+    at_refresh: tuple[str, int, str | None],
+) -> None:
+    sandbox.directory.access_token_lifetime = 60  # MSAL refreshes at once
+    app = sandbox.app()
+    sandbox.sign_in(app)
+    [account] = app.get_accounts()
+    sandbox.platform.set_policy(sandbox.user.id, policy)
+
+    result = app.acquire_token_silent_with_error(SCOPES, account)
+    error, code, suberror = at_refresh
+    assert (result["error"], result["error_codes"]) == (error, [code])
+    assert result["error_description"].startswith(f"AADSTS{code}: ")
+    assert result.get("suberror") == suberror
+
+    flow = sandbox.start(sandbox.app())
+    redirect = sandbox.browser().open(flow["auth_uri"]).accept()
+    error, code = at_sign_in
+    assert redirect.data["error"] == error
+    assert redirect.data["error_description"].startswith(f"AADSTS{code}: ")
+    assert "code" not in redirect.data and redirect.data["state"] == flow["state"]
+
+    sandbox.platform.set_policy(sandbox.user.id, None)
+    assert "access_token" in sandbox.sign_in(sandbox.app())
