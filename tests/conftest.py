@@ -127,6 +127,8 @@ def start_bot(
 ) -> tuple[RunningBot, RunningServer]:
     """Serve the bot's web app on loopback with ``env``, unset services pointed at the sandbox."""
     late = _LateApp()
+    if clock is not None:
+        sandbox.store.clock = clock.now  # the sandbox's Exchange lives on the bot's clock
     server = serve(late, name="bot-web")
     settings = sandbox.configure(Settings.from_env({**env, "PUBLIC_URL": server.url}))
     engine = make_engine(settings.database_url)
