@@ -7,8 +7,17 @@ already have happened in the mailbox:
 * ``claimed``  a draft may exist: look for it by our marker before creating another;
 * ``drafted``  the draft exists and was never sent: send that same draft;
 * ``sending``  the send may have happened: look in Sent Items; resend the same draft only
-  when it is still a draft after a grace period; if it is gone and nowhere sent, the row
-  becomes ``unknown`` and is reported, never resent automatically.
+  when it is still a draft after a grace period and Exchange does not show its send as
+  requested; if it is gone and nowhere sent, the row becomes ``unknown`` and is reported,
+  never resent automatically.
+
+Graph answers a send with 202 and finishes later (https://learn.microsoft.com/graph/api/
+message-send): for a while the sent draft stays in Drafts and no copy is in Sent Items. Such
+a draft carries ``MSGFLAG_SUBMIT`` in ``PR_MESSAGE_FLAGS`` (MAPI; :func:`send_requested`), and
+is never sent again, however long Exchange takes (up to ``submitted_patience``, then
+``unknown``). Only a draft without that flag is resent, and only after ``send_grace``: should
+Exchange not show the flag (docs/assumptions.md, A3), ``send_grace`` must exceed the longest
+time transport keeps a sent draft in Drafts.
 
 A worker sends for a mailbox only while it holds that mailbox's lease
 (``mailbox_pacing``), claimed with ``FOR UPDATE SKIP LOCKED``; so one worker paces a
@@ -41,7 +50,7 @@ from outreach.errors import (
     MailboxError,
     MailboxNeedsReconnect,
 )
-from outreach.graph import MARKER_PROPERTY, GraphClient
+from outreach.graph import MARKER_PROPERTY, GraphClient, send_requested
 from outreach.schedule import earliest_allowed
 
 log = logging.getLogger(__name__)
@@ -53,8 +62,13 @@ FINAL = ("sent", "failed", "unknown", "cancelled")
 @dataclass(frozen=True)
 class DispatchConfig:
     lease: timedelta = timedelta(minutes=5)
-    #: How long a sent draft may stay in Drafts before we conclude the send was lost.
+    #: How long a sent draft may stay in Drafts (not marked as submitted) before we conclude
+    #: the send was lost and send it again; also how long a draft that left Drafts may take
+    #: to show up in Sent Items before the row becomes ``unknown``.
     send_grace: timedelta = timedelta(minutes=10)
+    #: How long a draft Exchange shows as submitted may wait in Drafts before the row
+    #: becomes ``unknown`` (it is never sent again).
+    submitted_patience: timedelta = timedelta(days=1)
     batch: int = 30
     #: Back-off when Graph says 429/503 without a Retry-After.
     default_retry_after: timedelta = timedelta(seconds=30)
@@ -353,6 +367,8 @@ class Dispatcher:
         found = None if first_attempt else self._find_own(graph, key)
         if found and not found.get("isDraft", True):
             return self._mark_sent(row_id, found)
+        if found and send_requested(found):  # someone (the recruiter?) sent our draft already
+            return self._adopt_sent_draft(row_id, found)
         if found is None:
             parent = None
             if parent_imid:
@@ -382,7 +398,30 @@ class Dispatcher:
         self._checkpoint("drafted", row_id)
         return "drafted"
 
+    def _adopt_sent_draft(self, row_id: int, draft: dict[str, Any]) -> str:
+        """Our draft was sent by someone else: wait for its copy, as after our own send."""
+        with transaction(self._db) as session:
+            row = self._mine(session, row_id)
+            row.state, row.draft_id = "sending", draft["id"]
+            row.internet_message_id = draft.get("internetMessageId") or row.internet_message_id
+            row.conversation_id = draft.get("conversationId") or row.conversation_id
+            row.send_attempted_at = self._clock.now()
+        self._park(row_id, throttled=False)
+        return "sending"
+
     def _send(self, graph: GraphClient, row_id: int) -> str:
+        with self._db() as session:
+            row = session.get_one(OutboxMessage, row_id)
+            recovered = str(row.draft_id) if row.state == "drafted" and row.attempts > 1 else None
+        if recovered is not None:
+            # A worker died after drafting: the recruiter may have sent the draft since.
+            try:
+                draft = graph.get_message(recovered, with_flags=True)
+            except GraphNotFound:
+                pass  # sending it answers 404 too, and the row is then confirmed
+            else:
+                if send_requested(draft):
+                    return self._adopt_sent_draft(row_id, draft)
         with transaction(self._db) as session:
             row = self._mine(session, row_id)
             # The candidate may have replied, or been paused, since the draft was made (a
@@ -404,6 +443,7 @@ class Dispatcher:
             except GraphError:
                 log.info("could not delete the cancelled draft of outbox row %s", row_id)
             return "cancelled"
+        self._checkpoint("sending", row_id)
         try:
             graph.send_draft(draft_id)
         except GraphNotFound:  # the draft is gone: maybe sent already; find out, never guess
@@ -412,18 +452,24 @@ class Dispatcher:
         return self._mark_sent(row_id, None)
 
     def _confirm(self, graph: GraphClient, row_id: int) -> str:
-        """A row left in ``sending``: prove the send happened, or decide it did not."""
+        """A row left in ``sending``: prove the send happened, or decide it did not.
+
+        In Sent Items (by marker, else by internetMessageId): sent. Still a draft that
+        Exchange shows as submitted: on its way, wait (never resend). Still a draft without
+        that flag after ``send_grace``: the send never arrived, send the same draft again.
+        Gone from Drafts and nowhere after ``send_grace``: ``unknown``.
+        """
         with self._db() as session:
             row = session.get_one(OutboxMessage, row_id)
             key, draft_id, imid = row.dedupe_key, str(row.draft_id), row.internet_message_id
             waited = self._clock.now() - (row.send_attempted_at or self._clock.now())
-        sent = graph.find_message("sentitems", marker=key)
+        sent = self._find_marked(graph, "sentitems", key)
         if sent is None and imid:
             sent = graph.find_message("sentitems", internet_message_id=imid)
         if sent is not None:
             return self._mark_sent(row_id, sent)
         try:
-            draft = graph.get_message(draft_id)
+            draft = graph.get_message(draft_id, with_flags=True)
         except GraphNotFound:
             if waited < self.config.send_grace:
                 # Sent drafts leave Drafts before their copy reaches Sent Items (and Exchange
@@ -432,15 +478,35 @@ class Dispatcher:
                 return "sending"
             self._finish(row_id, "unknown", "The message left Drafts but is not in Sent Items.")
             return "unknown"
-        if draft.get("isDraft") and waited >= self.config.send_grace:
+        if draft.get("isDraft") and send_requested(draft):
+            if waited >= self.config.submitted_patience:
+                self._finish(
+                    row_id, "unknown", "Outlook accepted the message but has not sent it yet."
+                )
+                return "unknown"
+        elif draft.get("isDraft") and waited >= self.config.send_grace:
             return self._send(graph, row_id)  # the same draft: it cannot go out twice
         self._park(row_id, throttled=False)
         return "sending"
 
     def _find_own(self, graph: GraphClient, key: str) -> dict[str, Any] | None:
-        return graph.find_message("sentitems", marker=key) or graph.find_message(
-            "drafts", marker=key
+        return self._find_marked(graph, "sentitems", key) or self._find_marked(
+            graph, "drafts", key, with_flags=True
         )
+
+    @staticmethod
+    def _find_marked(
+        graph: GraphClient, folder: str, key: str, *, with_flags: bool = False
+    ) -> dict[str, Any] | None:
+        """Our message in ``folder`` by its marker; None if Graph refuses to filter on it
+        (docs/assumptions.md, A2: callers then look by internetMessageId, or not at all)."""
+        try:
+            return graph.find_message(folder, marker=key, with_flags=with_flags)
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+            log.warning("Graph refused the marker filter in %s (%s)", folder, exc.code)
+            return None
 
     # -- recording outcomes ------------------------------------------------------------
     def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> str:

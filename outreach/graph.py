@@ -7,6 +7,7 @@ because only the caller knows whether repeating a request could duplicate an ema
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,6 +22,8 @@ from outreach.errors import (
     GraphTimeout,
 )
 
+log = logging.getLogger(__name__)
+
 TokenSource = Callable[[], str]
 
 #: Outlook's limit of concurrent requests per app and mailbox.
@@ -30,6 +33,12 @@ MAILBOX_CONCURRENCY = 4
 #: header and, unlike ``internetMessageHeaders``, can be searched for with ``$filter``.
 MARKER_PROPERTY = "String {00020386-0000-0000-C000-000000000046} Name X-ScaleUp-Outbox"
 _FOUND_FIELDS = "id,internetMessageId,conversationId,isDraft,sentDateTime,parentFolderId"
+
+#: PR_MESSAGE_FLAGS (MS-OXCMSG 2.2.1.6); its MSGFLAG_SUBMIT bit marks a message "marked for
+#: sending": a draft whose send Exchange accepted and transport has not picked up yet.
+MESSAGE_FLAGS_PROPERTY = "Integer 0x0E07"
+MSGFLAG_SUBMIT = 0x4
+_WITH_FLAGS = f"singleValueExtendedProperties($filter=id eq '{MESSAGE_FLAGS_PROPERTY}')"
 
 #: Name of the Outlook category the bot puts on its own mail and on replies it matched.
 CATEGORY = "ScaleUp"
@@ -50,6 +59,21 @@ def all_addresses(me: Mapping[str, Any]) -> set[str]:
     found.update(str(p).split(":", 1)[-1].lower() for p in me.get("proxyAddresses") or [])
     found.discard("")
     return found
+
+
+def send_requested(message: Mapping[str, Any]) -> bool:
+    """Whether a draft (read with ``with_flags``) shows its send as already requested.
+
+    False when the flags say so and also when Graph did not return them: the caller then
+    falls back on time alone (docs/assumptions.md, A3).
+    """
+    for prop in message.get("singleValueExtendedProperties") or []:
+        if str(prop.get("id", "")).lower() == MESSAGE_FLAGS_PROPERTY.lower():
+            try:
+                return bool(int(prop.get("value", "0")) & MSGFLAG_SUBMIT)
+            except ValueError:
+                return False
+    return False
 
 
 class GraphClient:
@@ -102,10 +126,37 @@ class GraphClient:
         return self._json("POST", "/me/messages", json=dict(message))
 
     def create_reply(self, message_id: str, message: Mapping[str, Any]) -> dict[str, Any]:
-        """A reply draft to ``message_id`` (same conversation), with ``message`` applied."""
-        return self._json(
-            "POST", f"/me/messages/{message_id}/createReply", json={"message": dict(message)}
-        )
+        """A reply draft to ``message_id`` (same conversation), with ``message`` applied.
+
+        Graph does not document ``singleValueExtendedProperties`` inside createReply's
+        ``message`` (docs/assumptions.md, A1). If Graph answers 400 to a message carrying
+        them, the reply is created without them and they are PATCHed onto the draft (which
+        Graph documents); if that is refused too, the draft goes without them and the caller
+        finds it by its internetMessageId. A 400 for any other reason comes back from the
+        second createReply as it is.
+        """
+        try:
+            return self._json(
+                "POST", f"/me/messages/{message_id}/createReply", json={"message": dict(message)}
+            )
+        except GraphError as exc:
+            extended = message.get("singleValueExtendedProperties")
+            if exc.status != 400 or not extended:
+                raise
+            log.warning("createReply refused extended properties (%s); patching them", exc.code)
+        bare = {k: v for k, v in message.items() if k != "singleValueExtendedProperties"}
+        draft = self._json("POST", f"/me/messages/{message_id}/createReply", json={"message": bare})
+        try:
+            return self.update_message(draft["id"], {"singleValueExtendedProperties": extended})
+        except GraphError as exc:
+            if exc.status != 400:
+                raise
+            log.warning("Graph refused the extended properties on a draft too (%s)", exc.code)
+            return draft
+
+    def update_message(self, message_id: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """PATCH writable properties of a message (recipients and body only while a draft)."""
+        return self._json("PATCH", f"/me/messages/{message_id}", json=dict(fields))
 
     def send_draft(self, message_id: str) -> None:
         """Send a draft. Graph answers 202 before Exchange has sent anything."""
@@ -115,11 +166,20 @@ class GraphClient:
         """Delete a message (a draft that must not go out any more)."""
         self.request("DELETE", f"/me/messages/{message_id}")
 
-    def get_message(self, message_id: str, fields: str = _FOUND_FIELDS) -> dict[str, Any]:
-        return self._json("GET", f"/me/messages/{message_id}", params={"$select": fields})
+    def get_message(
+        self, message_id: str, fields: str = _FOUND_FIELDS, *, with_flags: bool = False
+    ) -> dict[str, Any]:
+        """One message; ``with_flags`` adds PR_MESSAGE_FLAGS (see :func:`send_requested`)."""
+        params = {"$select": fields, **({"$expand": _WITH_FLAGS} if with_flags else {})}
+        return self._json("GET", f"/me/messages/{message_id}", params=params)
 
     def find_message(
-        self, folder: str, *, marker: str | None = None, internet_message_id: str | None = None
+        self,
+        folder: str,
+        *,
+        marker: str | None = None,
+        internet_message_id: str | None = None,
+        with_flags: bool = False,
     ) -> dict[str, Any] | None:
         """The message in ``folder`` with our marker or that Message-ID, if there is one."""
         if marker is not None:
@@ -131,11 +191,12 @@ class GraphClient:
             condition = f"internetMessageId eq '{_quote(internet_message_id)}'"
         else:
             raise ValueError("give a marker or an internet_message_id")
-        found = self._json(
-            "GET",
-            f"/me/mailFolders/{folder}/messages",
-            params={"$filter": condition, "$select": _FOUND_FIELDS, "$top": "5"},
-        ).get("value", [])
+        params = {"$filter": condition, "$select": _FOUND_FIELDS, "$top": "5"}
+        if with_flags:
+            params["$expand"] = _WITH_FLAGS
+        found = self._json("GET", f"/me/mailFolders/{folder}/messages", params=params).get(
+            "value", []
+        )
         return found[0] if found else None
 
     # -- plumbing ----------------------------------------------------------------------

@@ -32,6 +32,10 @@ EXCHANGE_PER_MINUTE = 30
 #: goes to one candidate, so one send counts as one recipient.
 EXCHANGE_RECIPIENTS_PER_DAY = 10_000
 DEFAULT_DAILY_CAP = 200
+#: The largest daily cap a campaign may set: Exchange's own limit, never above it
+#: (https://learn.microsoft.com/office365/servicedescriptions/exchange-online-service-description/
+#: exchange-online-limits#sending-limits). Beyond it Exchange accepts sends and bounces them.
+MAX_DAILY_CAP = EXCHANGE_RECIPIENTS_PER_DAY
 WEEKDAYS = frozenset({1, 2, 3, 4, 5})
 
 # A typographic en dash, as recruiters write ranges; spelled out for the linter's sake.

@@ -138,6 +138,8 @@ def start_bot(
     if clock is not None:
         sandbox.identity_clock.follow(clock)
     late = _LateApp()
+    if clock is not None:
+        sandbox.store.clock = clock.now  # the sandbox's Exchange lives on the bot's clock
     server = serve(late, name="bot-web")
     settings = sandbox.configure(Settings.from_env({**env, "PUBLIC_URL": server.url}))
     engine = make_engine(settings.database_url)

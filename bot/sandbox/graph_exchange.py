@@ -1,8 +1,10 @@
 """What Exchange does to items: compose drafts and replies, submit, route and receive mail.
 
 :class:`Exchange` holds the rules; :class:`~bot.sandbox.mailstore.MailStore` holds the lock
-and calls in with it held, so nothing here locks. Delivery is synchronous: by the time a
-send returns, every sandbox recipient has the message in their Inbox.
+and calls in with it held, so nothing here locks. By default delivery is synchronous: by the
+time a send returns, every sandbox recipient has the message in their Inbox; with a delivery
+delay (:mod:`bot.sandbox.graph_transport`) it happens when :meth:`Exchange.settle` finds it
+due, which the store calls before every operation.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.sandbox import graph_mime
 from bot.sandbox.graph_mailbox import (
@@ -28,6 +30,7 @@ from bot.sandbox.graph_mailbox import (
     new_item_id,
     subject_conversation_index,
 )
+from bot.sandbox.graph_transport import QUOTA_STATUS, Submission, Transport
 
 _REPLY_PREFIX = re.compile(r"^\s*re\s*:", re.IGNORECASE)
 
@@ -35,7 +38,8 @@ _REPLY_PREFIX = re.compile(r"^\s*re\s*:", re.IGNORECASE)
 class Exchange:
     """Composition, submission, routing and receipt of mail between mailboxes.
 
-    ``mailbox`` finds (or creates) the mailbox of any address; ``owner_addresses`` lists the
+    ``clock`` may be replaced while the sandbox runs (tests point it at their fake clock);
+    ``transport.delivery`` holds the delivery delay and the sending limits. ``mailbox`` finds (or creates) the mailbox of any address; ``owner_addresses`` lists the
     addresses a mailbox may send as (its primary address and aliases).
     """
 
@@ -45,7 +49,8 @@ class Exchange:
         mailbox: Callable[[str], Mailbox],
         owner_addresses: Callable[[Mailbox], set[str]],
     ) -> None:
-        self._clock = clock
+        self.clock = clock
+        self.transport = Transport()
         self._mailbox = mailbox
         self._owner_addresses = owner_addresses
         #: address -> (DSN status, diagnostic) for recipients whose mail bounces.
@@ -53,7 +58,7 @@ class Exchange:
 
     def now(self) -> datetime:
         """The store's clock, always timezone-aware (UTC when the clock gives naive times)."""
-        now = self._clock()
+        now = self.clock()
         return now if now.tzinfo else now.replace(tzinfo=UTC)
 
     def draft(self, box: Mailbox, fields: MessageInput, folder: str) -> Message:
@@ -142,8 +147,9 @@ class Exchange:
         self.apply(draft, fields)
         return draft
 
-    def submit(self, box: Mailbox, draft: Message, *, save: bool) -> Message:
-        """Send ``draft``: validate, copy to Sent Items under a new id, route to recipients."""
+    def submit(self, box: Mailbox, draft: Message, *, save: bool, stored: bool) -> None:
+        """Send ``draft`` (in Drafts when ``stored``): validate now, deliver per the transport's
+        :class:`~bot.sandbox.graph_transport.Delivery` (at once, or later on the clock)."""
         recipients = (*draft.to, *draft.cc, *draft.bcc)
         if not recipients:
             raise InvalidRecipients()
@@ -153,31 +159,76 @@ class Exchange:
                     f"At least one recipient isn't valid., Recipient '{recipient.address}' is not "
                     "resolved. All recipients must be resolved before a message can be submitted."
                 )
-        sender = box.owner
         if draft.from_ is not None and draft.from_.address.lower() not in self._owner_addresses(
             box
         ):
             raise SendAsDenied()
         now = self.now()
+        delivery = self.transport.delivery
+        unique = {r.address.lower() for r in recipients}
+        submission = Submission(
+            box,
+            replace(draft),
+            draft.id if stored else None,
+            save,
+            leave_at=now + timedelta(seconds=delivery.lingers),
+            copy_at=now + timedelta(seconds=delivery.delay),
+            bounce=self.transport.over_limit(box, len(unique), now),
+        )
+        if delivery.synchronous:
+            if stored:
+                box.remove(draft.id)
+            self._deliver(submission, now)
+            return
+        if not stored:  # sendMail and reply: Exchange writes the message to Drafts first
+            box.put(draft)
+            submission.draft_id = draft.id
+        waiting = box.items.get(draft.id)
+        if waiting is not None and delivery.report_submitted and not waiting.submitted:
+            box.put(replace(waiting, submitted=True, modified=now))
+        self.transport.queue.append(submission)
+
+    def settle(self) -> None:
+        """Carry out what transport has done by now: drafts leave, copies and mail arrive."""
+        if not self.transport.queue:
+            return
+        for kind, submission in self.transport.due(self.now()):
+            when = submission.leave_at if kind == "leave" else submission.copy_at
+            if kind == "leave":
+                box, draft_id = submission.box, submission.draft_id
+                if draft_id is not None and draft_id in box.items:
+                    if box.items[draft_id].folder == "drafts":
+                        box.remove(draft_id)
+            else:
+                self._deliver(submission, when)
+
+    def _deliver(self, submission: Submission, now: datetime) -> None:
+        box, draft = submission.box, submission.message
+        if submission.bounce is not None:
+            self._bounce(
+                box, draft, (*draft.to, *draft.cc, *draft.bcc), QUOTA_STATUS, submission.bounce, now
+            )
+            return
         sent = replace(
             draft,
             id=new_item_id(),
             folder="sentitems",
             is_draft=False,
             is_read=True,
+            submitted=False,
             sent=now,
             received=now,
             modified=now,
             # Exchange rewrites From to the primary address unless SendFromAliasEnabled is on.
-            from_=sender,
-            sender=sender,
+            from_=box.owner,
+            sender=box.owner,
+            extended=draft.extended if self.transport.delivery.keep_extended_on_sent else (),
         )
-        if save:
+        if submission.save:
             box.put(sent)
-        self._transport(box, sent, now)
-        return sent
+        self._route(box, sent, now)
 
-    def _transport(self, box: Mailbox, sent: Message, now: datetime) -> None:
+    def _route(self, box: Mailbox, sent: Message, now: datetime) -> None:
         view = graph_mime.transport_view(sent, received=now)
         seen: set[str] = set()
         for recipient in (*sent.to, *sent.cc, *sent.bcc):
@@ -187,18 +238,25 @@ class Exchange:
             seen.add(address)
             if address in self.rejected:
                 status, diagnostic = self.rejected[address]
-                postmaster = "postmaster@" + box.owner.address.rsplit("@", 1)[-1]
-                raw = graph_mime.non_delivery_report(
-                    sent,
-                    recipient,
-                    postmaster=postmaster,
-                    status=status,
-                    diagnostic=diagnostic,
-                    now=now,
-                )
-                self.receive(box, graph_mime.parse(raw))
+                self._bounce(box, sent, (recipient,), status, diagnostic, now)
             else:
                 self.receive(self._mailbox(address), view)
+
+    def _bounce(
+        self,
+        box: Mailbox,
+        original: Message,
+        failed: tuple[Address, ...],
+        status: str,
+        diagnostic: str,
+        now: datetime,
+    ) -> None:
+        """An NDR from the sender's postmaster ("Microsoft Outlook") into the sender's Inbox."""
+        postmaster = "postmaster@" + box.owner.address.rsplit("@", 1)[-1]
+        raw = graph_mime.non_delivery_report(
+            original, failed, postmaster=postmaster, status=status, diagnostic=diagnostic, now=now
+        )
+        self.receive(box, graph_mime.parse(raw))
 
     def receive(self, box: Mailbox, mail: InboundMail) -> Message:
         """File ``mail`` in ``box``'s Inbox, threaded, and answer it if out of office."""

@@ -88,6 +88,7 @@ _KNOBS = (
     "timeout_after_effect_rate",
     "timeout_stall",
     "concurrency_limit",
+    "reject_extended_in_create_reply",
 )
 
 
@@ -101,6 +102,10 @@ class Faults:
     its effect and then stalls ``timeout_stall`` seconds, so the client times out although
     the mail was sent. ``concurrency_limit``: requests in flight per mailbox (Graph: 4).
     ``clock`` is the monotonic clock used for the Retry-After window and the log.
+    ``reject_extended_in_create_reply``: createReply/createReplyAll answer 400
+    ``ErrorInvalidProperty`` to a ``message`` carrying ``singleValueExtendedProperties``.
+    Graph documents neither that it accepts them there nor that it refuses them
+    (docs/assumptions.md, A1); this knob plays the refusal.
     """
 
     def __init__(
@@ -114,6 +119,7 @@ class Faults:
         timeout_after_effect_rate: float = 0.0,
         timeout_stall: float = 5.0,
         concurrency_limit: int = 4,
+        reject_extended_in_create_reply: bool = False,
         clock: Callable[[], float] = time.monotonic,
         log_limit: int = 100_000,
     ) -> None:
@@ -124,6 +130,7 @@ class Faults:
         self.timeout_after_effect_rate = timeout_after_effect_rate
         self.timeout_stall = timeout_stall
         self.concurrency_limit = concurrency_limit
+        self.reject_extended_in_create_reply = reject_extended_in_create_reply
         self.clock = clock
         self._lock = threading.Lock()
         self._random = random.Random(seed)

@@ -30,6 +30,10 @@ WELL_KNOWN_FOLDERS = {
 #: The MAPI property set whose named string properties are internet headers.
 PS_INTERNET_HEADERS = "{00020386-0000-0000-c000-000000000046}"
 
+#: PR_MESSAGE_FLAGS (MS-OXCMSG 2.2.1.6): read, submitted ("marked for sending"), unsent.
+MESSAGE_FLAGS = "integer 0x0e07"
+MSGFLAG_READ, MSGFLAG_SUBMIT, MSGFLAG_UNSENT = 0x1, 0x4, 0x8
+
 _ITEM_ID = re.compile(r"AAMkA[A-Za-z0-9_-]+=*")
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 K = TypeVar("K")
@@ -141,6 +145,8 @@ class Message:
     extended: tuple[tuple[str, str], ...] = ()
     message_class: str = "IPM.Note"
     change_key: str = ""
+    #: A draft whose send was requested and that transport has not picked up yet.
+    submitted: bool = False
     seq: int = 0
     created_seq: int = 0
 
@@ -169,6 +175,9 @@ class Message:
             return " ".join(self.references) or None
         if wanted == "string 0x001a":
             return self.message_class
+        if wanted == MESSAGE_FLAGS:
+            flags = (MSGFLAG_READ if self.is_read else 0) | (MSGFLAG_UNSENT if self.is_draft else 0)
+            return str(flags | (MSGFLAG_SUBMIT if self.submitted else 0))
         if wanted == "string 0x007d":
             return "".join(f"{n}: {v}\r\n" for n, v in self.headers) or None
         prefix = f"string {PS_INTERNET_HEADERS} name "

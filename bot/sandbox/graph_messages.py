@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Response, request
 
+from bot.sandbox.graph_faults import Faults
 from bot.sandbox.graph_http import Call, Responder, applied, int_arg, json_body
 from bot.sandbox.graph_mailbox import Message, MessageInput
 from bot.sandbox.graph_query import (
@@ -48,6 +49,7 @@ class MessageRoutes(Responder):
 
     store: MailStore
     tokens: TokenCodec
+    faults: Faults
 
     def _render(
         self,
@@ -243,6 +245,12 @@ class MessageRoutes(Responder):
 
     def _create_reply(self, call: Call, reply_all: bool = False) -> Response:
         comment, fields = _reply_body("createReplyAll" if reply_all else "createReply")
+        if fields.extended is not None and self.faults.reject_extended_in_create_reply:
+            raise GraphError(
+                400,
+                "ErrorInvalidProperty",
+                "The property 'SingleValueExtendedProperties' can't be set in this operation.",
+            )
         message = self.store.create_reply(
             call.user,
             call.params["id"],

@@ -14,7 +14,7 @@ import email
 import email.policy
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from email.header import Header
 from email.message import EmailMessage
@@ -146,14 +146,14 @@ def transport_view(message: Message, *, received: datetime) -> InboundMail:
 
 def non_delivery_report(
     original: Message,
-    failed: Address,
+    failed: Sequence[Address],
     *,
     postmaster: str,
     status: str,
     diagnostic: str,
     now: datetime,
 ) -> bytes:
-    """An Exchange-style NDR (multipart/report) for ``original`` to ``failed``."""
+    """An Exchange-style NDR (multipart/report) for ``original`` to the ``failed`` recipients."""
     boundary = "sandbox-ndr-" + uuid.uuid4().hex
     domain = postmaster.rsplit("@", 1)[-1]
     lines = [
@@ -174,7 +174,7 @@ def non_delivery_report(
         "",
         "Delivery has failed to these recipients or groups:",
         "",
-        failed.address,
+        *(address.address for address in failed),
         f"Remote Server returned '{diagnostic}'",
         "",
         f"--{boundary}",
@@ -182,11 +182,17 @@ def non_delivery_report(
         "",
         f"Reporting-MTA: dns;{domain}",
         "",
-        f"Final-Recipient: rfc822;{failed.address}",
-        "Action: failed",
-        f"Status: {status}",
-        f"Diagnostic-Code: smtp;{diagnostic}",
-        "",
+        *(
+            line
+            for address in failed
+            for line in (
+                f"Final-Recipient: rfc822;{address.address}",
+                "Action: failed",
+                f"Status: {status}",
+                f"Diagnostic-Code: smtp;{diagnostic}",
+                "",
+            )
+        ),
         f"--{boundary}",
         "Content-Type: text/rfc822-headers",
         "",

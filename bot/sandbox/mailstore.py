@@ -9,22 +9,29 @@ Behaviour chosen to match Exchange Online:
 
 - Sending a draft creates a *new* item in Sent Items (new id, same internetMessageId) and
   removes the draft; ``Prefer: IdType="ImmutableId"`` does not change that, as users report.
+  Sending is asynchronous as in Graph (202, then transport): with a delivery delay the
+  draft waits in Drafts and the copy appears later; sending limits bounce with an NDR
+  (:mod:`bot.sandbox.graph_transport`; ``configure_delivery``). Time is the store's
+  ``clock``, which tests may replace.
 - DELETE moves an item to Deleted Items under a new id; deleting it there removes it.
 - Threading of received mail: an In-Reply-To/References naming an internetMessageId already
   in the mailbox joins that conversation; else a Thread-Index header (Outlook senders, and
   sandbox users) supplies the conversation GUID; else the GUID is the MD5 of the upper-cased
   normalized subject (MS-OXOMSG), so unrelated mail with the same subject shares one.
-- Mail to sandbox recipients is delivered synchronously at send time, with the transport
-  headers Exchange stamps; addresses marked with :meth:`MailStore.reject` bounce with an NDR.
+- Mail to sandbox recipients is delivered when the Sent Items copy appears (at send time by
+  default), with the transport headers Exchange stamps; addresses marked with
+  :meth:`MailStore.reject` bounce with an NDR.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.sandbox import graph_mime
 from bot.sandbox.directory import Directory, SandboxUser
@@ -45,6 +52,7 @@ from bot.sandbox.graph_mailbox import (
     looks_like_item_id,
     new_item_id,
 )
+from bot.sandbox.graph_transport import Delivery
 
 _DEFAULT_CATEGORIES = (
     ("Red category", "preset0"),
@@ -92,6 +100,44 @@ class MailStore:
             clock or (lambda: datetime.now(UTC)), self._box, self._owner_addresses
         )
 
+    # -- time and transport ------------------------------------------------------------------
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """What the store reads the time from; assignable (tests give it their fake clock)."""
+        return self._exchange.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], datetime]) -> None:
+        with self._locked():
+            self._exchange.clock = clock
+
+    @property
+    def delivery(self) -> Delivery:
+        """How sends are delivered: delay, draft lingering, sending limits (graph_transport)."""
+        return self._exchange.transport.delivery
+
+    def configure_delivery(self, **knobs: Any) -> Delivery:
+        """Change delivery knobs, e.g. ``configure_delivery(delay=900, draft_lingers=60)``.
+
+        Sends already accepted keep the timing they were given.
+        """
+        with self._locked():
+            transport = self._exchange.transport
+            transport.delivery = replace(transport.delivery, **knobs)
+            return transport.delivery
+
+    def pending_sends(self) -> int:
+        """Sends accepted (202) whose Sent Items copy has not appeared yet."""
+        with self._locked():
+            return len(self._exchange.transport.queue)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """The store's lock, with transport's due work done first (on the store's clock)."""
+        with self._lock:
+            self._exchange.settle()
+            yield
+
     # -- mailboxes ---------------------------------------------------------------------------
     def _box(self, address: str) -> Mailbox:
         user = self.directory.find_user(address) if self.directory else None
@@ -134,7 +180,7 @@ class MailStore:
         wanted = ref.replace(" ", "").lower()
         if wanted in WELL_KNOWN_FOLDERS:
             return wanted
-        with self._lock:
+        with self._locked():
             key = self._user_box(owner).folder_by_id.get(ref)
         if key is not None:
             return key
@@ -144,7 +190,7 @@ class MailStore:
         return [self.folder(owner, key) for key in WELL_KNOWN_FOLDERS]
 
     def folder(self, owner: SandboxUser, key: str) -> FolderInfo:
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             members = box.members[key]
             unread = sum(1 for item_id in members if not box.items[item_id].is_read)
@@ -154,12 +200,12 @@ class MailStore:
 
     def folder_ids(self, owner: SandboxUser) -> dict[str, str]:
         """Folder key -> folder id, stable for the mailbox's lifetime."""
-        with self._lock:
+        with self._locked():
             return dict(self._user_box(owner).folder_ids)
 
     # -- messages ----------------------------------------------------------------------------
     def get(self, owner: SandboxUser, item_id: str, folder: str | None = None) -> Message:
-        with self._lock:
+        with self._locked():
             return replace(self._find(self._user_box(owner), item_id, folder))
 
     def query(
@@ -173,7 +219,7 @@ class MailStore:
 
         ``candidates`` narrows the scan through an index (internetMessageId, conversation…).
         """
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             ids = candidates(box) if candidates else (box.members[folder] if folder else box.items)
             found = (box.items.get(i) for i in list(ids))
@@ -185,7 +231,7 @@ class MailStore:
 
     def create(self, owner: SandboxUser, fields: MessageInput, folder: str = "drafts") -> Message:
         """A new draft (``POST /messages``): fresh conversation and internetMessageId."""
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             message = self._exchange.draft(box, fields, folder)
             box.put(message)
@@ -194,7 +240,7 @@ class MailStore:
     def update(
         self, owner: SandboxUser, item_id: str, fields: MessageInput, folder: str | None = None
     ) -> Message:
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             message = replace(self._find(box, item_id, folder))
             if not message.is_draft and fields.draft_only_fields():
@@ -205,31 +251,29 @@ class MailStore:
             return replace(message)
 
     def delete(self, owner: SandboxUser, item_id: str, folder: str | None = None) -> None:
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             message = self._find(box, item_id, folder)
             box.remove(item_id)
             if message.folder != "deleteditems":
                 box.put(replace(message, id=new_item_id(), folder="deleteditems"))
 
-    def send(self, owner: SandboxUser, item_id: str, folder: str | None = None) -> Message:
-        """Send a draft: the draft goes, a copy with a new id lands in Sent Items."""
-        with self._lock:
+    def send(self, owner: SandboxUser, item_id: str, folder: str | None = None) -> None:
+        """Send a draft: the draft goes, a copy with a new id lands in Sent Items (at once, or
+        after the delivery delay; a draft already on its way is submitted again)."""
+        with self._locked():
             box = self._user_box(owner)
             draft = self._find(box, item_id, folder)
             if not draft.is_draft:
                 raise MailError("Only a draft message can be sent.")
-            sent = self._exchange.submit(box, draft, save=True)
-            box.remove(item_id)
-            return replace(sent)
+            self._exchange.submit(box, draft, save=True, stored=True)
 
-    def send_new(self, owner: SandboxUser, fields: MessageInput, *, save: bool = True) -> Message:
+    def send_new(self, owner: SandboxUser, fields: MessageInput, *, save: bool = True) -> None:
         """``sendMail``: compose and submit in one step."""
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
-            return replace(
-                self._exchange.submit(box, self._exchange.draft(box, fields, "drafts"), save=save)
-            )
+            draft = self._exchange.draft(box, fields, "drafts")
+            self._exchange.submit(box, draft, save=save, stored=False)
 
     def create_reply(
         self,
@@ -242,7 +286,7 @@ class MailStore:
         folder: str | None = None,
     ) -> Message:
         """``createReply``: a draft in Drafts, threaded under the parent."""
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             draft = self._exchange.reply_draft(
                 box, self._find(box, item_id, folder), comment, fields, reply_all
@@ -259,14 +303,14 @@ class MailStore:
         fields: MessageInput,
         reply_all: bool = False,
         folder: str | None = None,
-    ) -> Message:
+    ) -> None:
         """``reply``: the reply is composed and submitted at once."""
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             draft = self._exchange.reply_draft(
                 box, self._find(box, item_id, folder), comment, fields, reply_all
             )
-            return replace(self._exchange.submit(box, draft, save=True))
+            self._exchange.submit(box, draft, save=True, stored=False)
 
     def changes(
         self,
@@ -283,7 +327,7 @@ class MailStore:
 
         An initial sync (``include_removed=False``) lists what is there, not what left.
         """
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             bound = box.seq if upto is None else upto
             entries: list[Message | Removed] = []
@@ -301,13 +345,13 @@ class MailStore:
 
     # -- categories --------------------------------------------------------------------------
     def categories(self, owner: SandboxUser) -> list[Category]:
-        with self._lock:
+        with self._locked():
             return [replace(c) for c in self._user_box(owner).categories.values()]
 
     def add_category(self, owner: SandboxUser, display_name: str, color: str) -> Category:
         if color.lower() not in _COLORS:
             raise InvalidArgument(f"The color '{color}' is not valid.")
-        with self._lock:
+        with self._locked():
             box = self._user_box(owner)
             if any(c.display_name.lower() == display_name.lower() for c in box.categories.values()):
                 raise DuplicateCategory()
@@ -318,7 +362,7 @@ class MailStore:
     def update_category(self, owner: SandboxUser, category_id: str, color: str) -> Category:
         if color.lower() not in _COLORS:
             raise InvalidArgument(f"The color '{color}' is not valid.")
-        with self._lock:
+        with self._locked():
             category = self._user_box(owner).categories.get(category_id)
             if category is None:
                 raise ItemNotFound()
@@ -326,7 +370,7 @@ class MailStore:
             return replace(category)
 
     def delete_category(self, owner: SandboxUser, category_id: str) -> None:
-        with self._lock:
+        with self._locked():
             if self._user_box(owner).categories.pop(category_id, None) is None:
                 raise ItemNotFound()
 
@@ -360,12 +404,12 @@ class MailStore:
     def deliver_mime(self, to_address: str, raw: bytes) -> Message:
         """Parse RFC 5322/MIME ``raw`` into ``to_address``'s Inbox, keeping every header."""
         mail = graph_mime.parse(raw)
-        with self._lock:
+        with self._locked():
             return replace(self._exchange.receive(self._box(to_address), mail))
 
     def messages(self, address: str, folder: str = "inbox") -> list[Message]:
         """Every message in one folder of ``address``'s mailbox, oldest first."""
-        with self._lock:
+        with self._locked():
             box = self._box(address)
             found = [box.items[i] for i in box.members[folder.replace(" ", "").lower()]]
             return [replace(m) for m in sorted(found, key=lambda m: (m.received, m.seq))]
@@ -388,12 +432,12 @@ class MailStore:
         "Recipient not found by SMTP address lookup",
     ) -> None:
         """Mail to ``address`` bounces from now on: the sender gets an NDR in their Inbox."""
-        with self._lock:
+        with self._locked():
             self._exchange.rejected[address.strip().lower()] = (status, diagnostic)
 
     def set_auto_reply(self, address: str, text: str | None) -> None:
         """Turn ``address``'s out-of-office reply on (``text``) or off (``None``)."""
-        with self._lock:
+        with self._locked():
             box = self._box(address)
             box.auto_reply = text
             box.auto_replied_to = set()

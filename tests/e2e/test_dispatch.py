@@ -20,6 +20,7 @@ from bot.models import (
     Shortlist,
 )
 from bot.sandbox import RECRUITER, Sandbox
+from outreach.graph import MARKER_PROPERTY
 from outreach.schedule import SendWindow
 from tests.conftest import RunningBot, start_bot
 from tests.e2e.campaign_helpers import (
@@ -495,3 +496,96 @@ def test_access_denied_pauses_the_mailbox_not_the_candidate(
     # Once fixed, resuming sends both, once each.
     cbot.container.campaigns.resume(TEAM, RECRUITER.slack_id, "Backend Q4")
     assert dispatcher(cbot).tick().sent == 2
+
+
+# -- when Graph does not do what docs/assumptions.md assumes ---------------------------------------
+def jana_row(bot: RunningBot, position: int) -> OutboxMessage:
+    [row] = [
+        r
+        for r in outbox(bot)
+        if r.to_email == "jana@talent.example" and r.step_position == position
+    ]
+    return row
+
+
+@pytest.mark.parametrize("stage", [None, "draft-unrecorded", "drafted", "sent-unrecorded"])
+def test_a_follow_up_goes_out_once_when_create_reply_refuses_the_marker(
+    cbot: RunningBot, clock: FakeClock, stage: str | None
+) -> None:
+    """A1 false: createReply answers 400 to singleValueExtendedProperties. The follow-up is
+    created without it, the marker is PATCHed on, and a crash anywhere still sends once."""
+    started_campaign(cbot)
+    faults = cbot.sandbox.graph.faults
+    faults.configure(reject_extended_in_create_reply=True)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
+    assert dispatcher(cbot).tick().sent == 1
+    step_two = jana_row(cbot, 2).id
+
+    def crash(at: str, row_id: int) -> None:
+        if at == stage and row_id == step_two:
+            raise SimulatedCrash(at)
+
+    faults.clear_log()
+    clock.set(datetime(2026, 3, 4, 8, 0, tzinfo=UTC))  # step 2 is due
+    if stage is None:
+        dispatcher(cbot, checkpoint=crash).tick()
+    else:
+        with pytest.raises(SimulatedCrash):
+            dispatcher(cbot, "doomed", checkpoint=crash).tick()
+        clock.advance(minutes=6)
+        dispatcher(cbot, "survivor").tick()
+
+    first, second = inbox(cbot, "jana@talent.example")
+    assert second.in_reply_to == first.internet_message_id  # type: ignore[attr-defined]
+    assert len(sent_to(cbot, "jana@talent.example")) == 2
+    copy = sent_to(cbot, "jana@talent.example")[1]
+    assert copy.extended_value(MARKER_PROPERTY) == f"step:{jana_row(cbot, 2).enrollment_id}:2"  # type: ignore[attr-defined]
+    assert jana_row(cbot, 2).state == "sent"
+    assert cbot.sandbox.store.drafts(RECRUITER.email) == []
+    refused = [e for e in faults.log() if e.path.endswith("/createReply") and e.status == 400]
+    assert len(refused) == 1
+
+
+def test_a_sent_copy_without_the_marker_is_found_by_its_message_id(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    """A2 false: the Sent Items copy loses the marker. After a crash right after the send,
+    the survivor finds the copy by internetMessageId and records the step as sent."""
+    started_campaign(cbot)
+    cbot.sandbox.store.configure_delivery(keep_extended_on_sent=False)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+
+    def crash(at: str, _row_id: int) -> None:
+        if at == "sent-unrecorded":
+            raise SimulatedCrash(at)
+
+    with pytest.raises(SimulatedCrash):
+        dispatcher(cbot, "doomed", checkpoint=crash).tick()
+    clock.advance(minutes=6)
+    dispatcher(cbot, "survivor").tick()
+
+    assert jana_row(cbot, 1).state == "sent"
+    assert len(sent_to(cbot, "jana@talent.example")) == 1
+
+
+def test_a_refused_marker_filter_falls_back_to_the_message_id(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    """A2 false the other way: Graph answers 400 to $filter on the marker. Looking for the
+    copy after a crash falls back to internetMessageId instead of failing the candidate."""
+    started_campaign(cbot)
+    clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
+
+    def crash(at: str, _row_id: int) -> None:
+        if at == "sent-unrecorded":
+            raise SimulatedCrash(at)
+
+    with pytest.raises(SimulatedCrash):
+        dispatcher(cbot, "doomed", checkpoint=crash).tick()
+    body = {"error": {"code": "ErrorInvalidProperty", "message": "The property is not valid."}}
+    cbot.sandbox.graph.faults.fail_next("GET", r"/mailFolders/sentitems/messages$", 400, body)
+    clock.advance(minutes=6)
+    dispatcher(cbot, "survivor").tick()
+
+    assert jana_row(cbot, 1).state == "sent"
+    assert len(sent_to(cbot, "jana@talent.example")) == 1
