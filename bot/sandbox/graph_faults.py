@@ -140,6 +140,7 @@ class Faults:
         self._blocked_until: dict[str, float] = {}
         self._early: dict[str, int] = {}
         self._hooks: list[_Hook] = []
+        self._stalls: list[tuple[str, re.Pattern[str], float]] = []
         self._log: deque[LoggedRequest] = deque(maxlen=log_limit)
 
     # -- knobs -------------------------------------------------------------------------------
@@ -176,6 +177,13 @@ class Faults:
             self._hooks.append(
                 _Hook(method.upper(), re.compile(path_regex), rejection, after_effect)
             )
+
+    def stall_next(self, method: str, path_regex: str, seconds: float) -> None:
+        """Carry out the next admitted effectful request matching ``method`` and
+        ``path_regex``, then stall ``seconds`` before answering, once: the deterministic
+        twin of ``timeout_after_effect_rate``, for a test that must see a send time out."""
+        with self._lock:
+            self._stalls.append((method.upper(), re.compile(path_regex), seconds))
 
     # -- what tests read ---------------------------------------------------------------------
     def log(self) -> list[LoggedRequest]:
@@ -219,7 +227,16 @@ class Faults:
             if mailbox is None:
                 return ticket
             self._limit(ticket, mailbox, now, effectful)
+            if effectful and ticket.rejection is None:
+                self._take_stall(ticket)
             return ticket
+
+    def _take_stall(self, ticket: Admission) -> None:
+        for index, (method, pattern, seconds) in enumerate(self._stalls):
+            if method == ticket.method.upper() and pattern.search(ticket.path):
+                del self._stalls[index]
+                ticket.stall, ticket.fault = seconds, "timeout-after-effect"
+                return
 
     def finish(self, ticket: Admission, status: int) -> None:
         with self._lock:
