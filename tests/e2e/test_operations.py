@@ -111,14 +111,14 @@ def test_the_procfile_web_process_serves_health(bot: RunningBot) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a guard against a hang, not a speed target: CI machines can be busy
         while True:
             try:
                 answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 break
             except requests.ConnectionError:
                 assert web.poll() is None, web.communicate()[1]
-                assert time.monotonic() < deadline, "gunicorn did not start in 30 s"
+                assert time.monotonic() < deadline, "gunicorn did not start in 90 s"
                 time.sleep(0.2)
         assert answer.status_code == 200
         assert answer.json() == {"status": "ok", "database": "ok"}
