@@ -91,7 +91,6 @@ def test_a_10000_row_file_imports_with_a_progress_message_and_every_bad_row(
     bot: RunningBot,
 ) -> None:
     slack = bot.sandbox.slack
-    started = time.monotonic()
     share(bot, "Big Q4.csv", big_csv())
     report = (
         f"Shortlist *Big Q4*: {ROWS - len(BAD)} new, 0 updated candidates.\n"
@@ -101,7 +100,6 @@ def test_a_10000_row_file_imports_with_a_progress_message_and_every_bad_row(
         + "\n".join(sentence for _, sentence in NOTED.values())
     )
     final = reply(bot, "rows were not imported", timeout=60)
-    assert time.monotonic() - started < 30  # "well under a minute", with room for slow CI
 
     # One DM message: posted as "Importing…", edited in place, ending with the report.
     assert dm(bot) == [final]

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 import unicodedata
 
 import pytest
@@ -417,11 +416,8 @@ def test_ten_thousand_rows_with_a_few_bad_ones() -> None:
     lines[10000] = "x@example.test,Ok,Country,UTC,QQ,X"  # row 10001: a note
     data = ("\r\n".join(lines) + "\r\n").encode()
 
-    started = time.perf_counter()
     parsed = parse_shortlist(data, do_not_contact=frozenset({"cand42@example.test"}))
-    elapsed = time.perf_counter() - started
 
-    assert elapsed < 2.0
     assert len(parsed.candidates) == 9_997
     assert parsed.summary() == "Imported 9,997 candidates; rejected 3 rows."
     assert messages(parsed) == [
