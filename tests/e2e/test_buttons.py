@@ -6,12 +6,13 @@ owner (it acts), as a stranger (an ephemeral sentence naming the object; nothing
 changes) and after the object changed (a sentence naming the object as the button knew
 it; the object that is there now is untouched).
 
-The connect/disconnect buttons are another module's: add them to :data:`CASES` as more
-:class:`ButtonCase` values; until then their ids are in :data:`NOT_COVERED_HERE`.
+The mailbox's own buttons are here too: Disconnect and "Replace X with Y" in the matrix,
+Reconnect (which opens a modal rather than answering) in a test of its own.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,9 @@ from sqlalchemy import delete, select
 
 from bot.db import transaction
 from bot.models import Campaign, Delegation, Mailbox
+from bot.models import Mailbox as MailboxRow
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
+from bot.worker import check_mailboxes
 from handlers import blocks
 from handlers import campaign_blocks as cb
 from handlers import team_blocks as tb
@@ -36,14 +39,9 @@ PEOPLE = [
     ("jana@talent.example", "Jana", "Europe/Berlin", "DE"),
     ("omar@talent.example", "Omar", "America/New_York", "US"),
 ]
-#: Buttons the bot posts in these flows that other tests cover (connect and disconnect),
-#: and links, which open a page and act on nothing.
-NOT_COVERED_HERE = {
-    blocks.SIGN_IN,
-    blocks.CONNECT_START,
-    blocks.DISCONNECT_CONFIRM,
-    blocks.DISCONNECT_CANCEL,
-}
+#: Links, which open a page and act on nothing; Cancel, which only deletes the message it
+#: is on; Connect without a value, which names no object (Reconnect is tested below).
+NOT_COVERED_HERE = {blocks.SIGN_IN, blocks.DISCONNECT_CANCEL, blocks.CONNECT_START}
 
 
 # -- what the bot posted --------------------------------------------------------------------
@@ -141,6 +139,32 @@ def disconnect_and_reconnect_sam(bot: RunningBot) -> None:
         session.execute(delete(Mailbox).where(Mailbox.email == HIRING_MANAGER.email))
     connect(bot, HIRING_MANAGER)
     command(bot, f"delegate <@{RILEY}|riley>", user=SAM)
+
+
+def mailboxes(bot: RunningBot) -> list[str]:
+    with bot.db() as session:
+        return sorted(session.scalars(select(Mailbox.email)))
+
+
+def disconnect_asked(bot: RunningBot) -> None:
+    """Riley's mailbox is connected and Riley asked to disconnect it: Disconnect, Cancel."""
+    connect(bot, RECRUITER)
+    command(bot, "disconnect")
+
+
+def replace_asked(bot: RunningBot) -> None:
+    """Riley's mailbox is connected and Riley asked to connect another address: the
+    confirmation names what goes, with "Replace X with Y"."""
+    connect(bot, RECRUITER)
+    command(bot, "connect recruiting@acme.test")
+
+
+def riley_gone_alex_in(bot: RunningBot) -> None:
+    """Riley's mailbox row goes and Alex connects: on SQLite Alex's row may well get the
+    id Riley's had, which the button must not mistake for Riley's mailbox."""
+    with transaction(bot.db) as session:
+        session.execute(delete(Mailbox).where(Mailbox.email == RECRUITER.email))
+    connect(bot, COLLEAGUE)
 
 
 # -- the cases --------------------------------------------------------------------------------
@@ -250,6 +274,35 @@ CASES = [
         ],
     ),
 ]  # fmt: skip
+GONE = f"This button is for {RECRUITER.email}, which is no longer connected."
+NOT_YOURS = (
+    f"This button is for {RECRUITER.email}, which another Slack user connected; only they, or "
+    f"the person whose Slack email is {RECRUITER.email}, can do this."
+)
+CASES += [
+    ButtonCase(
+        blocks.DISCONNECT_CONFIRM,
+        disconnect_asked,
+        RILEY,
+        mailboxes,
+        [],
+        [RECRUITER.email],
+        ALEX,
+        NOT_YOURS,
+        [Change("mailbox gone and its id taken by another", riley_gone_alex_in, GONE, mailboxes)],
+    ),
+    ButtonCase(
+        blocks.REPLACE_CONFIRM,
+        replace_asked,
+        RILEY,
+        mailboxes,
+        [],
+        [RECRUITER.email],
+        ALEX,
+        NOT_YOURS,
+        [Change("mailbox gone and its id taken by another", riley_gone_alex_in, GONE, mailboxes)],
+    ),
+]
 CLICKS = [
     pytest.param(case, who, id=f"{case.action_id}-{who}")
     for case in CASES
@@ -286,21 +339,64 @@ def test_a_button_acts_on_its_object_for_its_owner_only(
         assert change.now(bot) == there
 
 
-def test_every_campaign_and_delegation_button_is_one_of_the_cases(bot: RunningBot) -> None:
+def test_every_button_the_bot_posts_is_one_of_the_cases(bot: RunningBot) -> None:
     """Walk everything the bot posted in the delegation and campaign flows: each button
     is covered above (or by the connect tests), and each case's button really appears."""
     delegated(bot)
     command(bot, f"campaign status {NAME}", user=RILEY)
     command(bot, f"campaign pause {NAME}", user=RILEY)
+    command(bot, "disconnect", user=SAM)
+    command(bot, "connect recruiting@acme.test", user=SAM)
     seen = {el["action_id"] for _, el in buttons(bot)}
     covered = {case.action_id for case in CASES}
     assert covered <= seen
     assert seen <= covered | NOT_COVERED_HERE, seen - covered - NOT_COVERED_HERE
     for message, el in buttons(bot):
         if el["action_id"] in covered:  # each carries the id of its object, not a name
+            if el["action_id"] == blocks.DISCONNECT_CONFIRM:
+                assert blocks.parse_mailbox_value(el["value"])[0], message
+                continue
+            if el["action_id"] == blocks.REPLACE_CONFIRM:
+                assert json.loads(el["value"])["id"] > 0, message
+                continue
             ref = (
                 tb.revoke_button_ref(el["value"])
                 if el["action_id"] == blocks.DELEGATION_REVOKE
                 else cb.campaign_button_ref(el["value"])
             )
             assert ref is not None and ref[0].id > 0, message
+
+
+def test_reconnect_opens_the_sign_in_for_its_address_only_for_its_owner(bot: RunningBot) -> None:
+    """Reconnect answers by opening the connect modal, so it is not in the matrix above."""
+    bot.sandbox.directory.access_token_lifetime = 60  # MSAL refreshes tokens this short-lived
+    connect(bot, RECRUITER)
+    owner = bot.sandbox.directory.find_user(RECRUITER.email)
+    assert owner is not None
+    bot.sandbox.directory.revoke_grant(owner.id)
+    check_mailboxes(bot.container)  # the refresh is refused: needs reconnect, and a DM
+    slack = bot.sandbox.slack
+    message = slack.wait_for(lambda: [m for m in slack.dm_messages(TEAM, RILEY)
+                                      if any(el["action_id"] == blocks.CONNECT_START
+                                             for b in m.get("blocks", [])
+                                             for el in b.get("elements", []))])[-1]
+
+    refused = click(bot, ALEX, blocks.CONNECT_START, message)
+    assert refused["text"].startswith(f"This button is for {RECRUITER.email}, which is no longer "
+                                      "connected to your Slack account.")
+    assert slack.last_view(ALEX) is None
+
+    assert bot.slack.click(RILEY, blocks.CONNECT_START, message=message).status_code == 200
+    modal = slack.wait_for(lambda: slack.last_view(RILEY))
+    assert RECRUITER.email in str(modal)
+
+    with transaction(bot.db) as session:
+        session.execute(delete(MailboxRow))
+    stale = click(bot, RILEY, blocks.CONNECT_START, message)
+    assert stale["text"].startswith(f"This button is for {RECRUITER.email}, which is no longer "
+                                    "connected")
+
+
+def mailbox_id(bot: RunningBot) -> int:
+    with bot.db() as session:
+        return session.scalars(select(Mailbox.id)).one()
