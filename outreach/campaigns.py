@@ -9,6 +9,7 @@ candidate's first send slot, later steps ``waiting`` until the previous one is s
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -97,6 +98,10 @@ class StartReport:
     first_send: datetime | None
 
 
+Announce = Callable[[StartReport], str]
+"""Posts a starting campaign's parent message; returns its id, the campaign's thread."""
+
+
 @dataclass(frozen=True)
 class CampaignStatus:
     name: str
@@ -164,9 +169,14 @@ class Campaigns:
             )
             return campaign.id
 
-    def start(self, team_id: str, user_id: str, name: str) -> StartReport:
+    def start(
+        self, team_id: str, user_id: str, name: str, *, announce: Announce | None = None
+    ) -> StartReport:
         """Enroll the shortlist and schedule step 1; refuse if any candidate can't be rendered.
 
+        ``announce`` posts the campaign's parent message and returns its thread id; it runs
+        before the commit, so no worker sends step 1 before the thread its notices go to
+        exists, and if it raises, the error propagates and nothing is enrolled.
         Raises :class:`~outreach.errors.NotAllowed` unless the user may start it.
         """
         now = self._clock.now()
@@ -250,7 +260,10 @@ class Campaigns:
                 campaign_id=campaign.id,
                 enrolled=len(chosen),
             )
-            return StartReport(campaign.id, len(chosen), sorted(skipped.items()), first_send)
+            report = StartReport(campaign.id, len(chosen), sorted(skipped.items()), first_send)
+            if announce is not None:
+                campaign.thread_ts = announce(report)
+            return report
 
     def set_thread(self, campaign_id: int, thread_ts: str) -> None:
         with transaction(self._db) as session:
