@@ -28,6 +28,9 @@ SLACK_BOT_SCOPES = (
     "users:read.email",
     "im:history",
     "files:read",
+    "channels:read",
+    "groups:read",
+    "channels:join",
 )
 
 

@@ -35,7 +35,7 @@ DAYS, START, END, TIMEZONE, DAILY_CAP, MIN_GAP = (
     "daily_cap",
     "min_gap",
 )
-MAX_STEPS, REQUIRED_STEPS = 5, 3
+MAX_STEPS, REQUIRED_STEPS = 5, 1
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # ISO weekday = index + 1
 DEFAULT_ZONE = "Europe/London"
 TIME_ZONES = (
@@ -448,6 +448,9 @@ def _step_blocks(number: int) -> list[Block]:
             step_block(number, "subject"),
             "Subject",
             {"type": "plain_text_input", "max_length": 255},
+            hint="Leave it empty to send this step as a reply to the previous email."
+            if number > 1
+            else "",
             optional=optional,
         )
     )
@@ -483,7 +486,9 @@ def campaign_modal(
     zone: str,
     metadata: dict[str, Any],
 ) -> Block:
-    """The create-campaign modal: 3 steps by default, up to 5, and the send window."""
+    """The create-campaign modal: up to 5 steps (only step 1 required) and the send window.
+
+    The channel picker starts on the channel the command was typed in, if any."""
     lists = [
         _option(f"{s.name} ({_count(s.candidates, 'candidate')})", str(s.id)) for s in shortlists
     ]

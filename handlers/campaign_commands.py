@@ -20,11 +20,12 @@ from slack_sdk.errors import SlackApiError
 
 from handlers import campaign_blocks as cb
 from handlers.blocks import esc, help_blocks, text
+from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
 from handlers.mrkdwn import esc_message
 from handlers.people import is_workspace_admin
 from outreach.campaign_lookup import CampaignNotFound, CampaignRef
-from outreach.campaigns import CampaignCannotStart, CampaignStateError
+from outreach.campaigns import CampaignCannotStart, CampaignStateError, StartReport
 from outreach.errors import OutreachError
 
 log = logging.getLogger(__name__)
@@ -160,26 +161,37 @@ def send_test(deps: Deps, team_id: str, user_id: str, name: str) -> dict[str, An
 def start(
     respond: Respond, client: WebClient, deps: Deps, team_id: str, user_id: str, name: str
 ) -> None:
-    """Start, announce it in the campaign's channel, keep that message's ts as its thread."""
+    """Start once the bot can post in the campaign's channel (joining a public one); the
+    parent message is posted before the start commits, so it exists before any send."""
     try:
-        report = deps.campaigns.start(team_id, user_id, name)
+        status = deps.campaigns.status(team_id, name)
+    except OutreachError as exc:
+        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
+        return
+    problem = check_postable(client, status.channel_id) if status.state == "draft" else None
+    if problem is not None:
+        refusal = start_refusal(status.name, status.channel_id, problem)
+        respond(text=refusal, blocks=cb.sentence(refusal))
+        return
+
+    def announce(report: StartReport) -> str:
+        parent = cb.campaign_started_parent(status.name, user_id, status.sender, report)
+        return str(client.chat_postMessage(channel=status.channel_id, text=parent)["ts"])
+
+    try:
+        report = deps.campaigns.start(team_id, user_id, name, announce=announce)
     except CampaignCannotStart as exc:  # its candidate list is already escaped
         respond(text=exc.message[:3000], blocks=cb.sentence(exc.message))
         return
     except OutreachError as exc:
         respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
         return
-    status = deps.campaigns.status(team_id, name)
-    parent = cb.campaign_started_parent(status.name, user_id, status.sender, report)
-    try:
-        posted = client.chat_postMessage(channel=status.channel_id, text=parent)
-        deps.campaigns.set_thread(report.campaign_id, posted["ts"])
-    except SlackApiError as exc:
-        log.warning(
-            "campaign %s: no parent message (%s)", report.campaign_id, exc.response.get("error")
-        )
-        posted = None
-    reply = cb.campaign_started_reply(status.name, report, status.channel_id, posted is not None)
+    except SlackApiError as exc:  # the channel changed between the check and the post
+        log.warning("campaign %s: no parent message (%s)", name, exc.response.get("error"))
+        refusal = start_refusal(status.name, status.channel_id, ChannelProblem("invite"))
+        respond(text=refusal, blocks=cb.sentence(refusal))
+        return
+    reply = cb.campaign_started_reply(status.name, report, status.channel_id, True)
     respond(text=f"Campaign {status.name} started", blocks=reply)
     # A recruiter sending as someone else: the mailbox's owner hears of it and may revoke.
     deps.delegations.started(team_id, user_id, report.campaign_id, report.enrolled)

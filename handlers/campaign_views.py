@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 
 from handlers import campaign_blocks as cb
 from handlers.blocks import esc
+from handlers.channels import check_postable, field_error
 from handlers.deps import Deps
 from handlers.views import tell
 from outreach.campaigns import CampaignSpec, CampaignStateError, StepSpec
@@ -72,7 +73,11 @@ class Form:
 
 
 def read_steps(form: Form) -> list[StepSpec]:
-    """Steps 1 to 3 must be filled; 4 and 5 count when they have a subject or body."""
+    """Step 1 must be filled; each later step counts when it has a subject or a body.
+
+    A later step sent as a reply needs no subject of its own (it answers step 1's); one
+    sent as a new email does.
+    """
     steps: list[StepSpec] = []
     for number in range(1, cb.MAX_STEPS + 1):
         subject_id, body_id = cb.step_block(number, "subject"), cb.step_block(number, "body")
@@ -83,14 +88,16 @@ def read_steps(form: Form) -> list[StepSpec]:
             form.errors[cb.step_block(number - 1, "subject")] = (
                 f"Fill in step {number - 1} before step {number}, or leave both empty."
             )
-        if not subject:
-            form.errors[subject_id] = f"Step {number} needs a subject."
-        if not body.strip():
-            form.errors[body_id] = f"Step {number} needs a body."
         wait, as_reply = 0, True
         if number > 1:
             wait = form.number(cb.step_block(number, "wait"), 0, 60, "The wait")
             as_reply = "new" not in form.options(cb.step_block(number, "new_thread"))
+        if not subject and number == 1:
+            form.errors[subject_id] = "Step 1 needs a subject."
+        elif not subject and not as_reply:
+            form.errors[subject_id] = f"Step {number} goes as a new email, so it needs a subject."
+        if not body.strip():
+            form.errors[body_id] = f"Step {number} needs a body."
         steps.append(StepSpec(subject, body, wait, as_reply))
     return steps
 
@@ -163,6 +170,10 @@ def campaign_submitted(
     spec, errors = read_form(view["state"]["values"], shortlists, mailboxes)
     if spec is None:
         ack(response_action="errors", errors=errors)
+        return
+    problem = check_postable(client, spec.channel_id)  # joins a public channel
+    if problem is not None:
+        ack(response_action="errors", errors={cb.CHANNEL: field_error(problem)})
         return
     try:
         deps.campaigns.create(team_id, user_id, spec)  # checks who may send, in the domain

@@ -32,6 +32,7 @@ from outreach.addresses import normalize_email
 from outreach.campaign_lookup import CampaignRef
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
+from outreach.enrollment import Announce as Announce  # re-exported
 from outreach.enrollment import CampaignCannotStart as CampaignCannotStart  # re-exported
 from outreach.enrollment import Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
@@ -154,11 +155,16 @@ class Campaigns:
             )
             return campaign.id
 
-    def start(self, team_id: str, user_id: str, name: str) -> StartReport:
+    def start(
+        self, team_id: str, user_id: str, name: str, *, announce: Announce | None = None
+    ) -> StartReport:
         """Enroll the shortlist and schedule step 1; refuse, enrolling nobody, if any
         candidate's emails cannot be filled in or would be too large.
 
         Memory stays bounded however long the shortlist: see :mod:`outreach.enrollment`.
+        ``announce`` posts the campaign's parent message and returns its thread id; it runs
+        in the transaction that makes the start live, so no worker sends step 1 before the
+        thread its notices go to exists, and if it raises, nothing is enrolled.
         Raises :class:`CampaignStateError` unless the campaign is a draft (or its start
         was abandoned), :class:`CampaignCannotStart` with every problem, bounded.
         Raises :class:`~outreach.errors.NotAllowed` unless the user may start it.
@@ -178,7 +184,7 @@ class Campaigns:
             claimed = claim(session, campaign, now)
         if claimed is None:  # another start claimed it between our read and our write
             raise starting
-        return self.enroller.run(claimed, user_id)
+        return self.enroller.run(claimed, user_id, announce)
 
     def set_thread(self, campaign_id: int, thread_ts: str) -> None:
         with transaction(self._db) as session:

@@ -199,6 +199,7 @@ class Delegations:
                 DelegationRevoked(
                     note.name, email, delegate_user_id, by_delegate=user_id == delegate_user_id != owner
                 ),
+                owner_user_id=delegate_user_id,  # the paused campaigns are the delegate's
             )
         return Revoked(email, delegate_user_id, len(removed), paused)
 

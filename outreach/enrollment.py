@@ -92,6 +92,10 @@ class StartReport:
     first_send: datetime | None
 
 
+Announce = Callable[[StartReport], str]
+"""Posts a starting campaign's parent message; returns its id, the campaign's thread."""
+
+
 @dataclass
 class _Staged:
     enrolled: int = 0
@@ -107,7 +111,7 @@ class Enroller:
         self._clock = clock
         self.checkpoint: Checkpoint = lambda _stage, _page: None
 
-    def run(self, claim: Claim, user_id: str) -> StartReport:
+    def run(self, claim: Claim, user_id: str, announce: Announce | None = None) -> StartReport:
         """Enroll the claimed campaign's shortlist; :class:`CampaignCannotStart` (its text
         already escaped for Slack) lists what stops it. On any failure nothing stays
         enrolled and the campaign is a draft again."""
@@ -138,7 +142,7 @@ class Enroller:
                 with transaction(self._db) as session:
                     self._stage(session, claim, campaign, steps, compiled, sender, page, staged)
                 self.checkpoint("staged", number)
-            return self._go(claim, user_id, staged)
+            return self._go(claim, user_id, staged, announce)
         except BaseException:
             try:
                 self._abandon(claim)
@@ -221,8 +225,11 @@ class Enroller:
         if rows:
             session.execute(insert(OutboxMessage), rows)
 
-    def _go(self, claim: Claim, user_id: str, staged: _Staged) -> StartReport:
-        """Make the staged start live in one short transaction."""
+    def _go(
+        self, claim: Claim, user_id: str, staged: _Staged, announce: Announce | None
+    ) -> StartReport:
+        """Make the staged start live in one short transaction; ``announce`` posts the
+        parent message inside it, so a failed post leaves nothing live."""
         with transaction(self._db) as session:
             campaign = session.scalars(
                 select(Campaign).where(Campaign.id == claim.campaign_id).with_for_update()
@@ -260,8 +267,11 @@ class Enroller:
                 campaign_id=claim.campaign_id,
                 enrolled=staged.enrolled,
             )
-        skipped = sorted(staged.skipped)
-        return StartReport(claim.campaign_id, staged.enrolled, skipped, staged.first_send)
+            skipped = sorted(staged.skipped)
+            report = StartReport(claim.campaign_id, staged.enrolled, skipped, staged.first_send)
+            if announce is not None:
+                campaign.thread_ts = announce(report)
+        return report
 
     def _abandon(self, claim: Claim) -> None:
         """Delete what this start staged; a campaign still ours is a draft again."""

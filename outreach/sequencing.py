@@ -54,18 +54,21 @@ class CampaignSequencer:
 
     def __init__(self, notifier: Notifier | None = None) -> None:
         self._notifier = notifier
-        self._pending: list[tuple[str, str, str | None, ThreadNotice]] = []
+        self._pending: list[tuple[str, str, str | None, ThreadNotice, str]] = []
 
     def _note(self, campaign: Campaign, notice: ThreadNotice) -> None:
-        self._pending.append((campaign.team_id, campaign.channel_id, campaign.thread_ts, notice))
+        where = (campaign.team_id, campaign.channel_id, campaign.thread_ts)
+        self._pending.append((*where, notice, campaign.created_by))
 
     def deliver_notices(self) -> None:
         """Post what the last committed transaction had to say."""
         pending, self._pending = self._pending, []
         if self._notifier is None:
             return
-        for team_id, channel_id, thread_ts, notice in pending:
-            self._notifier.notify_thread(team_id, channel_id, thread_ts, notice)
+        for team_id, channel_id, thread_ts, notice, owner in pending:
+            self._notifier.notify_thread(
+                team_id, channel_id, thread_ts, notice, owner_user_id=owner
+            )
 
     def discard_notices(self) -> None:
         self._pending = []

@@ -73,6 +73,14 @@ RECRUITER = Person(
 HIRING_MANAGER = Person("U0HIRING01", "sam", "Sam Patel", "sam.patel@acme.test")
 COLLEAGUE = Person("U0COLLEAG1", "alex", "Alex Kim", "alex.kim@acme.test")
 
+#: Seeded channels: (name, private, members). The bot is in none of them at first: a
+#: campaign's public channel it joins itself, a private one it must be invited to.
+CHANNELS = (
+    ("recruiting", False, (RECRUITER, HIRING_MANAGER, COLLEAGUE)),
+    ("hiring-backend", False, (RECRUITER, HIRING_MANAGER)),
+    ("exec-hiring", True, (RECRUITER, HIRING_MANAGER)),
+)
+
 
 @dataclass
 class Sandbox:
@@ -146,6 +154,9 @@ class Sandbox:
         )
         for person in (RECRUITER, HIRING_MANAGER, COLLEAGUE):
             sandbox.add_person(person)
+        for name, private, members in CHANNELS:
+            members_ids = tuple(p.slack_id for p in members)
+            slack.add_channel(team_id, name, private=private, members=members_ids, bot=False)
         mount_console(slack.wsgi_app, sandbox)  # before any request: Flask forbids later
         return sandbox
 

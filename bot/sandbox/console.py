@@ -30,7 +30,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from bot.sandbox.slack import JSON
-from bot.sandbox.slack_driver import FORM, AckTimeout, SlackDriver
+from bot.sandbox.slack_channels import SlackApiError
+from bot.sandbox.slack_driver import FORM, AckTimeout, SlackDriver, default_conversation
 
 if TYPE_CHECKING:
     from bot.sandbox import Sandbox
@@ -145,6 +146,7 @@ class Where:
     form: str | None = None  # the modal's form, for input fields
     shown: Mapping[str, Any] = field(default_factory=dict)  # block_id -> value typed
     errors: Mapping[str, str] = field(default_factory=dict)  # block_id -> error
+    channels: tuple[tuple[str, str], ...] = ()  # (id, "#name") the person's picker offers
 
 
 def _plain(obj: Any) -> str:
@@ -202,6 +204,8 @@ def _control(element: JSON, name: Markup, shown: Any, where: Where) -> Markup:
         return _select(name, people, values)
     if kind == "multi_users_select":
         return _checkboxes(name, people, values)
+    if kind in ("conversations_select", "channels_select") and where.channels:
+        return _select(name, where.channels, values)  # what Slack's picker lists
     if element.get("multiline"):
         return Markup("<textarea {} rows=4>{}</textarea>").format(name, shown or "")
     if kind in _MULTI_ID_KINDS:
@@ -461,7 +465,7 @@ class Console:
 
     def register(self, app: Flask) -> None:
         app.add_url_rule("/", "console", self.page)
-        for name in ("command", "click", "submit", "close", "home"):
+        for name in ("command", "click", "submit", "close", "home", "invite"):
             view = self._same_origin_only(getattr(self, name))
             app.add_url_rule(f"/console/{name}", f"console_{name}", view, methods=["POST"])
 
@@ -505,6 +509,8 @@ class Console:
             draft = self._drafts.get((user, modal["id"]))
             if draft is not None and draft.view_hash == modal["hash"]:
                 where = replace(where, shown=draft.values, errors=draft.errors)
+            else:
+                where = replace(where, shown=self._defaults(modal))
             modal_markup: Markup | None = modal_html(modal, where)
         else:
             modal_markup = None
@@ -522,6 +528,7 @@ class Console:
             user=user,
             notice=notice,
             attached=self.sandbox.bot_events_url is not None,
+            channels=self._channels(user),
             modal=modal_markup,
             home=home and message_html(home, replace(where, source=f"view:{home['id']}")),
             timeline=[
@@ -531,12 +538,52 @@ class Console:
         )
 
     def command(self) -> Response:
-        """``POST /console/command``: the person types ``/scaleup <text>``."""
+        """``POST /console/command``: the person types ``/scaleup <text>`` in their DM with
+        the bot or in a channel they are in (``channel``)."""
         user = self._posted_user()
         text = request.form.get("text", "").strip()
         text = text.removeprefix("/scaleup").strip()
-        self._act(user, f"/scaleup {text}".rstrip(), lambda d: d.slash(user, text))
+        team = self.sandbox.workspace.team_id
+        channel = request.form.get("channel") or None
+        if channel and not self.slack.is_member(team, channel, user):
+            channel = None  # Slack only lets you type where you are
+        did = f"/scaleup {text}".rstrip()
+        self._act(user, did, lambda d: d.slash(user, text, channel_id=channel))
         return self._back(user)
+
+    def invite(self) -> Response:
+        """``POST /console/invite``: the person types ``/invite @ScaleUp`` in a channel;
+        conversations.invite's rules apply (e.g. only a member may invite)."""
+        user, team = self._posted_user(), self.sandbox.workspace.team_id
+        bot_user = self.sandbox.workspace.bot_user_id
+        try:
+            self.slack.invite(team, request.form.get("channel", ""), user, [bot_user])
+        except SlackApiError as exc:
+            self._notice(user, f"Slack refused the invitation: {exc.body['error']}.")
+        return self._back(user)
+
+    def _defaults(self, modal: JSON) -> dict[str, Any]:
+        """Conversation pickers that start on the channel the modal was opened in."""
+        current = self.slack.view_conversation(modal["id"])
+        found: dict[str, Any] = {}
+        for block in modal.get("blocks", []):
+            element = block.get("element") or {}
+            if block.get("type") == "input" and element.get("type") == "conversations_select":
+                found[str(block.get("block_id"))] = default_conversation(element, current)
+        return found
+
+    def _channels(self, user: str) -> list[tuple[str, str, bool, bool]]:
+        """(id, name, the person is in it, ScaleUp is in it) of the channels they see."""
+        team, bot_user = self.sandbox.workspace.team_id, self.sandbox.workspace.bot_user_id
+        return [
+            (
+                c["id"],
+                ("🔒 " if c.get("is_private") else "#") + c["name"],
+                self.slack.is_member(team, c["id"], user),
+                self.slack.is_member(team, c["id"], bot_user),
+            )
+            for c in self.slack.visible_channels(team, user)
+        ]
 
     def click(self) -> Response:
         """``POST /console/click``: a button or select in a message, the modal or App Home."""
@@ -716,6 +763,7 @@ class Console:
             people={p.slack_id: p.real_name for p in self.sandbox.people.values()},
             sign_in_url=self.sandbox.identity_server.url,
             ca_path=str(self.sandbox.certs.ca_path),
+            channels=tuple((c, name) for c, name, _, _ in self._channels(user)),
         )
 
     def _timeline(
@@ -864,9 +912,13 @@ code { background: #f4f4f4; padding: 0 .2em; }
 <section class="compose">
 <form method="post" action="/console/command"><input type="hidden" name="user" value="{{ user }}">
 <label>/scaleup <input name="text" size="40" placeholder="type a /scaleup command, e.g. help" autofocus></label>
+<label>in <select name="channel"><option value="">your DM with ScaleUp</option>{% for id, name, mine, _ in channels if mine %}<option value="{{ id }}">{{ name }}</option>{% endfor %}</select></label>
 <button class="primary">Send</button></form>
 <form method="post" action="/console/home"><input type="hidden" name="user" value="{{ user }}"><button>Open App Home</button></form>
 <a href="/?user={{ user|urlencode }}">Refresh</a>
+</section>
+<section class="channels"><b>Channels:</b>
+{% for id, name, mine, bot_in in channels %}<span class="channel">{{ name }}{% if bot_in %} <span class="muted">(ScaleUp is in it)</span>{% elif mine %} <form class="inline" method="post" action="/console/invite"><input type="hidden" name="user" value="{{ user }}"><input type="hidden" name="channel" value="{{ id }}"><button>Invite @ScaleUp</button></form>{% endif %}</span>{% if not loop.last %} · {% endif %}{% endfor %}
 </section>
 {% if modal %}<section class="modal">{{ modal }}</section>{% endif %}
 <div class="columns">

@@ -36,6 +36,9 @@ DEFAULT_SCOPES = (
     "users:read.email",
     "im:history",
     "files:read",
+    "channels:read",
+    "groups:read",
+    "channels:join",
 )
 _ALNUM = string.ascii_uppercase + string.digits
 
@@ -71,6 +74,7 @@ class Workspace:
     users: dict[str, JSON] = field(default_factory=dict)
     channels: dict[str, JSON] = field(default_factory=dict)
     dms: dict[str, str] = field(default_factory=dict)  # user id -> D channel id
+    members: dict[str, set[str]] = field(default_factory=dict)  # C channel id -> user ids
 
 
 @dataclass
@@ -81,6 +85,7 @@ class Trigger:
     user_id: str
     issued: float  # time.monotonic()
     used: bool = False
+    channel_id: str | None = None  # the conversation the person was in, if any
 
 
 @dataclass
@@ -156,6 +161,7 @@ class SlackState:
         self._views: dict[str, JSON] = {}
         self._stacks: dict[str, list[str]] = {}  # user id -> open modal view ids, root first
         self._homes: dict[str, str] = {}  # user id -> home view id
+        self._opened_in: dict[str, str] = {}  # modal view id -> conversation it was opened in
         self._triggers: dict[str, Trigger] = {}
         self._response_urls: dict[str, ResponseUrl] = {}
         self._responses: list[tuple[str, JSON]] = []
@@ -268,12 +274,92 @@ class SlackState:
                 raise LookupError(f"no user {user_id} in {team_id}: add it with add_user()")
             return copy.deepcopy(ws.users[user_id])
 
-    def add_channel(self, team_id: str, name: str) -> str:
-        """A public channel the bot is a member of; returns its ``C…`` id."""
+    def add_channel(
+        self,
+        team_id: str,
+        name: str,
+        *,
+        private: bool = False,
+        members: tuple[str, ...] | None = None,
+        bot: bool = True,
+    ) -> str:
+        """The channel ``#name`` (made if new) with ``members`` and, if ``bot``, the bot in it.
+
+        A new channel gets every person of the workspace when ``members`` is None. Names are
+        unique in a workspace, as in Slack, so asking again for an existing name returns that
+        channel, now with ``members`` and the bot added: tests say "a channel the bot is in".
+        """
         with self._lock:
-            channel_id = new_id("C")
-            self.workspace(team_id).channels[channel_id] = {"id": channel_id, "name": name}
-            return channel_id
+            ws = self.workspace(team_id)
+            found = next((c for c, i in ws.channels.items() if i.get("name") == name), None)
+            if found is None:
+                found = new_id("C")  # private channels too, since 2021
+                ws.channels[found] = {
+                    "id": found,
+                    "name": name,
+                    "is_private": private,
+                    "is_archived": False,
+                    "created": int(time.time()),
+                }
+                people = [u for u, info in ws.users.items() if not info.get("is_bot")]
+                ws.members[found] = set(people if members is None else members)
+            else:
+                ws.members[found].update(members or ())
+            if bot:
+                ws.members[found].add(ws.bot_user_id)
+            self._changed.notify_all()
+            return found
+
+    def channel_id(self, team_id: str, name: str) -> str:
+        """The id of ``#name`` (with or without the ``#``); the KeyError names those there are."""
+        with self._lock:
+            ws = self.workspace(team_id)
+            by_name = {i["name"]: c for c, i in ws.channels.items() if "name" in i}
+            if name.lstrip("#") not in by_name:
+                raise KeyError(f"no channel #{name.lstrip('#')}; have {sorted(by_name)}")
+            return by_name[name.lstrip("#")]
+
+    def channel_members(self, team_id: str, channel_id: str) -> list[str]:
+        """Who is in the channel (the bot too, when it is), sorted."""
+        with self._lock:
+            return sorted(self.workspace(team_id).members.get(channel_id, set()))
+
+    def is_member(self, team_id: str, channel_id: str, user_id: str) -> bool:
+        """Whether ``user_id`` is in the channel; the bot's DM with a person has both."""
+        with self._lock:
+            ws = self.workspace(team_id)
+            info = ws.channels.get(channel_id, {})
+            if info.get("is_im"):
+                return user_id in (ws.bot_user_id, info.get("user"))
+            return user_id in ws.members.get(channel_id, set())
+
+    def remove_member(self, team_id: str, channel_id: str, user_id: str) -> None:
+        """``user_id`` leaves (or is removed from) the channel, as ``/remove @ScaleUp`` does."""
+        with self._lock:
+            self.workspace(team_id).members.get(channel_id, set()).discard(user_id)
+            self._changed.notify_all()
+
+    def archive_channel(self, team_id: str, channel_id: str) -> None:
+        """Archive the channel: nothing can be posted in it or joined any more."""
+        with self._lock:
+            self.workspace(team_id).channels[channel_id]["is_archived"] = True
+            self._changed.notify_all()
+
+    def visible_channels(self, team_id: str, user_id: str) -> list[JSON]:
+        """The channels ``user_id`` sees in a channel picker, by name: every public channel
+        and the private ones they are in; archived ones are left out, as Slack's picker does."""
+        with self._lock:
+            ws = self.workspace(team_id)
+            return sorted(
+                (
+                    copy.deepcopy(info)
+                    for c, info in ws.channels.items()
+                    if not info.get("is_im")
+                    and not info.get("is_archived")
+                    and (not info.get("is_private") or user_id in ws.members.get(c, set()))
+                ),
+                key=lambda info: str(info["name"]),
+            )
 
     def channel_name(self, team_id: str, channel_id: str) -> str:
         """What Slack sends as ``channel_name`` (``directmessage`` for a DM)."""
@@ -338,11 +424,15 @@ class SlackState:
 
     # ---- what the Slack client hands the bot -------------------------------------------
 
-    def issue_trigger(self, team_id: str, user_id: str) -> str:
-        """A ``trigger_id`` as in an interaction payload: one use, ``trigger_ttl`` seconds."""
+    def issue_trigger(self, team_id: str, user_id: str, channel_id: str | None = None) -> str:
+        """A ``trigger_id`` as in an interaction payload: one use, ``trigger_ttl`` seconds;
+        ``channel_id``: the conversation the person acted in (a modal opened with it knows
+        its "current conversation")."""
         with self._lock:
             trigger_id = f"{int(time.time())}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
-            self._triggers[trigger_id] = Trigger(team_id, user_id, time.monotonic())
+            self._triggers[trigger_id] = Trigger(
+                team_id, user_id, time.monotonic(), channel_id=channel_id
+            )
             return trigger_id
 
     def issue_response_url(
@@ -430,6 +520,13 @@ class SlackState:
         with self._lock:
             stack = self._stacks.get(user_id)
             return self.view(stack[-1]) if stack else None
+
+    def view_conversation(self, view_id: str) -> str | None:
+        """The conversation the modal ``view_id`` was opened from (None: App Home, say): what
+        a ``conversations_select`` with ``default_to_current_conversation`` starts on."""
+        with self._lock:
+            view = self._views.get(view_id)
+            return self._opened_in.get(view["root_view_id"]) if view else None
 
     def home_view(self, user_id: str) -> JSON | None:
         """The Home tab last published for ``user_id``."""

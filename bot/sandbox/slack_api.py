@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 from flask import Flask, Response, request
 
 from bot.sandbox.server import RunningServer, serve
-from bot.sandbox.slack import JSON, Call, OAuthCode, ResponseUrl, SlackState, Trigger, Workspace
+from bot.sandbox.slack import JSON, Call, OAuthCode, ResponseUrl, Trigger, Workspace
+from bot.sandbox.slack_channels import ChannelMethods, SlackApiError
 from bot.sandbox.slack_openid import OpenIDError, OpenIDProvider
 
 # The scope each method needs; without it Slack answers ``missing_scope``.
@@ -35,14 +36,6 @@ _NEEDED_SCOPE = {
     "files.info": "files:read",
 }
 _LOGIN_PAGE = "<!DOCTYPE html><html><body><h1>Sign in to Slack</h1></body></html>"
-
-
-class SlackApiError(Exception):
-    """A Web API call failed; ``body`` is the ``{"ok": false, ...}`` answer."""
-
-    def __init__(self, error: str, **extra: Any) -> None:
-        super().__init__(error)
-        self.body: JSON = {"ok": False, "error": error, **extra}
 
 
 def _invalid(error: str, problems: list[str]) -> SlackApiError:
@@ -115,7 +108,7 @@ def view_problems(view: Any, kinds: tuple[str, ...]) -> list[str]:
     return problems
 
 
-class SlackSandbox(OpenIDProvider, SlackState):
+class SlackSandbox(OpenIDProvider, ChannelMethods):
     """The Slack sandbox: :class:`SlackState` served over HTTP by ``wsgi_app``.
 
     Routes: ``/api/<method>`` (Web API), ``POST /response/<id>`` (response_url),
@@ -263,6 +256,7 @@ class SlackSandbox(OpenIDProvider, SlackState):
 
     def _post_message(self, ws: Workspace, args: JSON) -> JSON:
         channel = self._channel(ws, args.get("channel"))
+        self._may_post(ws, channel, public_scope=True)
         message = self._bot_message(ws, self._content(args))
         if args.get("thread_ts"):
             message["thread_ts"] = str(args["thread_ts"])
@@ -273,6 +267,7 @@ class SlackSandbox(OpenIDProvider, SlackState):
 
     def _update_message(self, ws: Workspace, args: JSON) -> JSON:
         channel = self._channel(ws, args.get("channel"))
+        self._may_post(ws, channel)
         message = next(
             (m for m in self._messages.get(channel, []) if m["ts"] == args.get("ts")), None
         )
@@ -293,8 +288,11 @@ class SlackSandbox(OpenIDProvider, SlackState):
 
     def _post_ephemeral(self, ws: Workspace, args: JSON) -> JSON:
         channel = self._channel(ws, args.get("channel"))
+        self._may_post(ws, channel)
         if args.get("user") not in ws.users:
             raise SlackApiError("user_not_found")
+        if not self.is_member(ws.team_id, channel, str(args["user"])):
+            raise SlackApiError("user_not_in_channel")
         message = self._bot_message(ws, self._content(args))
         self._ephemeral.append({**message, "channel": channel, "user": args["user"]})
         return {"message_ts": message["ts"]}
@@ -338,6 +336,8 @@ class SlackSandbox(OpenIDProvider, SlackState):
         trigger = self._use_trigger(args)
         view = self._store_view(ws, spec)
         self._stacks[trigger.user_id] = [view["id"]]
+        if trigger.channel_id:
+            self._opened_in[view["id"]] = trigger.channel_id
         return {"view": copy.deepcopy(view)}
 
     def _views_push(self, ws: Workspace, args: JSON) -> JSON:
@@ -527,6 +527,11 @@ _METHODS: dict[str, Callable[[SlackSandbox, Workspace, JSON], JSON]] = {
     "chat.update": SlackSandbox._update_message,
     "chat.postEphemeral": SlackSandbox._post_ephemeral,
     "conversations.open": SlackSandbox._conversations_open,
+    "conversations.list": SlackSandbox._conversations_list,
+    "conversations.info": SlackSandbox._conversations_info,
+    "conversations.members": SlackSandbox._conversations_members,
+    "conversations.join": SlackSandbox._conversations_join,
+    "conversations.invite": SlackSandbox._conversations_invite,
     "views.open": SlackSandbox._views_open,
     "views.push": SlackSandbox._views_push,
     "views.update": SlackSandbox._views_update,

@@ -76,12 +76,15 @@ def _option(element: JSON, value: Any) -> JSON:
     raise ValueError(f"{value!r} is not an option of {element['action_id']!r}: {offered}")
 
 
-def element_state(element: JSON, value: Any = None) -> JSON:
-    """The state Slack reports for ``element`` filled with ``value`` (None: as shown)."""
+def element_state(element: JSON, value: Any = None, current: str | None = None) -> JSON:
+    """The state Slack reports for ``element`` filled with ``value`` (None: as shown);
+    ``current`` is the conversation the modal was opened in."""
     kind = element["type"]
     if kind not in _STATE_KEYS:
         raise ValueError(f"the sandbox cannot fill a {kind} element ({element['action_id']!r})")
     key, initial = _STATE_KEYS[kind]
+    if value is None and kind == "conversations_select":
+        value = default_conversation(element, current)
     if value is None:
         value = element.get(initial)  # an untouched field submits what it showed
     if key == "selected_option":
@@ -95,9 +98,30 @@ def element_state(element: JSON, value: Any = None) -> JSON:
     return {"type": kind, key: value}
 
 
-def state_values(view: JSON, fields: Mapping[str, Any]) -> dict[str, dict[str, JSON]]:
+def default_conversation(element: JSON, current: str | None) -> str | None:
+    """What a ``conversations_select`` starts on: the conversation the modal was opened in
+    when ``default_to_current_conversation`` is set and its ``filter`` allows that kind
+    (which then wins over ``initial_conversation``, docs.slack.dev/reference/block-kit/
+    block-elements/select-menu-element), else ``initial_conversation``."""
+    if current and element.get("default_to_current_conversation"):
+        include = (element.get("filter") or {}).get("include")
+        kind = "im" if current.startswith("D") else "channel"
+        if (
+            not include
+            or kind in include
+            or (kind == "channel" and {"public", "private"} & set(include))
+        ):
+            return current
+    found = element.get("initial_conversation")
+    return str(found) if found else None
+
+
+def state_values(
+    view: JSON, fields: Mapping[str, Any], current: str | None = None
+) -> dict[str, dict[str, JSON]]:
     """``view.state.values`` after a person fills input blocks: ``fields`` maps block_id to
-    a value (text, option value, user/channel id, or a list for multi-selects)."""
+    a value (text, option value, user/channel id, or a list for multi-selects); ``current``
+    is the conversation the modal was opened in, if any."""
     inputs = {b["block_id"]: b for b in view.get("blocks", []) if b.get("type") == "input"}
     unknown = set(fields) - set(inputs)
     if unknown:
@@ -105,7 +129,7 @@ def state_values(view: JSON, fields: Mapping[str, Any]) -> dict[str, dict[str, J
     values: dict[str, dict[str, JSON]] = {}
     for block_id, block in inputs.items():
         element = block["element"]
-        state = element_state(element, fields.get(block_id))
+        state = element_state(element, fields.get(block_id), current)
         filled = next(v for k, v in state.items() if k != "type")
         if not block.get("optional") and filled in (None, "", []):
             # The Slack client refuses to submit a modal with a required field empty.
@@ -208,7 +232,7 @@ class SlackDriver:
             "api_app_id": self.api_app_id,
             "is_enterprise_install": "false",
             "response_url": self.sandbox.issue_response_url(self.team_id, user_id, channel_id),
-            "trigger_id": self.sandbox.issue_trigger(self.team_id, user_id),
+            "trigger_id": self.sandbox.issue_trigger(self.team_id, user_id, channel_id),
         }
         return self.post(urlencode(fields), FORM)
 
@@ -305,7 +329,10 @@ class SlackDriver:
         simple ``{block_id: value}`` that :func:`state_values` turns into it. The bot's ack
         is applied to the sandbox's modal stack (closed, updated, pushed or left with errors).
         """
-        state = dict(values) if values and _is_state(values) else state_values(view, values)
+        current = self.sandbox.view_conversation(str(view.get("id", "")))
+        state = (
+            dict(values) if values and _is_state(values) else state_values(view, values, current)
+        )
         payload: JSON = {
             "type": "view_submission",
             "team": self._team(),
@@ -334,7 +361,8 @@ class SlackDriver:
         view = self.sandbox.last_view(user_id)
         if view is None:
             raise LookupError(f"{user_id} has no modal open")
-        return self.submit_view(user_id, view, state_values(view, fields or {}))
+        current = self.sandbox.view_conversation(view["id"])
+        return self.submit_view(user_id, view, state_values(view, fields or {}, current))
 
     # ---- events -----------------------------------------------------------------------
 

@@ -181,8 +181,11 @@ def test_campaign_create_modal_errors_on_the_right_block_then_a_draft(bot: Runni
     by_id = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert by_id[cb.TIMEZONE]["element"]["initial_option"]["value"] == "Europe/Berlin"  # Slack tz
     assert [o["value"] for o in by_id[cb.DAYS]["element"]["initial_options"]] == list("12345")
-    assert by_id[cb.step_block(4, "subject")]["optional"] is True
-    assert by_id[cb.step_block(3, "subject")]["optional"] is False
+    # Only step 1 is required (the README's "1 to 5 steps").
+    assert by_id[cb.step_block(1, "subject")]["optional"] is False
+    assert by_id[cb.step_block(1, "body")]["optional"] is False
+    assert all(by_id[cb.step_block(n, "subject")]["optional"] for n in (2, 3, 4, 5))
+    assert all(by_id[cb.step_block(n, "body")]["optional"] for n in (2, 3, 4, 5))
 
     form: dict[str, Any] = {
         cb.NAME: "Backend Q4",
@@ -200,9 +203,15 @@ def test_campaign_create_modal_errors_on_the_right_block_then_a_draft(bot: Runni
     assert submit(**{cb.NAME: "Backend Q5", cb.DAILY_CAP: "20000"})["errors"] == {
         cb.DAILY_CAP: "The daily cap must be a whole number from 1 to 10,000."
     }
-    assert submit(**{cb.NAME: "Backend Q5", cb.step_block(5, "body"): "later"})["errors"] == {
+    assert submit(
+        **{
+            cb.NAME: "Backend Q5",
+            cb.step_block(5, "body"): "later",
+            cb.step_block(5, "new_thread"): ["new"],
+        }
+    )["errors"] == {
         cb.step_block(4, "subject"): "Fill in step 4 before step 5, or leave both empty.",
-        cb.step_block(5, "subject"): "Step 5 needs a subject.",
+        cb.step_block(5, "subject"): "Step 5 goes as a new email, so it needs a subject.",
     }
     bad_template = submit(**{cb.NAME: "Backend Q5", cb.step_block(2, "body"): "Hi {{ first_name"})
     assert list(bad_template["errors"]) == [cb.step_block(2, "body")]
@@ -285,16 +294,17 @@ def test_start_posts_the_parent_message_and_stores_its_thread(bot: RunningBot) -
     assert "'backend q4' has already started (active)." in again
 
 
-def test_start_says_so_when_it_cannot_post_in_the_channel(bot: RunningBot) -> None:
+def test_start_refuses_when_it_cannot_post_in_the_channel(bot: RunningBot) -> None:
     mailbox_id = connect(bot, RECRUITER)
     shortlist_id = seed_shortlist(bot, "backend", PEOPLE)
     make_campaign(bot, mailbox_id, shortlist_id, "C0GONE0001", THREE_STEPS)
     answer = shown(command(bot, "campaign start Backend Q4"))
     assert (
-        "*Backend Q4* started: 2 candidates enrolled, 0 skipped. :warning: I could not post "
-        "in <#C0GONE0001>: invite me there to see replies."
+        "*Backend Q4* did not start: nothing was sent, because I can't post its thread in "
+        "<#C0GONE0001>. Invite @ScaleUp there (`/invite @ScaleUp` in the channel), then start "
+        "it again."
     ) in answer
-    assert (campaign(bot).state, campaign(bot).thread_ts) == ("active", None)
+    assert (campaign(bot).state, campaign(bot).thread_ts) == ("draft", None)
 
 
 def test_start_refuses_when_a_candidate_lacks_a_variable(bot: RunningBot) -> None:

@@ -95,6 +95,8 @@ def test_walkthrough(cbot: RunningBot, clock: FakeClock) -> None:
     bot.slack.slash(RECRUITER.slack_id, "campaign start Backend Q4")
     [parent] = slack.wait_for(lambda: slack.messages(channel))
     assert "3 candidates" in parent["text"]
+    # The parent is posted just before the start commits; the reply comes after it.
+    slack.wait_for(lambda: any("started" in r.get("text", "") for r in slack.responses()))
 
     # 4. The worker runs every 10 minutes for two weeks.
     worker = dispatcher(bot)

@@ -173,3 +173,36 @@ def test_input_elements_render_as_form_fields(element: dict[str, object], expect
     html = str(block_html({**block, "element": element}, Where("U1", {"U1": "Riley"}, form="m")))
     assert expected in html
     assert 'name="f.b" form="m"' in html
+
+
+def test_channels_invite_and_the_channel_picker(bot: RunningBot) -> None:
+    from bot.sandbox import COLLEAGUE
+    from handlers import campaign_blocks as cb
+    from tests.e2e.campaign_helpers import connect, seed_shortlist
+    from tests.e2e.test_connect import TEAM
+
+    slack, bot_user = bot.sandbox.slack, bot.sandbox.workspace.bot_user_id
+    private = slack.channel_id(TEAM, "exec-hiring")
+    public = slack.channel_id(TEAM, "hiring-backend")
+    alex = Person(bot, COLLEAGUE.slack_id).page()
+    assert "#recruiting" in alex and "exec-hiring" not in alex  # private, and Alex is not in it
+
+    riley = Person(bot)
+    html = riley.page()
+    assert "🔒 exec-hiring" in html
+    riley.post("/console/invite", **Forms(html).with_field("/console/invite", channel=private))
+    assert bot_user in slack.channel_members(TEAM, private)
+    assert "(ScaleUp is in it)" in riley.page()
+    refused = Person(bot, COLLEAGUE.slack_id).post("/console/invite", channel=private)
+    assert "Slack refused the invitation: channel_not_found." in refused
+
+    # The campaign modal's picker lists the channels Riley sees, starting on the one the
+    # command was typed in.
+    connect(bot, RECRUITER)
+    seed_shortlist(bot, "backend", [("jana@talent.example", "Jana", None, None)])
+    riley.post("/console/command", text="campaign create", channel=public)
+    html = riley.until(lambda h: 'class="modal"' in h)
+    picker = re.search(rf'<select name="f\.{cb.CHANNEL}"[^>]*>(.*?)</select>', html, re.S)
+    assert picker is not None
+    assert f'<option value="{public}" selected>#hiring-backend</option>' in picker[1]
+    assert f'<option value="{private}">🔒 exec-hiring</option>' in picker[1]

@@ -6,6 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -516,3 +517,187 @@ def test_state_values_fill_each_element_type() -> None:
         state_values(view, {"campaign": "q4", "channel": "C1", "owner": ALICE})
     with pytest.raises(ValueError, match="required field 'owner'"):
         state_values(view, {"campaign": "q3", "channel": "C1"})
+
+
+# -- channels: members, conversations.*, and who may post where ----------------------------
+
+
+def test_the_bot_posts_only_where_it_is_a_member(slack: Slack) -> None:
+    client, team = slack.client(), slack.ws.team_id
+    public = slack.sandbox.add_channel(team, "recruiting", members=(ALICE,), bot=False)
+    private = slack.sandbox.add_channel(team, "exec", private=True, members=(ALICE,), bot=False)
+    for method in (
+        lambda c: client.chat_postMessage(channel=c, text="x"),
+        lambda c: client.chat_postEphemeral(channel=c, user=ALICE, text="x"),
+        lambda c: client.chat_update(channel=c, ts="1.0", text="x"),
+    ):
+        assert error_of(partial(method, public)) == "not_in_channel"
+        assert error_of(partial(method, private)) == "channel_not_found"  # it can't see it
+    assert slack.sandbox.messages(public) == [] and slack.sandbox.messages(private) == []
+
+    slack.sandbox.invite(team, private, ALICE, [slack.ws.bot_user_id])
+    client.chat_postMessage(channel=private, text="now I can")
+    assert error_of(lambda: client.chat_postEphemeral(channel=private, user=BOB, text="x")) == (
+        "user_not_in_channel"
+    )
+    slack.sandbox.archive_channel(team, private)
+    assert error_of(lambda: client.chat_postMessage(channel=private, text="x")) == "is_archived"
+    # The DM with a person needs no membership.
+    assert client.chat_postMessage(channel=ALICE, text="hi")["ok"]
+
+
+def test_chat_write_public_posts_in_public_channels_only(slack: Slack) -> None:
+    team = slack.ws.team_id
+    slack.ws.scopes.add("chat:write.public")
+    client = slack.client()
+    public = slack.sandbox.add_channel(team, "recruiting", bot=False)
+    private = slack.sandbox.add_channel(team, "exec", private=True, bot=False)
+    posted = client.chat_postMessage(channel=public, text="without joining")
+    assert slack.sandbox.is_member(team, public, slack.ws.bot_user_id) is False
+    assert error_of(lambda: client.chat_postMessage(channel=private, text="x")) == (
+        "channel_not_found"
+    )
+    # The scope covers chat.postMessage only.
+    assert error_of(lambda: client.chat_update(channel=public, ts=posted["ts"], text="y")) == (
+        "not_in_channel"
+    )
+
+
+def test_conversations_join_public_only(slack: Slack) -> None:
+    client, team = slack.client(), slack.ws.team_id
+    public = slack.sandbox.add_channel(team, "recruiting", bot=False)
+    private = slack.sandbox.add_channel(team, "exec", private=True, bot=False)
+    joined = client.conversations_join(channel=public)
+    assert joined["channel"]["is_member"] is True and "warning" not in joined.data
+    again = client.conversations_join(channel=public)
+    assert again["warning"] == "already_in_channel"
+    assert again["response_metadata"]["warnings"] == ["already_in_channel"]
+    assert client.chat_postMessage(channel=public, text="joined")["ok"]
+    assert error_of(lambda: client.conversations_join(channel=private)) == (
+        "method_not_supported_for_channel_type"
+    )
+    assert error_of(lambda: client.conversations_join(channel="C0NOPE")) == "channel_not_found"
+    slack.sandbox.archive_channel(team, slack.sandbox.add_channel(team, "old", bot=False))
+    assert error_of(
+        lambda: client.conversations_join(channel=slack.sandbox.channel_id(team, "old"))
+    ) == ("is_archived")
+    slack.ws.scopes.discard("channels:join")
+    assert error_of(lambda: client.conversations_join(channel=public)) == "missing_scope"
+
+
+def test_conversations_info_and_members(slack: Slack) -> None:
+    client, team = slack.client(), slack.ws.team_id
+    public = slack.sandbox.add_channel(team, "recruiting", members=(ALICE, BOB), bot=False)
+    private = slack.sandbox.add_channel(team, "exec", private=True, members=(ALICE,), bot=False)
+    info = client.conversations_info(channel=public)["channel"]
+    assert (info["name"], info["is_private"], info["is_member"], info["is_archived"]) == (
+        "recruiting",
+        False,
+        False,
+        False,
+    )
+    assert error_of(lambda: client.conversations_info(channel=private)) == "channel_not_found"
+    assert error_of(lambda: client.conversations_members(channel=private)) == "channel_not_found"
+    first = client.conversations_members(channel=public, limit=1)
+    assert first["members"] == [ALICE] and first["response_metadata"]["next_cursor"]
+    rest = client.conversations_members(
+        channel=public, limit=1, cursor=first["response_metadata"]["next_cursor"]
+    )
+    assert rest["members"] == [BOB] and rest["response_metadata"]["next_cursor"] == ""
+    assert error_of(lambda: client.conversations_members(channel=public, cursor="!!")) == (
+        "invalid_cursor"
+    )
+    slack.sandbox.invite(team, private, ALICE, [slack.ws.bot_user_id])
+    assert client.conversations_info(channel=private)["channel"]["is_member"] is True
+    slack.ws.scopes.discard("groups:read")
+    assert error_of(lambda: client.conversations_info(channel=private)) == "missing_scope"
+    assert client.conversations_info(channel=public)["ok"]  # channels:read still there
+
+
+def test_conversations_list_types_archived_and_pages(slack: Slack) -> None:
+    client, team = slack.client(), slack.ws.team_id
+    names = [f"team-{n}" for n in range(5)]
+    for name in names:
+        slack.sandbox.add_channel(team, name, bot=False)
+    slack.sandbox.archive_channel(team, slack.sandbox.channel_id(team, "team-4"))
+    hidden = slack.sandbox.add_channel(team, "secret", private=True, members=(ALICE,), bot=False)
+    mine = slack.sandbox.add_channel(team, "mine", private=True, members=(ALICE,))
+
+    def listed(**args: Any) -> list[str]:
+        seen, cursor = [], ""
+        while True:
+            page = client.conversations_list(cursor=cursor, limit=2, **args)
+            seen += [c["name"] for c in page["channels"]]
+            cursor = page["response_metadata"]["next_cursor"]
+            if not cursor:
+                return sorted(seen)
+
+    assert listed() == names  # public channels by default, archived ones included
+    assert listed(exclude_archived=True) == names[:4]
+    both = listed(types="public_channel,private_channel")
+    assert "mine" in both and "secret" not in both  # a private channel it is not in is hidden
+    assert hidden not in [c["id"] for c in client.conversations_list(types="private_channel")]
+    assert mine in [c["id"] for c in client.conversations_list(types="private_channel")["channels"]]
+    assert error_of(lambda: client.conversations_list(types="public_channel,nope")) == (
+        "invalid_types"
+    )
+    slack.ws.scopes.discard("groups:read")
+    assert error_of(lambda: client.conversations_list(types="private_channel")) == ("missing_scope")
+
+
+def test_conversations_invite_as_slack_rules_it(slack: Slack) -> None:
+    team, bot_user = slack.ws.team_id, slack.ws.bot_user_id
+    private = slack.sandbox.add_channel(team, "exec", private=True, members=(ALICE,), bot=False)
+    public = slack.sandbox.add_channel(team, "recruiting", members=(ALICE,), bot=False)
+
+    def invite(channel: str, inviter: str, *users: str) -> str:
+        with pytest.raises(Exception) as caught:
+            slack.sandbox.invite(team, channel, inviter, list(users))
+        return str(caught.value)
+
+    assert invite(private, BOB, bot_user) == "channel_not_found"  # Bob can't see it
+    assert invite(public, BOB, bot_user) == "not_in_channel"
+    assert invite(public, ALICE, ALICE) == "cant_invite_self"
+    assert invite(public, ALICE, "U0NOBODY01") == "user_not_found"
+    assert invite(public, ALICE) == "no_user"
+    slack.sandbox.invite(team, private, ALICE, [bot_user])
+    assert invite(private, ALICE, bot_user) == "already_in_channel"
+    assert slack.sandbox.channel_members(team, private) == sorted([ALICE, bot_user])
+
+    # The bot itself inviting, through the Web API: it needs groups:write for a private one.
+    client = slack.client()
+    assert error_of(lambda: client.conversations_invite(channel=private, users=BOB)) == (
+        "missing_scope"
+    )
+    slack.ws.scopes.add("groups:write")
+    assert client.conversations_invite(channel=private, users=BOB)["channel"]["id"] == private
+    slack.sandbox.archive_channel(team, private)
+    slack.sandbox.add_user(team, "U0CAROL001", name="carol", real_name="Carol C")
+    assert invite(private, ALICE, "U0CAROL001") == "is_archived"
+
+
+def test_a_modal_opened_in_a_channel_defaults_its_conversation_picker(slack: Slack) -> None:
+    team = slack.ws.team_id
+    channel = slack.sandbox.add_channel(team, "recruiting", bot=False)
+    picker = {
+        "type": "input",
+        "block_id": "where",
+        "label": {"type": "plain_text", "text": "Channel"},
+        "element": {
+            "type": "conversations_select",
+            "action_id": "where",
+            "default_to_current_conversation": True,
+            "filter": {"include": ["public", "private"]},
+        },
+    }
+    view = {**modal(), "blocks": [picker]}
+    opened = slack.client().views_open(
+        trigger_id=slack.sandbox.issue_trigger(team, ALICE, channel), view=view
+    )["view"]
+    assert slack.sandbox.view_conversation(opened["id"]) == channel
+    assert state_values(opened, {}, channel)["where"]["where"]["selected_conversation"] == channel
+    # Opened from the DM: the filter leaves DMs out, so nothing is picked and the person
+    # must choose before Slack submits.
+    dm = slack.sandbox.dm_channel(team, ALICE)
+    with pytest.raises(ValueError, match="required field 'where' is empty"):
+        state_values(opened, {}, dm)
