@@ -15,6 +15,7 @@ from handlers.blocks import Block, actions, button, context, esc, text
 from outreach.campaigns import CampaignStatus, StartReport
 from outreach.keys import CampaignKey
 from outreach.previews import Preview, PreviewStep
+from outreach.schedule import MAX_DAILY_CAP
 from outreach.shortlists import ShortlistSummary
 
 # -- ids ----------------------------------------------------------------------------------
@@ -526,7 +527,7 @@ def campaign_modal(
             _select([_option(z, z) for z in zones], _option(zone, zone)),
             hint="Used for candidates whose row has no time zone.",
         ),
-        _input(DAILY_CAP, "Emails per day at most", _number(200, 1, 10_000)),
+        _input(DAILY_CAP, "Emails per day at most", _number(200, 1, MAX_DAILY_CAP)),
         _input(
             MIN_GAP,
             "Seconds between emails at least",

@@ -24,7 +24,7 @@ from handlers.deps import Deps
 from handlers.views import tell
 from outreach.campaigns import CampaignSpec, CampaignStateError, StepSpec
 from outreach.errors import NotAllowed, OutreachError
-from outreach.schedule import SendWindow
+from outreach.schedule import MAX_DAILY_CAP, SendWindow
 from outreach.templates import TemplateSyntaxProblem
 
 _WHERE = re.compile(r"^Step (\d+) (subject|body)\b")
@@ -129,7 +129,7 @@ def read_form(
     zone = form.option(cb.TIMEZONE)
     if not _known_zone(zone):
         form.errors[cb.TIMEZONE] = "Pick a time zone."
-    cap = form.number(cb.DAILY_CAP, 1, 10_000, "The daily cap")
+    cap = form.number(cb.DAILY_CAP, 1, MAX_DAILY_CAP, "The daily cap")
     gap = form.number(cb.MIN_GAP, 0, 3600, "The gap")
     if form.errors:
         return None, form.errors
