@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint typecheck check bench bench-memory clean
+.PHONY: run test lint typecheck check bench bench-memory bench-requests clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,15 @@ check: lint test
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.dispatch_throughput
 	$(BIN)/python -m benchmarks.start_memory
+	$(BIN)/python -m benchmarks.request_bounds
 
 # Peak memory of a 10,000 x 5 campaign start, in a process of its own.
 bench-memory: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks.start_memory
+
+# Peak memory of the web process under hostile requests, beside its baseline.
+bench-requests: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks.request_bounds
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

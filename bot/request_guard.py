@@ -83,11 +83,12 @@ class SlackRequestGuard:
             self._verify(environ, body)
             _check_well_formed(environ.get("CONTENT_TYPE", ""), body)
         except Refused as refused:
+            length = environ.get("CONTENT_LENGTH")
             log.warning(
-                "refused POST %s: %s (%s bytes announced)",
+                "refused POST %s: %s (%s)",
                 self.path,
                 refused.reason,
-                environ.get("CONTENT_LENGTH") or "no length,",
+                f"{length} bytes announced" if length else "no length announced",
             )
             answer = json.dumps({"error": refused.reason}).encode()
             start_response(
