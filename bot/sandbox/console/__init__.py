@@ -7,10 +7,13 @@ DMs, channel messages, the Home tab and the open modal — rendered from Block K
 plain HTML. Every action goes through :class:`~bot.sandbox.slack_driver.SlackDriver`, so
 the bot gets exactly what the tests send it.
 
-The modules, by what they hold: ``mrkdwn`` (inline mrkdwn to HTML), ``elements`` (Block
-Kit element kinds and form values), ``render`` with ``templates/`` (Block Kit and the
-page as HTML, Jinja2 with autoescape), ``exchanges`` (what a person did, the recording
-driver), ``timeline`` (what a person saw) and ``routes`` (the Flask routes and state).
+The page polls ``/console/updates`` every 2 s and redraws itself when the bot did
+something (its only script, inline). The modules, by what they hold: ``mrkdwn`` (inline
+mrkdwn to HTML: emoji, mentions and channels by name) and ``dates`` (``<!date^…>``),
+``elements`` (Block Kit element kinds and form values), ``render`` with ``templates/``
+(Block Kit and the page as HTML, Jinja2 with autoescape), ``exchanges`` (what a person
+did, the recording driver), ``timeline`` (what a person saw), ``origin`` (forms only from
+the console's own page) and ``routes`` (the Flask routes and state).
 """
 
 from __future__ import annotations

@@ -36,11 +36,12 @@ class Where:
     form: str | None = None  # the modal's form, for input fields
     shown: Mapping[str, Any] = field(default_factory=dict)  # block_id -> value typed
     errors: Mapping[str, str] = field(default_factory=dict)  # block_id -> error
+    channels: Mapping[str, str] = field(default_factory=dict)  # channel id -> name
 
 
 def _text(obj: Any, where: Where) -> Markup:
     if isinstance(obj, dict) and obj.get("type") == "mrkdwn":
-        return mrkdwn(str(obj.get("text", "")), where.people)
+        return mrkdwn(str(obj.get("text", "")), where.people, where.channels)
     return escape(elements.plain(obj))
 
 

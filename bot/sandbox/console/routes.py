@@ -8,15 +8,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
-from flask import Flask, abort, redirect, request
+from flask import Flask, abort, jsonify, redirect, request
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from bot.sandbox.console.elements import form_values, plain
 from bot.sandbox.console.exchanges import Draft, Exchange, RecordingDriver
+from bot.sandbox.console.origin import same_origin_only
 from bot.sandbox.console.render import Where, message_html, modal_html, page_html
 from bot.sandbox.console.timeline import find, timeline
 from bot.sandbox.slack_driver import AckTimeout, SlackDriver
@@ -44,41 +45,17 @@ class Console:
 
     def register(self, app: Flask) -> None:
         app.add_url_rule("/", "console", self.page)
+        app.add_url_rule("/console/updates", "console_updates", self.updates)
         for name in ("command", "click", "submit", "close", "home"):
-            view = self._same_origin_only(getattr(self, name))
+            view = same_origin_only(lambda: self.slack.url, getattr(self, name))
             app.add_url_rule(f"/console/{name}", f"console_{name}", view, methods=["POST"])
-
-    def _same_origin_only(self, view: Callable[[], Response]) -> Callable[[], Response]:
-        """Refuse a POST that a page elsewhere made the browser send (403).
-
-        The console has no sign-in, so a form on any web site could otherwise act as a
-        sandbox person. Browsers name the page's origin in ``Origin`` and say whether it
-        is this site in ``Sec-Fetch-Site``; a ``Host`` other than the console's own
-        address means a DNS name rebound to loopback. Clients that send neither header
-        (scripts, tests) are no browser a web page can drive, so they pass.
-        """
-
-        def guarded() -> Response:
-            own = urlsplit(self.slack.url)
-            hosts = {own.netloc, f"localhost:{own.port}", f"127.0.0.1:{own.port}"}
-            origin = request.headers.get("Origin")
-            site = request.headers.get("Sec-Fetch-Site")
-            if (
-                request.host not in hosts
-                or (site is not None and site not in ("same-origin", "none"))
-                or (origin is not None and origin not in {f"{own.scheme}://{h}" for h in hosts})
-            ):
-                abort(403, "The sandbox console only takes forms from its own page.")
-            return view()
-
-        return guarded
 
     # ---- the routes -------------------------------------------------------------------
 
     def page(self) -> str:
         """``GET /?user=U…``: the person picker, the command box and their timeline."""
-        user = request.args.get("user", "")
-        user = user if user in self.sandbox.people else next(iter(self.sandbox.people))
+        user = self._user_arg()
+        state, now = self._state(), time.time()
         with self._lock:
             notice = self._notices.pop(user, None)
             exchanges = [e for e in self._exchanges if e.user == user]
@@ -108,14 +85,41 @@ class Console:
             modal=modal_markup,
             home=home and message_html(home, replace(where, source=f"view:{home['id']}")),
             timeline=[html for _, html in sorted(items, key=lambda t: -t[0])],
+            state=state,
+            now=now,
         )
+
+    def updates(self) -> Response:
+        """``GET /console/updates?user=U…&since=T``: what changed, for the page to poll.
+
+        ``state`` changes whenever the bot calls the Web API or a response_url or the
+        person acts (the page reloads when it differs from the one it was drawn with);
+        ``entries`` are the person's timeline entries newer than ``since`` (Unix time),
+        newest first, as HTML.
+        """
+        user = self._user_arg()
+        try:
+            since = float(request.args.get("since", "0"))
+        except ValueError:
+            abort(400, "since is a Unix time in seconds")
+        state, now = self._state(), time.time()
+        with self._lock:
+            exchanges = [e for e in self._exchanges if e.user == user]
+        where, team = self._where(user), self.sandbox.workspace.team_id
+        items = timeline(self.slack, team, user, exchanges, where)
+        entries = [
+            {"at": at, "html": str(html)}
+            for at, html in sorted(items, key=lambda t: -t[0])
+            if at > since
+        ]
+        return jsonify(state=state, now=now, entries=entries)
 
     def command(self) -> Response:
         """``POST /console/command``: the person types ``/scaleup <text>``."""
         user = self._posted_user()
         text = request.form.get("text", "").strip()
         text = text.removeprefix("/scaleup").strip()
-        self._act(user, f"/scaleup {text}".rstrip(), lambda d: d.slash(user, text))
+        self._act(user, f"/scaleup {text}".rstrip(), lambda d: d.slash(user, text), text_ack=True)
         return self._back(user)
 
     def click(self) -> Response:
@@ -183,6 +187,15 @@ class Console:
 
     # ---- doing things through the driver ------------------------------------------------
 
+    def _user_arg(self) -> str:
+        user = request.args.get("user", "")
+        return user if user in self.sandbox.people else next(iter(self.sandbox.people))
+
+    def _state(self) -> str:
+        with self._lock:
+            acted = len(self._exchanges)
+        return f"{len(self.slack.calls())}.{len(self.slack.responses())}.{acted}"
+
     def _posted_user(self) -> str:
         user = request.form.get("user", "")
         if user not in self.sandbox.people:
@@ -197,11 +210,13 @@ class Console:
             self._notices[user] = text
 
     def _where(self, user: str) -> Where:
+        channels = self.slack.workspace(self.sandbox.workspace.team_id).channels
         return Where(
             user=user,
             people={p.slack_id: p.real_name for p in self.sandbox.people.values()},
             sign_in_url=self.sandbox.identity_server.url,
             ca_path=str(self.sandbox.certs.ca_path),
+            channels={c: str(i["name"]) for c, i in list(channels.items()) if "name" in i},
         )
 
     def _driver_for(self) -> RecordingDriver | None:
@@ -220,8 +235,14 @@ class Console:
         did: str,
         send: Callable[[RecordingDriver], requests.Response],
         source: str = "",
+        *,
+        text_ack: bool = False,
     ) -> Exchange | None:
-        """Send what the person did, keep the bot's ack, and give it a moment to go on."""
+        """Send what the person did, keep the bot's ack, and give it a moment to go on.
+
+        ``text_ack``: a plain-text ack body is a message to the person, as Slack shows a
+        slash command's ``ack(text=…)`` (Bolt sends a text-only ack as ``text/plain``).
+        """
         driver = self._driver_for()
         if driver is None:
             self._notice(user, "The bot is not attached to the sandbox yet; try again shortly.")
@@ -250,6 +271,8 @@ class Console:
                 body = None
             if isinstance(body, dict):
                 exchange.ack = body
+            elif text_ack and response.status_code == 200 and response.text.strip():
+                exchange.ack = {"text": response.text}
             else:
                 exchange.ack_text = response.text[:2000]
             if response.status_code != 200:
