@@ -147,11 +147,12 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.banner import banner
     from bot.container import build
     from bot.db import make_engine, upgrade
     from bot.private_files import private_dir
     from bot.sandbox import Sandbox
-    from bot.sandbox.server import serve
+    from bot.sandbox.server import listen, serve
     from bot.worker import AnotherWorker, sole_sqlite_worker, start_scheduler
 
     sole = sole_sqlite_worker(settings.database_url)
@@ -160,38 +161,38 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     except AnotherWorker as exc:
         print(exc, file=sys.stderr)
         return 2
+    wanted, chosen = settings.port, settings
+    try:
+        sock = listen(args.host, wanted)
+    except OSError:
+        if settings.public_url != f"http://127.0.0.1:{wanted}":  # PUBLIC_URL leads here
+            print(
+                f"Port {wanted} is taken and PUBLIC_URL ({settings.public_url}) points at it: "
+                "stop the program using it, or set PORT (and PUBLIC_URL) to a free port.",
+                file=sys.stderr,
+            )
+            return 2
+        sock = listen(args.host, 0)
+        port = sock.getsockname()[1]
+        settings = settings.with_overrides(port=port, public_url=f"http://127.0.0.1:{port}")
     sandbox: Sandbox | None = None
     if settings.slack_sandboxed or settings.microsoft_sandboxed:
         private_dir(settings.data_dir)  # the sandbox keeps its state and CA key in there
-        sandbox = Sandbox.start(settings.data_dir / "sandbox", base_port=settings.port)
+        sandbox = Sandbox.start(settings.data_dir / "sandbox", base_port=wanted)
         settings = sandbox.configure(settings)
     upgrade(make_engine(settings.database_url))
     container = build(settings)
-    server = serve(container.web, host=args.host, port=settings.port, name="web")
+    server = serve(container.web, host=args.host, sock=sock, name="web")
     scheduler = start_scheduler(container)
     if sandbox is not None:
         sandbox.attach_bot(settings.public_url + "/slack/events")
-    print(_banner(settings, server.url, sandbox), flush=True)
+    print(banner(chosen, server.url, sandbox, wanted_port=wanted), flush=True)
     _wait_for_signal()
     scheduler.shutdown(wait=False)
     server.stop()
     if sandbox is not None:
         sandbox.stop()
     return 0
-
-
-def _banner(settings: Settings, url: str, sandbox: Any) -> str:
-    lines = [
-        "",
-        f"ScaleUp is running at {url}",
-        f"  health:          {url}/healthz",
-        f"  Slack requests:  {url}/slack/events",
-        f"  Outlook sign-in: {url}/outlook/callback",
-    ]
-    if sandbox is not None:
-        lines += sandbox.banner_lines()
-    lines.append("Press Ctrl-C to stop.")
-    return "\n".join(lines)
 
 
 def _wait_for_signal() -> None:

@@ -26,7 +26,7 @@ from bot.sandbox.graph import GraphSandbox
 from bot.sandbox.graph_faults import Faults
 from bot.sandbox.identity import IdentityPlatform
 from bot.sandbox.mailstore import MailStore
-from bot.sandbox.server import RunningServer, WSGIApp, serve
+from bot.sandbox.server import RunningServer, WSGIApp, listen_near, serve
 from bot.sandbox.slack import Workspace
 from bot.sandbox.slack_api import SlackSandbox
 from bot.sandbox.slack_driver import SlackDriver
@@ -236,20 +236,33 @@ class Sandbox:
             self.workspace.app_id,
         )
 
-    def banner_lines(self) -> list[str]:
+    def ports(self) -> list[int]:
+        """The ports really served: Slack, identity, Graph."""
+        return [s.port for s in (self.slack_server, self.identity_server, self.graph_server)]
+
+    def banner_lines(self, *, slack: bool = True, microsoft: bool = True) -> list[str]:
+        """Where each sandboxed part listens; ``slack``/``microsoft``: which are in use."""
         names = ", ".join(f"{p.real_name} <{p.email}>" for p in self.people.values())
-        return [
-            "",
-            "Sandbox (no Slack or Microsoft credentials set):",
-            f"  Slack Web API:      {self.slack.api_url}",
-            f"  Slack console:      {console_url(self)}  (act as one of the people below)",
-            f"  Microsoft sign-in:  {self.authority} (HTTPS, CA {self.certs.ca_path})",
-            f"  Outlook / Graph:    {self.graph_server.url}/v1.0",
-            f"  People:             {names}",
-            "",
-            f"Try it: open {console_url(self)}, act as Riley Chen and type `connect`,",
-            "then `shortlist create backend` and `campaign create`.",
-        ]
+        lines = ["", "Sandbox:"]
+        if slack:
+            lines += [
+                f"  Slack Web API:      {self.slack.api_url}",
+                f"  Slack console:      {console_url(self)}  (act as one of the people below)",
+            ]
+        if microsoft:
+            lines += [
+                f"  Microsoft sign-in:  {self.authority} (HTTPS, CA {self.certs.ca_path})",
+                f"  Outlook / Graph:    {self.graph_server.url}/v1.0",
+            ]
+        lines += [f"  People:             {names}", ""]
+        if slack:
+            lines += [
+                f"Try it: open {console_url(self)}, act as Riley Chen and type `connect`,",
+                "then `shortlist create backend` and `campaign create`.",
+            ]
+        else:
+            lines.append("Try it: in Slack, type `/scaleup connect` and sign in as a person above.")
+        return lines
 
     def stop(self) -> None:
         for server in (self.slack_server, self.graph_server, self.identity_server):
@@ -260,9 +273,5 @@ def _serve_near(
     app: WSGIApp, port: int, *, ssl_context: ssl.SSLContext | None = None, name: str
 ) -> RunningServer:
     """Serve on ``port`` if it is free, else on any free port."""
-    if port:
-        try:
-            return serve(app, port=port, ssl_context=ssl_context, name=name)
-        except OSError:
-            pass
-    return serve(app, ssl_context=ssl_context, name=name)
+    sock = listen_near("127.0.0.1", port)
+    return serve(app, ssl_context=ssl_context, name=name, sock=sock)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
 import requests
+from slack_sdk import WebClient
 
 from bot.sandbox import RECRUITER
 from bot.sandbox.console import Where, block_html, console_url, mrkdwn
+from bot.sandbox.console.dates import slack_date
 from handlers import blocks
 from tests.conftest import RunningBot
 
@@ -137,6 +140,48 @@ def test_app_home_renders_and_its_buttons_work(bot: RunningBot) -> None:
     assert 'class="modal"' not in html
 
 
+def test_a_text_only_ack_shows_as_a_message_to_the_person(bot: RunningBot) -> None:
+    """Bolt sends ``ack(text=…)`` alone as text/plain; Slack shows it, so does the console."""
+    html = Person(bot).post("/console/command", text="campaign preview")
+    assert "Name the campaign: <code>/scaleup campaign preview NAME</code>." in html
+    assert "answer to your command · only visible to you" in html
+
+
+def test_messages_show_names_and_emoji(bot: RunningBot) -> None:
+    team = bot.sandbox.workspace.team_id
+    channel = bot.sandbox.slack.add_channel(team, "recruiting")
+    web = WebClient(token=bot.sandbox.workspace.bot_token, base_url=bot.sandbox.slack.api_url)
+    web.chat_postMessage(
+        channel=channel,
+        text=f"<@{RECRUITER.slack_id}> started :white_check_mark: in <#{channel}> "
+        "<!date^1700000000^{date_num}|Nov 14th>",
+    )
+    html = Person(bot).page()
+    assert "<b>@Riley Chen</b> started ✅ in <b>#recruiting</b>" in html
+    assert re.search(r'<time datetime="2023-11-1\dT[^"]+" title="Nov 14th">2023-11-1\d</time>', html)
+
+
+def test_the_page_polls_for_updates_that_list_new_messages(bot: RunningBot) -> None:
+    riley = Person(bot)
+    html = riley.page()
+    drawn = re.search(r"drawn = \"([^\"]+)\", since = ([\d.]+);", html)
+    assert drawn, "the page polls /console/updates"
+    assert "/console/updates" in html and "<script src" not in html
+    updates = f"{riley.base}/console/updates"
+    quiet = riley.http.get(updates, params={"user": riley.user, "since": drawn[2]}, timeout=10)
+    assert quiet.json()["state"] == drawn[1] and quiet.json()["entries"] == []
+
+    # The worker posts in the person's DM while the page is open.
+    web = WebClient(token=bot.sandbox.workspace.bot_token, base_url=bot.sandbox.slack.api_url)
+    dm = web.conversations_open(users=RECRUITER.slack_id)["channel"]["id"]
+    web.chat_postMessage(channel=dm, text="Step 1 went out :outbox_tray:")
+
+    news = riley.http.get(updates, params={"user": riley.user, "since": drawn[2]}, timeout=10)
+    assert news.json()["state"] != drawn[1]
+    [entry] = news.json()["entries"]
+    assert "Step 1 went out 📤" in entry["html"] and "your DM with ScaleUp" in entry["html"]
+
+
 # ---- rendering: pure functions ----------------------------------------------------------
 
 
@@ -151,6 +196,38 @@ def test_mrkdwn_is_escaped_and_formatted() -> None:
         '<a href="https://x.test/?a=1&amp;b=2" target="_blank" rel="noopener">a &lt;link&gt;</a> '
         "<b>@Riley Chen</b> &lt;javascript:alert(1)|no&gt; &lt;script&gt; ⚠️"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (":white_check_mark: sent", "✅ sent"),
+        (":large_green_circle: live · :tada: · :no_such_emoji:", "🟢 live · 🎉 · :no_such_emoji:"),
+        ("`:x:` stays code", "<code>:x:</code> stays code"),
+        ("<@U0RECRUIT1|riley> and <@U0NOBODY1>", "<b>@Riley Chen</b> and <b>@U0NOBODY1</b>"),
+        ("<#C0CHANNEL1> <#C0OTHER01|hiring>", "<b>#recruiting</b> <b>#hiring</b>"),
+        ("<!date^not-a-time^{date}|the fallback>", "the fallback"),
+    ],
+)
+def test_mrkdwn_renders_emoji_mentions_and_channels(text: str, shown: str) -> None:
+    assert str(mrkdwn(text, {"U0RECRUIT1": "Riley Chen"}, {"C0CHANNEL1": "recruiting"})) == shown
+
+
+def test_slack_dates_use_slack_tokens() -> None:
+    now = datetime(2024, 3, 5, 12, 0).astimezone()
+    at = int(datetime(2024, 3, 4, 18, 39, 42).astimezone().timestamp())
+    shown = slack_date(
+        str(at),
+        "{date_num} | {date} | {date_short} | {date_long} | {date_pretty} | {time} | "
+        "{time_secs} | {ago} | {unknown}",
+        now,
+    )
+    assert shown is not None
+    assert shown[1] == (
+        "2024-03-04 | March 4th, 2024 | Mar 4, 2024 | Monday, March 4th, 2024 | yesterday | "
+        "6:39 PM | 6:39:42 PM | 17 hours ago | {unknown}"
+    )
+    assert slack_date("x", "{date}") is None
 
 
 @pytest.mark.parametrize(
