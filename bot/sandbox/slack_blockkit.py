@@ -46,7 +46,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.basic_objects import JsonObject
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, Option, OptionGroup
 
 JSON = dict[str, Any]
 
@@ -89,6 +89,12 @@ INPUT_ELEMENTS = (
 CONTEXT_ELEMENTS = {"image", "plain_text", "mrkdwn"}
 _PLAIN_ONLY_OPTIONS = _SELECTS | {"overflow"}
 
+_RAW_OBJECTS: dict[str, Any] = {
+    "options": Option,
+    "initial_options": Option,
+    "initial_option": Option,
+    "option_groups": OptionGroup,
+}
 _SDK_LIMIT = re.compile(r"^(\w+)(?: attribute)? cannot exceed (\d+) (\w+)")
 
 
@@ -109,14 +115,23 @@ def _sdk_words(message: str, at: str) -> str:
 def _sdk_problems(obj: JsonObject, at: str) -> list[str]:
     """Every slack_sdk validator failing on ``obj`` and on the objects inside it."""
     problems: list[str] = []
-    try:
-        obj.validate_json()
-    except SlackObjectFormationError as e:
-        problems.append(_sdk_words(str(e), at))
+    # Each validator on its own (validate_json stops at the first), as Slack lists all.
+    for name in sorted(dir(obj)):
+        validator = getattr(obj, name, None) if not name.startswith("__") else None
+        if callable(validator) and getattr(validator, "validator", False):
+            try:
+                validator()
+            except SlackObjectFormationError as e:
+                problems.append(_sdk_words(str(e), at))
     for name in sorted(obj.attributes):
         value = getattr(obj, name, None)
         items = value if isinstance(value, (list, tuple)) else [value]
         for i, item in enumerate(items):
+            if isinstance(item, dict) and name in _RAW_OBJECTS:  # some models keep dicts
+                try:
+                    item = _RAW_OBJECTS[name](**item)
+                except Exception:  # malformed: the block rules name it
+                    continue
             if isinstance(item, JsonObject):
                 where = f"{at}/{name}/{i}" if isinstance(value, (list, tuple)) else f"{at}/{name}"
                 problems += _sdk_problems(item, where)

@@ -78,8 +78,12 @@ class FilesApi:
 
     def _receive_upload(self, upload_id: str) -> Response:
         """Step 2: the bytes, raw (slack_sdk) or as a multipart ``file`` field."""
-        sent = request.files.get("file")
-        data = sent.read() if sent is not None else request.get_data()
+        # urllib (slack_sdk) labels raw bytes as a form; read them before any form parsing.
+        if request.mimetype == "multipart/form-data":
+            sent = request.files.get("file")
+            data = sent.read() if sent is not None else b""
+        else:
+            data = request.get_data(parse_form_data=False)
         with self._lock:
             pending = self._uploads.get(upload_id)
             if pending is None:
