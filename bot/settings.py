@@ -28,6 +28,7 @@ SLACK_BOT_SCOPES = (
     "users:read.email",
     "im:history",
     "files:read",
+    "files:write",
 )
 
 

@@ -36,6 +36,7 @@ DEFAULT_SCOPES = (
     "users:read.email",
     "im:history",
     "files:read",
+    "files:write",
 )
 _ALNUM = string.ascii_uppercase + string.digits
 
