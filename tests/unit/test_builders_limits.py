@@ -87,7 +87,9 @@ def _message(made: Any) -> tuple[str, list[dict[str, Any]]]:
 
 MESSAGES: dict[str, Callable[[], Any]] = {
     "help": lambda: b.help_blocks(REASON),
-    "sign_in_prompt": lambda: b.sign_in_prompt("https://login.test/" + "q" * 2_900, EMAIL, slack_first=True),
+    "sign_in_prompt": lambda: b.sign_in_prompt(
+        "https://login.test/" + "q" * 2_900, EMAIL, slack_first=True
+    ),
     "connected": lambda: b.connected(EMAIL, SENDER),
     "needs_reconnect": lambda: b.needs_reconnect(EMAIL, REASON),
     "mailbox_status": lambda: b.mailbox_status(STATUS),
@@ -114,15 +116,25 @@ MESSAGES: dict[str, Callable[[], Any]] = {
         NAME, StartReport(7, 10**6, SKIPPED, AT), "C0CHANNEL1", False
     ),
     "campaign_preview_5_long_steps": lambda: cb.campaign_preview(
-        Preview(NAME, "active", f"{SENDER} <{EMAIL}>", EMAIL, "America/Argentina/ComodRivadavia",
-                "Mon-Sun 00:00-23:59", False, STEPS)
-    ),  # fmt: skip
+        Preview(
+            NAME,
+            "active",
+            f"{SENDER} <{EMAIL}>",
+            EMAIL,
+            "America/Argentina/ComodRivadavia",
+            "Mon-Sun 00:00-23:59",
+            False,
+            STEPS,
+        )
+    ),
     "campaign_test_queued": lambda: cb.campaign_test_queued(EMAIL, EMAIL),
     "delegated": lambda: tb.delegated(Delegated(EMAIL, USER, NAME, True)),
     "delegate_dm": lambda: tb.delegate_dm(USER, Delegated(EMAIL, USER, NAME, True)),
     "revoked": lambda: tb.revoked(Revoked(EMAIL, USER, 1, PAUSED)),
     "revoked_dm": lambda: tb.revoked_dm(USER, Revoked(EMAIL, USER, 1, PAUSED)),
-    "dnc_added": lambda: tb.dnc_added(DncAdded(EMAIL, True, [NAME + str(i) for i in range(300)], 10**6)),
+    "dnc_added": lambda: tb.dnc_added(
+        DncAdded(EMAIL, True, [NAME + str(i) for i in range(300)], 10**6)
+    ),
     "dnc_removed": lambda: tb.dnc_removed(EMAIL, True),
     "dnc_list_5000": lambda: tb.dnc_list(DNC),
     "send_failed": lambda: nb.thread_notice(SendFailed(5, EMAIL, REASON)),
@@ -131,7 +143,7 @@ MESSAGES: dict[str, Callable[[], Any]] = {
     "delegation_revoked": lambda: nb.thread_notice(DelegationRevoked(NAME, EMAIL, USER)),
     "import_report_2000_rejected": lambda: render(_import_report(2_000)).__dict__,
     "import_report_5_rejected": lambda: render(_import_report(5)).__dict__,
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("builder", MESSAGES, ids=list(MESSAGES))
@@ -167,12 +179,15 @@ def test_a_long_import_report_names_the_file_and_a_short_one_does_not() -> None:
 
 
 VIEWS: dict[str, tuple[Callable[[], dict[str, Any]], tuple[str, ...]]] = {
-    "connect_modal": (lambda: b.connect_modal(EMAIL, SENDER, {"team": "T" * 10, "user": USER}), ("modal",)),
+    "connect_modal": (
+        lambda: b.connect_modal(EMAIL, SENDER, {"team": "T" * 10, "user": USER}),
+        ("modal",),
+    ),
     "connect_modal_100": (lambda: b.connect_modal(EMAIL, "N" * 100, {}), ("modal",)),
     "shortlist_modal": (lambda: cb.shortlist_modal(NAME, "C0CHANNEL1"), ("modal",)),
     "home": (lambda: b.home(STATUS), ("home",)),
     "home_not_connected": (lambda: b.home(None), ("home",)),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("builder", VIEWS, ids=list(VIEWS))
