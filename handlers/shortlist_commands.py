@@ -110,7 +110,7 @@ class ProgressMessage:
 
     def __init__(
         self,
-        update: Callable[[str], None],
+        update: Callable[[str], object],
         name: str,
         every: float = PROGRESS_EVERY,
         clock: Callable[[], float] = time.monotonic,
