@@ -294,7 +294,8 @@ def test_files_upload_needs_the_upload_and_the_scope(slack: Slack) -> None:
     never = client.files_getUploadURLExternal(filename="a.csv", length=3)["file_id"]
     complete = lambda: client.files_completeUploadExternal(files=[{"id": never, "title": "a"}])  # noqa: E731
     assert error_of(complete) == "file_not_found"
-    plain = slack.sandbox.add_workspace("T0PLAIN001", "Plain")  # the scopes without files:write
+    scopes = tuple(s for s in DEFAULT_SCOPES if s != "files:write")
+    plain = slack.sandbox.add_workspace("T0PLAIN001", "Plain", scopes=scopes)
     other = WebClient(token=plain.bot_token, base_url=slack.sandbox.api_url)
     upload = lambda: other.files_upload_v2(filename="a.csv", content=b"a")  # noqa: E731
     assert error_of(upload) == "missing_scope"
