@@ -31,6 +31,7 @@ SLACK_BOT_SCOPES = (
     "channels:read",
     "groups:read",
     "channels:join",
+    "files:write",
 )
 
 

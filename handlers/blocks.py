@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from handlers.limits import BUTTON_CHARS, SECTION_CHARS, clip, confirm_dialog
 from handlers.mrkdwn import esc as esc  # the one escaping function, re-exported
 from handlers.mrkdwn import esc_message, mention
 from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
@@ -24,6 +25,7 @@ REPLACE_CONFIRM = "mailbox_replace"
 CONNECT_MODAL = "connect_modal"
 EMAIL_BLOCK, EMAIL_INPUT = "email", "email_input"
 NAME_BLOCK, NAME_INPUT = "sender_name", "sender_name_input"
+SENDER_NAME_CHARS = 100
 
 MY_APPS_URL = "https://myapps.microsoft.com"
 
@@ -53,11 +55,11 @@ COMING: list[str] = []
 
 
 def text(markdown: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": markdown[:3000]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(markdown, SECTION_CHARS)}}
 
 
 def context(markdown: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": markdown[:3000]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(markdown, 3000)}]}
 
 
 def button(
@@ -71,7 +73,7 @@ def button(
 ) -> Block:
     element: Block = {
         "type": "button",
-        "text": {"type": "plain_text", "text": label[:75]},
+        "text": {"type": "plain_text", "text": clip(label, BUTTON_CHARS)},
         "action_id": action_id,
     }
     for key, item in (("value", value), ("url", url), ("style", style), ("confirm", confirm)):
@@ -102,8 +104,14 @@ def connect_modal(email: str | None, sender_name: str | None, metadata: dict[str
     email_input: Block = {"type": "plain_text_input", "action_id": EMAIL_INPUT}
     if email:
         email_input["initial_value"] = email
-    name_input: Block = {"type": "plain_text_input", "action_id": NAME_INPUT, "max_length": 100}
-    if sender_name:
+    name_input: Block = {
+        "type": "plain_text_input",
+        "action_id": NAME_INPUT,
+        "max_length": SENDER_NAME_CHARS,
+    }
+    # A longer profile name can't be shown whole, and a cut one would be submitted as the
+    # sender name without the user noticing: the field starts empty instead.
+    if sender_name and len(sender_name) <= SENDER_NAME_CHARS:
         name_input["initial_value"] = sender_name
     return {
         "type": "modal",
@@ -251,7 +259,7 @@ def replace_confirm(preview: RemovalPreview, new_email: str, sender_name: str) -
         ),
         actions(
             button(
-                f"Replace {preview.email} with {new_email}",
+                _replace_label(preview.email, new_email),
                 REPLACE_CONFIRM,
                 value=value,
                 style="danger",
@@ -259,6 +267,11 @@ def replace_confirm(preview: RemovalPreview, new_email: str, sender_name: str) -
             button("Cancel", DISCONNECT_CANCEL),
         ),
     ]
+
+
+def _replace_label(old: str, new: str) -> str:
+    label = f"Replace {old} with {new}"
+    return label if len(label) <= BUTTON_CHARS else f"Connect {new} instead"
 
 
 def connected_by_other(notice: MailboxConnectedByOther) -> list[Block]:
@@ -275,17 +288,13 @@ def connected_by_other(notice: MailboxConnectedByOther) -> list[Block]:
                 DISCONNECT_CONFIRM,
                 value=mailbox_value(notice.mailbox_id, notice.email),
                 style="danger",
-                confirm={
-                    "title": {"type": "plain_text", "text": "Disconnect this mailbox?"},
-                    "text": {
-                        "type": "plain_text",
-                        "text": f"ScaleUp deletes the sign-in tokens and stored data of "
-                        f"{notice.email}, and its campaigns.",
-                    },
-                    "confirm": {"type": "plain_text", "text": "Disconnect"},
-                    "deny": {"type": "plain_text", "text": "Keep it"},
-                    "style": "danger",
-                },
+                confirm=confirm_dialog(
+                    "Disconnect this mailbox?",
+                    f"ScaleUp deletes the sign-in tokens and stored data of "
+                    f"{clip(notice.email, 200)}, and its campaigns.",
+                    "Disconnect",
+                    "Keep it",
+                ),
             )
         ),
     ]
@@ -329,16 +338,12 @@ def home(status: MailboxStatus | None) -> Block:
         ]
     else:
         blocks.append(text(_state_line(status) + f"\nSender name: {esc(status.sender_name)}"))
-        confirm = {
-            "title": {"type": "plain_text", "text": "Disconnect Outlook?"},
-            "text": {
-                "type": "plain_text",
-                "text": f"ScaleUp deletes the sign-in tokens and stored data of {status.email}.",
-            },
-            "confirm": {"type": "plain_text", "text": "Disconnect"},
-            "deny": {"type": "plain_text", "text": "Keep it"},
-            "style": "danger",
-        }
+        confirm = confirm_dialog(
+            "Disconnect Outlook?",
+            f"ScaleUp deletes the sign-in tokens and stored data of {clip(status.email, 200)}.",
+            "Disconnect",
+            "Keep it",
+        )
         reconnect = "Reconnect" if status.state != "connected" else "Reconnect / switch"
         blocks.append(
             actions(
@@ -382,17 +387,12 @@ def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
                 DELEGATION_REVOKE,
                 value=json.dumps(value),
                 style="danger",
-                confirm={
-                    "title": {"type": "plain_text", "text": "Revoke sending access?"},
-                    "text": {
-                        "type": "plain_text",
-                        "text": "Their campaigns from your mailbox pause and they can no longer "
-                        "send as you.",
-                    },
-                    "confirm": {"type": "plain_text", "text": "Revoke"},
-                    "deny": {"type": "plain_text", "text": "Keep"},
-                    "style": "danger",
-                },
+                confirm=confirm_dialog(
+                    "Revoke sending access?",
+                    "Their campaigns from your mailbox pause and they can no longer send as you.",
+                    "Revoke",
+                    "Keep",
+                ),
             )
         ),
     ]

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from handlers.blocks import Block, actions, button, context, esc, text
+from handlers.limits import LINE_CHARS, TEXT_BUDGET, clip, confirm_dialog, fit_lines, sections
 from outreach.campaigns import CampaignStatus, StartReport
 from outreach.keys import CampaignKey
 from outreach.previews import Preview, PreviewStep
@@ -62,16 +63,13 @@ def step_block(number: int, part: str) -> str:
     return f"step{number}_{part}"
 
 
-def paragraphs(markdown: str, most: int = 2900, limit: int = 20) -> list[Block]:
-    """Long mrkdwn as sections under Slack's 3000-character limit, split at line ends."""
-    chunks: list[str] = []
-    for line in markdown.splitlines():
-        line = line[:most]
-        if chunks and len(chunks[-1]) + len(line) + 1 <= most:
-            chunks[-1] += "\n" + line
-        else:
-            chunks.append(line)
-    return [text(chunk) for chunk in chunks[:limit] if chunk.strip()]
+def paragraphs(
+    markdown: str, most: int = LINE_CHARS, budget: int = TEXT_BUDGET, noun: str = "line"
+) -> list[Block]:
+    """Long mrkdwn as sections under Slack's 3,000-character limit, split at line ends;
+    lines past ``budget`` characters in all are counted instead ("…and N more lines."),
+    so the message stays under Slack's ~12,000 (see :mod:`handlers.limits`)."""
+    return [text(chunk) for chunk in sections(fit_lines(markdown.splitlines(), budget, noun), most)]
 
 
 def sentence(message: str) -> list[Block]:
@@ -121,7 +119,9 @@ def shortlist_list(summaries: Sequence[ShortlistSummary]) -> list[Block]:
     if not summaries:
         return [text("No shortlists yet. Import one with `/scaleup shortlist create NAME`.")]
     lines = [f"• *{esc(s.name)}*: {_count(s.candidates, 'candidate')}" for s in summaries]
-    return [*paragraphs("*Shortlists*\n" + "\n".join(lines)), _show_hint()]
+    head = f"*Shortlists* ({len(summaries):,})" if len(summaries) > 1 else "*Shortlists*"
+    shown = fit_lines(lines, TEXT_BUDGET - 200, "shortlist")
+    return [*paragraphs("\n".join([head, *shown])), _show_hint()]
 
 
 def _show_hint() -> Block:
@@ -134,15 +134,19 @@ def shortlist_show(
     """Count, columns and the first candidates (``sample`` rows of core fields)."""
     head = f"*{esc(summary.name)}*: {_count(summary.candidates, 'candidate')}"
     if columns:
-        head += "\nColumns: " + ", ".join(f"`{esc(c)}`" for c in columns)
+        named = ", ".join(f"`{esc(clip(c, 60))}`" for c in columns[:40])
+        more = f" and {len(columns) - 40:,} more" if len(columns) > 40 else ""
+        head += f"\nColumns: {named}{more}"
     rows = [
         "• "
         + esc(row["email"])
-        + "".join(f" · {esc(row[k])}" for k in ("name", "timezone", "country") if row.get(k))
+        + "".join(
+            f" · {esc(clip(row[k], 100))}" for k in ("name", "timezone", "country") if row.get(k)
+        )
         for row in sample
     ]
-    first = f"\n*First {len(rows)}:*\n" + "\n".join(rows) if rows else ""
-    return paragraphs(head + first)
+    first = [f"*First {len(rows)}:*", *rows] if rows else []
+    return paragraphs("\n".join([head, *first]))
 
 
 # -- campaigns: replies ----------------------------------------------------------------------
@@ -169,8 +173,9 @@ def campaign_list(campaigns: Sequence[tuple[str, str]]) -> list[Block]:
     if not campaigns:
         return [text("No campaigns yet. Create one with `/scaleup campaign create`.")]
     lines = [f"• *{esc(name)}*: {_STATES.get(state, state)}" for name, state in campaigns]
+    shown = fit_lines(lines, TEXT_BUDGET - 200, "campaign")
     return [
-        *paragraphs("*Campaigns*\n" + "\n".join(lines)),
+        *paragraphs("\n".join(["*Campaigns*", *shown])),
         context("`/scaleup campaign status NAME` shows one with its numbers."),
     ]
 
@@ -257,16 +262,12 @@ OUTDATED_BUTTON = (
 
 
 def _stop(status: CampaignStatus) -> Block:
-    return {
-        "title": {"type": "plain_text", "text": "Stop the campaign?"},
-        "text": {
-            "type": "plain_text",
-            "text": f"Nothing more is sent in {status.name[:80]}. This cannot be undone.",
-        },
-        "confirm": {"type": "plain_text", "text": "Stop it"},
-        "deny": {"type": "plain_text", "text": "Keep it"},
-        "style": "danger",
-    }
+    return confirm_dialog(
+        "Stop the campaign?",
+        f"Nothing more is sent in {clip(status.name, 200)}. This cannot be undone.",
+        "Stop it",
+        "Keep it",
+    )
 
 
 def when(moment: datetime) -> str:
@@ -293,15 +294,12 @@ def campaign_started_reply(
         if posted
         else f":warning: I could not post in <#{channel_id}>: invite me there to see replies."
     )
-    lines = [
+    head = (
         f":rocket: *{esc(name)}* started: {_count(report.enrolled, 'candidate')} enrolled, "
         f"{len(report.skipped):,} skipped. {where}"
-    ]
-    shown = report.skipped[:40]
-    lines += [f"• {esc(email)}: {esc(why)}" for email, why in shown]
-    if len(report.skipped) > len(shown):
-        lines.append(f"…and {len(report.skipped) - len(shown):,} more skipped.")
-    return paragraphs("\n".join(lines))
+    )
+    lines = [f"• {esc(email)}: {esc(why)}" for email, why in report.skipped]
+    return paragraphs("\n".join([head, *fit_lines(lines, TEXT_BUDGET - 500, "skipped", "skipped")]))
 
 
 # -- campaigns: preview and test -------------------------------------------------------------
@@ -325,12 +323,15 @@ def campaign_preview(preview: Preview) -> list[Block]:
         head += "\n:information_source: This candidate is not enrolled in the campaign."
     blocks: list[Block] = [text(head)]
     shown = preview.steps[:PREVIEW_MAX_STEPS]
-    for step in shown:
-        blocks += [
-            {"type": "divider"},
-            text(f"*Step {step.position}* · {_step_when(step)}\n*Subject:* {esc(step.subject)}"),
-            _plain_section(_cut(step.body)),
-        ]
+    titles = [
+        clip(f"*Step {step.position}* · {_step_when(step)}\n*Subject:* {esc(step.subject)}", 1000)
+        for step in shown
+    ]
+    # Slack refuses a message past ~12,000 characters: the bodies share what is left.
+    left = TEXT_BUDGET - len(head) - sum(len(t) for t in titles) - 600
+    each = max(200, min(PREVIEW_BODY_CHARS, left // max(1, len(shown))))
+    for step, title in zip(shown, titles, strict=True):
+        blocks += [{"type": "divider"}, text(title), _plain_section(_cut(step.body, each))]
     if len(preview.steps) > len(shown):
         blocks.append(context(f"…and {len(preview.steps) - len(shown)} more steps not shown."))
     blocks.append(
@@ -360,12 +361,12 @@ def _step_when(step: PreviewStep) -> str:
     return f"{step.state}: it will not be sent"
 
 
-def _cut(body: str) -> str:
-    if len(body) <= PREVIEW_BODY_CHARS:
+def _cut(body: str, most: int = PREVIEW_BODY_CHARS) -> str:
+    if len(body) <= most:
         return body
-    rest = len(body) - PREVIEW_BODY_CHARS
+    rest = len(body) - most
     return (
-        body[:PREVIEW_BODY_CHARS].rstrip()
+        body[:most].rstrip()
         + f"\n… ({rest:,} more characters not shown here; the email goes out in full)"
     )
 

@@ -54,7 +54,9 @@ def campaign_paused(notice: CampaignPaused) -> Rendered:
 def delegation_revoked(notice: DelegationRevoked) -> Rendered:
     who, box = mention(notice.delegate_user_id), esc(notice.mailbox_email)
     if notice.by_delegate:
-        return _line(f":double_vertical_bar: Paused: {who} gave up their access to send from {box}.")
+        return _line(
+            f":double_vertical_bar: Paused: {who} gave up their access to send from {box}."
+        )
     return _line(
         f":double_vertical_bar: Paused: the owner of {box} took back {who}'s access to send from it."
     )

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import campaign_blocks as cb
 from handlers.blocks import esc, help_blocks
 from handlers.deps import Deps
+from handlers.import_report import attach_rejected, render
 from handlers.mrkdwn import esc_message
 from outreach.csvimport import CORE_COLUMNS
 from outreach.errors import OutreachError
@@ -109,7 +110,7 @@ class ProgressMessage:
 
     def __init__(
         self,
-        update: Callable[[str], None],
+        update: Callable[[str], object],
         name: str,
         every: float = PROGRESS_EVERY,
         clock: Callable[[], float] = time.monotonic,
@@ -136,16 +137,20 @@ def run_import(
     channel = client.conversations_open(users=user_id)["channel"]["id"]
     ts = client.chat_postMessage(channel=channel, text=cb.importing(name))["ts"]
 
-    def edit(summary: str, blocks: list[Any] | None = None) -> None:
+    def edit(summary: str, blocks: list[Any] | None = None) -> bool:
         try:
             client.chat_update(channel=channel, ts=ts, text=summary, blocks=blocks or [])
         except SlackApiError as exc:  # progress is a courtesy; the report is retried below
             log.warning("could not update the import message: %s", exc.response.get("error"))
+            return False
+        return True
 
+    attachment = None
     try:
         report = shortlists.import_csv(team_id, user_id, name, data, ProgressMessage(edit, name))
-        summary = esc_message(report.text())
-        blocks = cb.paragraphs(":white_check_mark: " + summary)
+        rendered = render(report)
+        summary, blocks = rendered.text, rendered.blocks
+        attachment = rendered.filename
     except OutreachError as exc:
         summary = esc_message(exc.message)
         blocks = cb.sentence(f"Nothing was imported into *{esc(name)}*. {summary}")
@@ -153,4 +158,9 @@ def run_import(
         log.exception("importing shortlist %r failed", name)
         summary = f"Importing {esc(name)} failed unexpectedly; nothing was imported. Try again."
         blocks = cb.sentence(summary)
-    edit(summary[:3900], blocks)
+    if not edit(summary[:3900], blocks):  # never leave the user with "Importing…"
+        edit(summary[:3900], cb.paragraphs(summary[:2900]))
+    if attachment:
+        failed = attach_rejected(client, channel, report, attachment)
+        if failed:
+            client.chat_postMessage(channel=channel, text=failed, blocks=cb.sentence(failed))

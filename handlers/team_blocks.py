@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from handlers.blocks import Block, context, esc, text
+from handlers.limits import TEXT_BUDGET, fitting, sections
 from outreach.delegations import Delegated, Revoked
 from outreach.keys import MailboxKey
 from outreach.suppressions import DncAdded, DncEntry
@@ -18,7 +19,8 @@ DELEGATE_USAGE = (
 DNC_USAGE = (
     "Use `/scaleup dnc add EMAIL [reason]`, `/scaleup dnc remove EMAIL` or `/scaleup dnc list`."
 )
-MAX_SECTIONS = 45  # a message holds 50 blocks; leave room for the heading and a note
+NAMES_SHOWN = 10  # campaign names in one sentence, then "and N more"
+NAMES_CHARS = 1_200  # escaped, so a sentence naming them stays under a section's 3,000
 
 
 def pick_from_autocomplete(typed: str) -> str:
@@ -27,6 +29,19 @@ def pick_from_autocomplete(typed: str) -> str:
         f"I can't tell who {esc(typed)} is. Type @ and pick the person from the list Slack "
         "suggests, e.g. `/scaleup delegate @riley Backend Q4`."
     )
+
+
+def _names(names: list[str]) -> str:
+    """``*a*, *b*`` for the first names (:data:`NAMES_SHOWN` at most, and no more than
+    :data:`NAMES_CHARS` characters once escaped), then "and N more"."""
+    shown: list[str] = []
+    for name in names[:NAMES_SHOWN]:
+        named = f"*{esc(name)}*"
+        if shown and sum(len(n) + 2 for n in shown) + len(named) > NAMES_CHARS:
+            break
+        shown.append(named)
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
 def _what(campaign_name: str) -> str:
@@ -70,7 +85,7 @@ def revoked(result: Revoked) -> tuple[str, list[Block]]:
     line = f"{who} can no longer send from {mailbox}."
     blocks = [text(line)]
     if result.paused:
-        names = ", ".join(f"*{esc(c.name)}*" for c in result.paused)
+        names = _names([c.name for c in result.paused])
         blocks.append(
             text(
                 f":double_vertical_bar: Paused their running campaign(s) from it: {names}. "
@@ -117,8 +132,7 @@ def revoked_dm(owner_user_id: str, result: Revoked) -> tuple[str, list[Block]]:
     """The recruiter's DM after losing access."""
     line = f"<@{owner_user_id}> took back your access to send from *{esc(result.mailbox_email)}*."
     if result.paused:
-        names = ", ".join(f"*{esc(c.name)}*" for c in result.paused)
-        line += f" Paused: {names}."
+        line += f" Paused: {_names([c.name for c in result.paused])}."
     return line, [text(line)]
 
 
@@ -129,7 +143,7 @@ def dnc_added(result: DncAdded) -> tuple[str, list[Block]]:
     else:
         line = f"{email} is already on the do-not-contact list."
     if result.stopped:
-        names = ", ".join(f"*{esc(n)}*" for n in result.stopped)
+        names = _names(list(result.stopped))
         line += (
             f" Stopped their sequence in {names} ({result.cancelled:,} unsent "
             f"email{'s' if result.cancelled != 1 else ''} cancelled)."
@@ -153,32 +167,21 @@ def _date(at: datetime) -> str:
 
 
 def dnc_list(entries: list[DncEntry]) -> tuple[str, list[Block]]:
-    """Every address, as many sections as the text needs (3,000 characters each)."""
+    """Every address that fits in one message (Slack refuses ~12,000 characters of text),
+    then how many more; ``dnc remove`` works on any of them."""
     if not entries:
         line = "The do-not-contact list is empty. Add an address with `/scaleup dnc add EMAIL [reason]`."
         return line, [text(line)]
     summary = f"Do-not-contact list: {len(entries):,} address{'es' if len(entries) != 1 else ''}"
-    blocks: list[Block] = [text(f"*{summary}*")]
-    chunk: list[str] = []
-    size, shown = 0, 0
+    lines = []
     for entry in entries:
         line = f"• {esc(entry.email)}"
         if entry.reason:
             line += f": {esc(entry.reason)}"
         by = f" by <@{entry.added_by}>" if entry.added_by else ""
-        line += f" _(added{by} {_date(entry.added_at)})_"
-        if size + len(line) + 1 > 3000:
-            if len(blocks) == MAX_SECTIONS:
-                break
-            blocks.append(text("\n".join(chunk)))
-            chunk, size = [], 0
-        chunk.append(line[:2900])
-        size += len(chunk[-1]) + 1
-        shown += 1
-    if chunk and len(blocks) < MAX_SECTIONS:
-        blocks.append(text("\n".join(chunk)))
-    else:
-        shown -= len(chunk)
-    if shown < len(entries):
-        blocks.append(context(f"…and {len(entries) - shown:,} more."))
+        lines.append(line + f" _(added{by} {_date(entry.added_at)})_")
+    listed = fitting(lines, TEXT_BUDGET - 200)
+    blocks = [text(f"*{summary}*"), *(text(chunk) for chunk in sections(lines[:listed]))]
+    if listed < len(lines):
+        blocks.append(context(f"…and {len(lines) - listed:,} more."))
     return summary, blocks

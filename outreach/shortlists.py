@@ -7,7 +7,7 @@ rows the file got wrong are reported by line and never stop the valid ones.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -19,6 +19,7 @@ from bot.models import Candidate, Shortlist, Suppression
 from outreach import audit
 from outreach.csvimport import ParsedShortlist, parse_shortlist
 from outreach.errors import OutreachError
+from outreach.rejects import rejected_csv
 
 Progress = Callable[[int, int], None]
 CHUNK = 1_000
@@ -44,6 +45,14 @@ class ImportReport:
     created: int
     updated: int
     parsed: ParsedShortlist
+    source: bytes | str = field(default=b"", repr=False)  # the file imported
+
+    def rejected_csv(self) -> bytes:
+        """The rejected rows with a ``reason`` column, to fix and import again
+        (:func:`outreach.rejects.rejected_csv`); b"" when no row was rejected."""
+        if not self.parsed.rejected:
+            return b""
+        return rejected_csv(self.source, self.parsed.rejected)
 
     def text(self, limit: int = 50) -> str:
         """What Slack shows: counts, every rejected row, then rows imported with a note
@@ -149,7 +158,7 @@ class Shortlists:
                 updated=updated,
                 rejected=len(parsed.rejected),
             )
-            return ImportReport(shortlist.id, shortlist.name, created, updated, parsed)
+            return ImportReport(shortlist.id, shortlist.name, created, updated, parsed, data)
 
     def summaries(self, team_id: str) -> list[ShortlistSummary]:
         with self._db() as session:

@@ -39,6 +39,7 @@ DEFAULT_SCOPES = (
     "channels:read",
     "groups:read",
     "channels:join",
+    "files:write",
 )
 _ALNUM = string.ascii_uppercase + string.digits
 

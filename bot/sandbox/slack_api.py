@@ -3,8 +3,11 @@
 It speaks Slack's wire format on loopback so the bot's own ``slack_sdk`` and Bolt code
 runs unchanged, with ``SLACK_API_URL = sandbox.api_url``. Errors follow Slack: HTTP 200
 with ``{"ok": false, "error": ...}``; only a rate limit (429 + ``Retry-After``) and
-response_url failures (404 ``used_url``) use the HTTP status. Block Kit limits are
-checked as Slack checks them, so a 51-block message fails here, not first in production.
+response_url failures (404 ``used_url``) use the HTTP status. Every message, view and
+response_url body is checked as Slack checks it (``slack_surfaces.py`` over the Block Kit
+rules of ``slack_blockkit.py``), so a 51-block message fails here, not first in production;
+calls are rate limited per tier and per channel (``slack_rates.py``); ``files.uploadV2``'s
+three steps are ``slack_files.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from flask import Flask, Response, request
 from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack import JSON, Call, OAuthCode, ResponseUrl, Trigger, Workspace
 from bot.sandbox.slack_channels import ChannelMethods, SlackApiError
+from bot.sandbox.slack_files import FilesApi
 from bot.sandbox.slack_openid import OpenIDError, OpenIDProvider
+from bot.sandbox.slack_rates import RateLimits
+from bot.sandbox.slack_surfaces import Refused, checked_view, message_content
 
 # The scope each method needs; without it Slack answers ``missing_scope``.
 _NEEDED_SCOPE = {
@@ -34,6 +40,8 @@ _NEEDED_SCOPE = {
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
     "files.info": "files:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 _LOGIN_PAGE = "<!DOCTYPE html><html><body><h1>Sign in to Slack</h1></body></html>"
 
@@ -44,71 +52,7 @@ def _invalid(error: str, problems: list[str]) -> SlackApiError:
     return SlackApiError(error, errors=problems, response_metadata={"messages": messages})
 
 
-def block_problems(blocks: Any, limit: int, pointer: str = "/blocks") -> list[str]:
-    """What breaks Slack's Block Kit limits (docs.slack.dev/reference/block-kit); [] if none."""
-    if not isinstance(blocks, list):
-        return [f"must be an array [json-pointer:{pointer}]"]
-    if len(blocks) > limit:
-        return [f"must be less than {limit + 1} items [json-pointer:{pointer}]"]
-    problems: list[str] = []
-    block_ids: set[str] = set()
-
-    def longer(value: Any, most: int, where: str) -> None:
-        if isinstance(value, str) and len(value) > most:
-            problems.append(f"must be less than {most + 1} characters [json-pointer:{where}]")
-
-    for i, block in enumerate(blocks):
-        at = f"{pointer}/{i}"
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            problems.append(f"missing required field: type [json-pointer:{at}]")
-            continue
-        if "block_id" in block:
-            longer(block["block_id"], 255, f"{at}/block_id")
-            if block["block_id"] in block_ids:
-                problems.append(f"duplicate block_id [json-pointer:{at}/block_id]")
-            block_ids.add(block["block_id"])
-        kind, elements = block["type"], block.get("elements") or []
-        if kind == "section":
-            longer((block.get("text") or {}).get("text"), 3000, f"{at}/text/text")
-            if len(block.get("fields") or []) > 10:
-                problems.append(f"must be less than 11 items [json-pointer:{at}/fields]")
-        elif kind == "header":
-            longer((block.get("text") or {}).get("text"), 150, f"{at}/text/text")
-        elif kind in ("actions", "context") and len(elements) > (25 if kind == "actions" else 10):
-            problems.append(f"too many elements [json-pointer:{at}/elements]")
-        elif kind == "input" and not (block.get("label") and block.get("element")):
-            problems.append(f"input needs a label and an element [json-pointer:{at}]")
-        for el in [*elements, block.get("accessory"), block.get("element")]:
-            if isinstance(el, dict) and el.get("type") == "button":
-                longer((el.get("text") or {}).get("text"), 75, f"{at}/button/text/text")
-                longer(el.get("value"), 2000, f"{at}/button/value")
-    return problems
-
-
-def view_problems(view: Any, kinds: tuple[str, ...]) -> list[str]:
-    """What breaks the limits of modals and Home tabs (docs.slack.dev/reference/views)."""
-    if not isinstance(view, dict) or view.get("type") not in kinds:
-        return [f"type must be one of {list(kinds)} [json-pointer:/view/type]"]
-    problems = block_problems(view.get("blocks", []), 100, "/view/blocks")
-    for key in ("title", "submit", "close"):
-        text = view.get(key)
-        if text is not None and (not isinstance(text, dict) or len(text.get("text", "")) > 24):
-            problems.append(f"must be less than 25 characters [json-pointer:/view/{key}/text]")
-    if view["type"] == "modal":
-        if not view.get("title"):
-            problems.append("missing required field: title [json-pointer:/view/title]")
-        blocks = view.get("blocks") or []
-        if any(isinstance(b, dict) and b.get("type") == "input" for b in blocks) and not (
-            view.get("submit")
-        ):
-            problems.append("submit is required with input blocks [json-pointer:/view/submit]")
-    for key, most in (("private_metadata", 3000), ("callback_id", 255), ("external_id", 255)):
-        if len(str(view.get(key) or "")) > most:
-            problems.append(f"must be less than {most + 1} characters [json-pointer:/view/{key}]")
-    return problems
-
-
-class SlackSandbox(OpenIDProvider, ChannelMethods):
+class SlackSandbox(FilesApi, OpenIDProvider, ChannelMethods):
     """The Slack sandbox: :class:`SlackState` served over HTTP by ``wsgi_app``.
 
     Routes: ``/api/<method>`` (Web API), ``POST /response/<id>`` (response_url),
@@ -130,7 +74,13 @@ class SlackSandbox(OpenIDProvider, ChannelMethods):
             methods=["GET", "POST"],
         )
         app.add_url_rule("/files-pri/<key>/<path:name>", "file", self._download)
+        app.add_url_rule("/upload/v1/<upload_id>", "upload", self._receive_upload, methods=["POST"])
         return app
+
+    @cached_property
+    def rate_limits(self) -> RateLimits:
+        """Slack's tiers and per-channel posting limit (``slack_rates.py``); a knob for tests."""
+        return RateLimits()
 
     def serve(self, **kwargs: Any) -> RunningServer:
         """Start on loopback (see :func:`bot.sandbox.server.serve`) and learn the URL."""
@@ -179,7 +129,17 @@ class SlackSandbox(OpenIDProvider, ChannelMethods):
                     if needed and needed not in ws.scopes:
                         provided = ",".join(sorted(ws.scopes))
                         raise SlackApiError("missing_scope", needed=needed, provided=provided)
+                    retry_after = self.rate_limits.check(ws.team_id, method, args.get("channel"))
+                    if retry_after is not None:
+                        status, headers = 429, {"Retry-After": str(retry_after)}
+                        raise SlackApiError("ratelimited")
                     body = {"ok": True, **_METHODS[method](self, ws, args)}
+            except Refused as e:
+                body = (
+                    _invalid(e.error, e.problems).body
+                    if e.problems
+                    else {"ok": False, "error": e.error}
+                )
             except SlackApiError as e:
                 body = e.body
             except OpenIDError as e:
@@ -226,21 +186,12 @@ class SlackSandbox(OpenIDProvider, ChannelMethods):
         return channel
 
     def _content(self, args: JSON) -> JSON:
-        """text/blocks/attachments, checked as chat.postMessage and response_url check them."""
-        content: JSON = {"text": args.get("text") or ""}
-        if args.get("blocks") is not None:
-            if isinstance(args["blocks"], str):
-                raise SlackApiError("invalid_blocks_format")
-            problems = block_problems(args["blocks"], 50)
-            if problems:
-                raise _invalid("invalid_blocks", problems)
-            content["blocks"] = args["blocks"]
-        if args.get("attachments"):
-            content["attachments"] = args["attachments"]
-        if not (content["text"] or content.get("blocks") or content.get("attachments")):
-            raise SlackApiError("no_text")
-        if len(content["text"]) > 40000:
-            raise SlackApiError("msg_too_long")
+        """text/blocks/attachments, checked as chat.postMessage and response_url check them
+        (``slack_surfaces.message_content``); a text over 40,000 characters is cut."""
+        try:
+            content, _warnings = message_content(args)
+        except Refused as e:
+            raise _invalid(e.error, e.problems) if e.problems else SlackApiError(e.error) from e
         return content
 
     def _bot_message(self, ws: Workspace, content: JSON) -> JSON:
@@ -263,7 +214,10 @@ class SlackSandbox(OpenIDProvider, ChannelMethods):
         if args.get("metadata"):
             message["metadata"] = args["metadata"]
         self._messages.setdefault(channel, []).append(message)
-        return {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
+        answer = {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
+        if message["text"] != (args.get("text") or ""):  # chat.postMessage#truncating
+            answer["warning"] = "message_truncated"
+        return answer
 
     def _update_message(self, ws: Workspace, args: JSON) -> JSON:
         channel = self._channel(ws, args.get("channel"))
@@ -312,13 +266,7 @@ class SlackSandbox(OpenIDProvider, ChannelMethods):
     # ---- views ------------------------------------------------------------------------
 
     def _checked_view(self, args: JSON, kinds: tuple[str, ...]) -> JSON:
-        problems = view_problems(args.get("view"), kinds)
-        if problems:
-            raise _invalid("invalid_arguments", problems)
-        view: JSON = args["view"]
-        if len(json.dumps(view)) > 250_000:
-            raise SlackApiError("view_too_large")
-        return view
+        return checked_view(args.get("view"), kinds)  # raises Refused, answered by _api
 
     def _use_trigger(self, args: JSON) -> Trigger:
         trigger = self._triggers.get(str(args.get("trigger_id")))
@@ -539,6 +487,8 @@ _METHODS: dict[str, Callable[[SlackSandbox, Workspace, JSON], JSON]] = {
     "users.info": SlackSandbox._users_info,
     "users.lookupByEmail": SlackSandbox._users_lookup_by_email,
     "files.info": SlackSandbox._files_info,
+    "files.getUploadURLExternal": SlackSandbox._files_get_upload_url,
+    "files.completeUploadExternal": SlackSandbox._files_complete_upload,
 }
 
 

@@ -22,6 +22,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox.slack import JSON, new_id
 from bot.sandbox.slack_api import SlackSandbox
+from bot.sandbox.slack_surfaces import ack_problems, message_problems
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -51,6 +52,36 @@ _STATE_KEYS = {
 
 class AckTimeout(Exception):
     """The bot did not answer within 3 seconds; Slack would have shown the person an error."""
+
+
+class InvalidAck(Exception):
+    """Slack refuses the bot's ack body: a message it would not show, or a ``response_action``
+    it would not apply (the person sees "We had some trouble connecting"). ``problems`` are
+    Slack's reasons (https://api.slack.com/surfaces/modals#responding,
+    https://api.slack.com/interactivity/handling#message_responses)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def _ack_body(response: requests.Response) -> Any:
+    if not response.content or response.status_code != 200:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None  # a plain-text ack is shown as the text itself
+
+
+def check_message_ack(response: requests.Response) -> None:
+    """Raise :class:`InvalidAck` when the ack of a command or click is a message Slack
+    would refuse (the same rules as chat.postMessage)."""
+    body = _ack_body(response)
+    if isinstance(body, dict) and ("blocks" in body or "text" in body):
+        problems = message_problems(body)
+        if problems:
+            raise InvalidAck(problems)
 
 
 def _elements(blocks: list[JSON]) -> Iterator[tuple[JSON, JSON]]:
@@ -198,7 +229,10 @@ class SlackDriver:
             raise AckTimeout(f"{AckTimeout.__doc__} ({self.ack_timeout} s)") from e
 
     def _interaction(self, payload: JSON) -> requests.Response:
-        return self.post(urlencode({"payload": json.dumps(payload)}), FORM)
+        response = self.post(urlencode({"payload": json.dumps(payload)}), FORM)
+        if payload.get("type") == "block_actions":
+            check_message_ack(response)
+        return response
 
     def _user(self, user_id: str) -> JSON:
         user = self.sandbox.user(self.team_id, user_id)
@@ -234,7 +268,9 @@ class SlackDriver:
             "response_url": self.sandbox.issue_response_url(self.team_id, user_id, channel_id),
             "trigger_id": self.sandbox.issue_trigger(self.team_id, user_id, channel_id),
         }
-        return self.post(urlencode(fields), FORM)
+        response = self.post(urlencode(fields), FORM)
+        check_message_ack(response)
+        return response
 
     def click(
         self,
@@ -346,11 +382,15 @@ class SlackDriver:
             "is_enterprise_install": False,
         }
         response = self._interaction(payload)
+        if response.status_code == 200:
+            ack = _ack_body(response)
+            stack = self.sandbox._stacks.get(user_id, [])
+            depth = stack.index(view["id"]) + 1 if view.get("id") in stack else 1
+            problems = ack_problems(ack, view, depth)
+            if problems:  # Slack leaves the modal as it was and shows an error
+                raise InvalidAck(problems)
         if response.status_code == 200 and view.get("id"):
-            try:
-                ack = response.json() if response.content else None
-            except ValueError:
-                ack = None
+            ack = _ack_body(response)
             self.sandbox.resolve_submission(
                 user_id, view["id"], ack if isinstance(ack, dict) else None
             )

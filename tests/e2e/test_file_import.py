@@ -4,6 +4,8 @@ importer, and the DM message it keeps up to date — on both databases."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from pathlib import Path
@@ -296,3 +298,44 @@ def test_a_text_file_that_is_no_shortlist_gets_the_sentence(bot: RunningBot) -> 
     )
     with bot.db() as session:
         assert session.scalars(select(Shortlist)).all() == []
+
+
+def test_a_long_report_fits_slack_and_the_rejected_rows_come_back_as_a_csv_to_fix(
+    bot: RunningBot,
+) -> None:
+    """Issue 7 item 6: 300 rows with a long bad address would make a report Slack refuses
+    (``msg_blocks_too_long``) and leave "Importing…"; instead the message shows the first
+    rows and the rest arrive as a CSV with a ``reason`` column, which imports once fixed."""
+    slack = bot.sandbox.slack
+    lines = ["email,first_name,company"]
+    lines += [f"{'x' * 900}{n}@,First{n},=Acme {n}" for n in range(300)]
+    lines += [f"good{n}@talent.example,Good{n},Initech" for n in range(5)]
+    share(bot, "Long Q4.csv", "\n".join(lines).encode())
+
+    final = reply(bot, "rows were not imported", timeout=30)
+    assert final["text"].startswith("Shortlist *Long Q4*: 5 new, 0 updated candidates.")
+    assert "The first " in shown(final) and "more. Every row not imported is in the file" in shown(
+        final
+    )
+    assert candidates(bot, "Long Q4") == 5
+    uploaded = slack.wait_for(lambda: [m for m in dm(bot) if m.get("files")])
+    [attached] = uploaded[0]["files"]
+    assert attached["name"] == "Long Q4 - not imported.csv"
+    upload_calls = [c.method for c in slack.calls() if c.method.startswith("files.")]
+    assert upload_calls[-2:] == ["files.getUploadURLExternal", "files.completeUploadExternal"]
+
+    # The recruiter fixes the email column in the file and shares it back.
+    content = files.download(attached["url_private_download"], bot.sandbox.workspace.bot_token)
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows[0] == ["reason", "email", "first_name", "company"] and len(rows) == 301
+    assert rows[1][0].endswith("is not an email address") and rows[1][1] == f"{'x' * 900}0@"
+    assert rows[1][3] == "'=Acme 0"  # a formula-looking cell is written as text
+    fixed = io.StringIO()
+    writer = csv.writer(fixed)
+    writer.writerow(rows[0])
+    for n, row in enumerate(rows[1:]):
+        writer.writerow([row[0], f"fixed{n}@talent.example", *row[2:]])
+    share(bot, attached["name"], fixed.getvalue().encode(), text="shortlist Long Q4")
+    again = reply(bot, "300 new, 0 updated")
+    assert again["text"] == "Shortlist *Long Q4*: 300 new, 0 updated candidates."
+    assert candidates(bot, "Long Q4") == 305
