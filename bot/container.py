@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import requests
 from flask import Flask
@@ -45,6 +46,13 @@ class Container:
     notifier: SlackNotifier
     bolt: App
     web: Flask
+    listeners: ThreadPoolExecutor = field(default_factory=ThreadPoolExecutor)
+
+    def close(self) -> None:
+        """Let the work Bolt started after its acks finish, then close the database pool
+        (a connection a late listener still held would otherwise be dropped unclosed)."""
+        self.listeners.shutdown(wait=True)
+        self.engine.dispose()
 
 
 def cipher_for(settings: Settings) -> TokenCipher:
@@ -116,9 +124,21 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         delegations=Delegations(db, clock, notifier),
         suppressions=Suppressions(db, clock),
     )
-    bolt = build_bolt_app(settings, deps, db, installations, clock)
+    listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="bolt-listener")
+    bolt = build_bolt_app(settings, deps, db, installations, clock, listeners)
     web = create_web_app(bolt, mailboxes, db, slack_step)
     web.wsgi_app = SlackRequestGuard(web.wsgi_app, settings.slack_signing_secret)  # type: ignore[method-assign]
     return Container(
-        settings, engine, db, cipher, clock, mailboxes, campaigns, shortlists, notifier, bolt, web
+        settings,
+        engine,
+        db,
+        cipher,
+        clock,
+        mailboxes,
+        campaigns,
+        shortlists,
+        notifier,
+        bolt,
+        web,
+        listeners,
     )

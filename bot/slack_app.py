@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -44,8 +45,12 @@ def build_bolt_app(
     db: SessionFactory,
     installations: EncryptedInstallationStore,
     clock: Clock,
+    listeners: Executor | None = None,
 ) -> App:
-    """Bolt with our listeners, event de-duplication and the right authorization mode."""
+    """Bolt with our listeners, event de-duplication and the right authorization mode.
+
+    ``listeners`` runs the work Bolt does after each ack; the caller owns it, so it can
+    let that work finish before the database goes away (:meth:`Container.close`)."""
     if settings.multi_workspace:
         oauth = OAuthSettings(
             client_id=settings.slack_client_id,
@@ -63,11 +68,13 @@ def build_bolt_app(
             installation_store=installations,
             oauth_settings=oauth,
             client=web_client(settings),
+            listener_executor=listeners,
         )
     else:
         app = App(  # the client carries the bot token
             signing_secret=settings.slack_signing_secret,
             client=web_client(settings, settings.slack_bot_token),
+            listener_executor=listeners,
         )
     app.middleware(_deduplicate_events(db, clock))
     handlers.register(app, deps)

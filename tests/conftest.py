@@ -159,7 +159,7 @@ def bot(sandbox: Sandbox, database_url: str, tmp_path: Path) -> Iterator[Running
     )
     yield running
     server.stop()
-    running.container.engine.dispose()
+    running.container.close()
 
 
 @pytest.fixture
@@ -180,4 +180,4 @@ def cbot(
     )
     yield running
     server.stop()
-    running.container.engine.dispose()
+    running.container.close()

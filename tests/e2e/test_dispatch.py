@@ -156,7 +156,7 @@ def stormy_bot(
     )
     yield running
     server.stop()
-    running.container.engine.dispose()
+    running.container.close()
 
 
 def test_a_graph_fault_storm_loses_nothing_and_duplicates_nothing(

@@ -68,7 +68,7 @@ def test_the_data_directory_and_the_sqlite_files_are_owner_only(
                     assert mode(database.parent / name) == 0o600, name
         finally:
             server.stop()
-            bot.container.engine.dispose()
+            bot.container.close()
 
 
 @pytest.mark.parametrize(

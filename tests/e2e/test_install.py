@@ -73,4 +73,4 @@ def test_install_then_commands_from_the_new_workspace(
         assert sandbox.slack.wait_for(gone)
     finally:
         server.stop()
-        bot.container.engine.dispose()
+        bot.container.close()

@@ -124,7 +124,7 @@ def test_a_large_body_with_a_bad_signature_never_reaches_the_log(
             assert MARKER not in answer.text
     finally:
         server.stop()
-        bot.container.engine.dispose()
+        bot.container.close()
     no_body_logged(caplog)
     refusals = [r for r in caplog.records if r.name == "bot.request_guard"]
     assert len(refusals) == 2

@@ -216,7 +216,7 @@ def org_bot(
     )
     yield running
     server.stop()
-    running.container.engine.dispose()
+    running.container.close()
 
 
 def _claims(jwt: str) -> dict[str, Any]:
