@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import blocks
 from handlers.mrkdwn import esc
 from handlers.notice_blocks import thread_notice
+from handlers.reply_blocks import reply_card
 from outreach.notify import (
     CampaignPaused,
     DelegationRevoked,
@@ -18,6 +19,7 @@ from outreach.notify import (
     MailboxConnectedByOther,
     MailboxNeedsReconnect,
     Notice,
+    ReplyReceived,
     SendFailed,
     SendingFromYourMailbox,
     SendUnconfirmed,
@@ -76,5 +78,7 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
                 f"Campaign {esc(notice.campaign)} is sending from {esc(notice.mailbox_email)}",
                 blocks.sending_from_your_mailbox(notice),
             )
+        case ReplyReceived():
+            return reply_card(notice)
         case SendFailed() | SendUnconfirmed() | CampaignPaused() | DelegationRevoked():
             return thread_notice(notice)
