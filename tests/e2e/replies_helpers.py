@@ -32,7 +32,9 @@ def start_and_send(
     to everyone (the clock moves into the window); the campaign's channel."""
     mailbox_id = connect(bot, sender) if connect_sender else _mailbox(bot, sender)
     channel = bot.sandbox.slack.add_channel(TEAM, "recruiting")
-    create_campaign(bot, mailbox_id, seed_shortlist(bot, "backend", rows), channel_id=channel, user_id=user)
+    create_campaign(
+        bot, mailbox_id, seed_shortlist(bot, "backend", rows), channel_id=channel, user_id=user
+    )
     assert "started" in shown(command(bot, "campaign start Backend Q4", user=user))
     bot.sandbox.slack.wait_for(lambda: bot.sandbox.slack.messages(channel))
     clock.advance(hours=2, minutes=30)  # Monday 08:30 UTC: inside Berlin's 9-17 window

@@ -164,6 +164,10 @@ def test_a_reply_to_the_hiring_managers_mailbox_stops_the_recruiters_campaign(
     )
     assert sync(bot).replies == 1
     assert states(bot) == {"jana@talent.example": "active", "omar@talent.example": "replied"}
-    assert [r.state for r in outbox(bot, "omar@talent.example")] == ["sent", "cancelled", "cancelled"]
+    assert [r.state for r in outbox(bot, "omar@talent.example")] == [
+        "sent",
+        "cancelled",
+        "cancelled",
+    ]
     assert len(cards(bot, channel)) == 1
     assert TEAM
