@@ -28,6 +28,7 @@ from outreach.delegations import Delegations
 from outreach.graph import MAILBOX_CONCURRENCY, GraphClient, TokenSource
 from outreach.mailboxes import Mailboxes
 from outreach.microsoft import MicrosoftApp, MicrosoftLogin
+from outreach.reply_triage import Replies
 from outreach.shortlists import Shortlists
 from outreach.signin import SlackStep
 from outreach.suppressions import Suppressions
@@ -123,6 +124,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         campaigns=campaigns,
         delegations=Delegations(db, clock, notifier),
         suppressions=Suppressions(db, clock),
+        replies=Replies(db, clock, campaigns, mailboxes.graph_for),
     )
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="bolt-listener")
     bolt = build_bolt_app(settings, deps, db, installations, clock, listeners)

@@ -338,3 +338,69 @@ class Delegation(Base):
     #: Empty string: every campaign (NULLs would defeat the unique constraint).
     campaign_name: Mapped[str] = mapped_column(String(80), default="")
     created_at: Mapped[datetime]
+
+
+# -- replies (issue 10) -------------------------------------------------------------------
+
+
+class MailboxSync(Base):
+    """Where reply sync stands for one mailbox: its Inbox delta link and when it is due.
+
+    Claimed like outbox rows (``FOR UPDATE SKIP LOCKED`` and a lease), so one worker at a
+    time reads a mailbox; a change notification may simply set ``due_at`` to now.
+    """
+
+    __tablename__ = "mailbox_syncs"
+
+    mailbox_id: Mapped[int] = mapped_column(
+        ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: Graph's ``@odata.deltaLink`` of the Inbox; NULL: the next sync is a full one.
+    delta_link: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_synced_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Reply(Base):
+    """A received message that answers a campaign send (nothing else is ever stored).
+
+    ``kind`` is the classification (``reply | auto_reply | bounce | unsubscribe``);
+    ``signal`` what matched it to the send (``in-reply-to``, ``references``,
+    ``conversation``, ``subject``, ``bounce``); ``undo`` what its effects changed, so
+    "Not a reply" can put it back.
+    """
+
+    __tablename__ = "replies"
+    #: One row per message and mailbox, whatever folder moves or resyncs do to its Graph id.
+    __table_args__ = (UniqueConstraint("mailbox_id", "internet_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    graph_message_id: Mapped[str] = mapped_column(String(512))
+    #: The message's Message-ID (``id:<graph id>`` in the rare message without one).
+    internet_message_id: Mapped[str] = mapped_column(String(512))
+    enrollment_id: Mapped[int] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE"), index=True
+    )
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"))
+    step_position: Mapped[int | None]
+    from_email: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16))
+    interest: Mapped[str | None] = mapped_column(String(16))
+    bounce_type: Mapped[str | None] = mapped_column(String(8))
+    return_date: Mapped[str | None] = mapped_column(String(10))  # ISO date
+    signal: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    text: Mapped[str] = mapped_column(Text, default="")
+    web_link: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    #: The recruiter's verdict from the card's buttons: ``interested`` or ``not_interested``.
+    label: Mapped[str | None] = mapped_column(String(16))
+    #: Set when someone clicked "Not a reply": its effects were undone.
+    undone_at: Mapped[datetime | None]
+    undo: Mapped[dict[str, Any]] = mapped_column(default=dict)

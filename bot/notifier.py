@@ -12,6 +12,7 @@ from handlers import blocks
 from handlers.channels import UNREACHABLE, unreachable_note
 from handlers.mrkdwn import esc
 from handlers.notice_blocks import thread_notice
+from handlers.reply_blocks import reply_card
 from outreach.notify import (
     CampaignPaused,
     DelegationRevoked,
@@ -19,6 +20,7 @@ from outreach.notify import (
     MailboxConnectedByOther,
     MailboxNeedsReconnect,
     Notice,
+    ReplyReceived,
     SendFailed,
     SendingFromYourMailbox,
     SendUnconfirmed,
@@ -97,5 +99,7 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
                 f"Campaign {esc(notice.campaign)} is sending from {esc(notice.mailbox_email)}",
                 blocks.sending_from_your_mailbox(notice),
             )
+        case ReplyReceived():
+            return reply_card(notice)
         case SendFailed() | SendUnconfirmed() | CampaignPaused() | DelegationRevoked():
             return thread_notice(notice)

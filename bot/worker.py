@@ -27,6 +27,7 @@ from outreach.dispatch import Dispatcher, TickReport
 from outreach.errors import MailboxError
 from outreach.mailboxes import CONNECTED
 from outreach.sequencing import CampaignSequencer
+from outreach.sync import ReplySync, SyncReport
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,17 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
     )
 
 
+def reply_sync(container: Container, worker_id: str | None = None) -> ReplySync:
+    """The reply sync of this worker process."""
+    return ReplySync(
+        container.db,
+        container.mailboxes.graph_for,
+        container.clock,
+        container.notifier,
+        worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
+    )
+
+
 def drain(container: Container, seconds: float) -> int:
     """Dispatch until nothing is due (or ``seconds`` pass); the number of messages sent."""
     sender = dispatcher(container)
@@ -106,8 +118,10 @@ def drain(container: Container, seconds: float) -> int:
 def ticks(container: Container) -> dict[str, tuple[Callable[[], None], timedelta]]:
     """Every periodic job of the worker and how often it runs."""
     sender = dispatcher(container)
+    syncer = reply_sync(container)
     return {
         "dispatch": (lambda: _report(sender.tick()), timedelta(seconds=15)),
+        "sync_replies": (lambda: _synced(syncer.tick()), timedelta(seconds=30)),
         "housekeeping": (lambda: housekeeping(container), timedelta(minutes=10)),
         "check_mailboxes": (lambda: check_mailboxes(container), timedelta(minutes=15)),
     }
@@ -121,6 +135,16 @@ def _report(report: TickReport) -> None:
             report.failed,
             report.unknown,
             report.cancelled,
+        )
+
+
+def _synced(report: SyncReport) -> None:
+    if report.replies or report.resyncs:
+        log.info(
+            "sync: %d mailbox(es), %d repl(ies), %d full resync(s)",
+            len(report.mailboxes),
+            report.replies,
+            report.resyncs,
         )
 
 

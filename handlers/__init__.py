@@ -12,6 +12,7 @@ from handlers import (
     direct_views,
     events,
     files,
+    reply_actions,
     shortlist_commands,
     team_actions,
     views,
@@ -32,3 +33,4 @@ def register(app: App, deps: Deps) -> None:
     direct_views.register(app, deps)
     team_actions.register(app, deps)
     files.register(app, deps)
+    reply_actions.register(app, deps)

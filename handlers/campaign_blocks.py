@@ -15,6 +15,7 @@ from handlers.blocks import Block, actions, button, context, esc, text
 from handlers.limits import LINE_CHARS, TEXT_BUDGET, clip, confirm_dialog, fit_lines, sections
 from outreach.campaigns import CampaignStatus, StartReport
 from outreach.keys import CampaignKey
+from outreach.metrics import CampaignNumbers
 from outreach.previews import Preview, PreviewStep
 from outreach.schedule import MAX_DAILY_CAP
 from outreach.shortlists import ShortlistSummary
@@ -193,6 +194,7 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
             f"Sender: {esc(status.sender)} · replies go to <#{status.channel_id}>\n"
             f"Candidates: {_tally(status.enrollments)}\n"
             f"Emails: {_tally(status.messages)}"
+            + (f"\n{campaign_numbers_line(status.numbers)}" if status.numbers else "")
         )
     )
     buttons = []
@@ -211,6 +213,24 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
     elif status.state == "draft":
         blocks.append(context(f"Start it with `/scaleup campaign start {esc(status.name)}`."))
     return blocks
+
+
+def campaign_numbers_line(n: CampaignNumbers) -> str:
+    """Enrolled, sent per step, replies and outcomes, e.g. for ``campaign status``."""
+
+    def pct(part: int, whole: int) -> str:
+        share = n.percent(part, whole)
+        return "n/a" if share is None else f"{share}%"
+
+    steps = ", ".join(f"step {k}: {v:,}" for k, v in sorted(n.sent_per_step.items())) or "none"
+    return (
+        f"Enrolled {n.enrolled:,} · sent {steps}\n"
+        f"Replied {n.replied:,} · interested {n.interested:,} ({pct(n.interested, n.enrolled)} "
+        f"of enrolled, {pct(n.interested, n.replied)} of replies) · not interested "
+        f"{n.not_interested:,}\n"
+        f"Bounced {n.bounced:,} · unsubscribed {n.unsubscribed:,} · out of office "
+        f"{n.out_of_office:,} · paused {n.paused:,} · failed {n.failed:,}"
+    )
 
 
 def campaign_button_value(key: CampaignKey, name: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from outreach.campaigns import Campaigns
 from outreach.delegations import Delegations
 from outreach.mailboxes import Mailboxes
+from outreach.reply_triage import Replies
 from outreach.shortlists import Shortlists
 from outreach.suppressions import Suppressions
 
@@ -18,3 +19,4 @@ class Deps:
     campaigns: Campaigns
     delegations: Delegations
     suppressions: Suppressions
+    replies: Replies | None = None

@@ -38,6 +38,7 @@ from outreach.enrollment import Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
 from outreach.errors import OutreachError
 from outreach.keys import CampaignKey
+from outreach.metrics import CampaignNumbers, campaign_numbers
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
@@ -98,6 +99,8 @@ class CampaignStatus:
     thread_ts: str | None
     #: What a button carries to act on exactly this campaign (None: not known).
     key: CampaignKey | None = None
+    #: Sent per step, replies, interest, bounces… (outreach/metrics.py).
+    numbers: CampaignNumbers | None = None
 
 
 class Campaigns:
@@ -320,6 +323,7 @@ class Campaigns:
                 campaign.channel_id,
                 campaign.thread_ts,
                 CampaignKey(campaign.id, campaign.created_at),
+                campaign_numbers(session, campaign.id),
             )
 
     def sender_choices(self, team_id: str, user_id: str) -> list[tuple[int, str]]:

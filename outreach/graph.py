@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -39,6 +40,16 @@ _FOUND_FIELDS = "id,internetMessageId,conversationId,isDraft,sentDateTime,parent
 MESSAGE_FLAGS_PROPERTY = "Integer 0x0E07"
 MSGFLAG_SUBMIT = 0x4
 _WITH_FLAGS = f"singleValueExtendedProperties($filter=id eq '{MESSAGE_FLAGS_PROPERTY}')"
+
+#: What reply sync asks of every Inbox message: metadata, never bodies or headers.
+DELTA_FIELDS = "id,conversationId,internetMessageId,from,subject,receivedDateTime,categories"
+#: What it reads of a relevant one.
+DETAIL_FIELDS = (
+    "id,conversationId,internetMessageId,from,subject,receivedDateTime,categories,"
+    "toRecipients,internetMessageHeaders,uniqueBody,body,webLink"
+)
+#: PidTagMessageClass (MS-OXPROPS): ``REPORT.IPM.Note.NDR`` marks Exchange's bounces.
+_WITH_CLASS = "singleValueExtendedProperties($filter=id eq 'String 0x001A')"
 
 #: Name of the Outlook category the bot puts on its own mail and on replies it matched.
 CATEGORY = "ScaleUp"
@@ -198,6 +209,47 @@ class GraphClient:
             "value", []
         )
         return found[0] if found else None
+
+    # -- reading the Inbox (reply sync, outreach/sync.py) ------------------------------
+    def inbox_delta(
+        self, link: str | None, *, since: datetime | None = None, page_size: int = 200
+    ) -> dict[str, Any]:
+        """One page of the Inbox's changes, metadata only (:data:`DELTA_FIELDS`).
+
+        ``link`` is the ``@odata.nextLink``/``@odata.deltaLink`` of an earlier page, or None
+        to start a full round (of mail received since ``since``). The answer holds ``value`` and one of those two links. Raises
+        :class:`~outreach.errors.GraphError` with status 410 (``SyncStateNotFound``) when
+        Exchange no longer knows the link's sync state: start a full round then.
+        """
+        headers = {"Prefer": f"odata.maxpagesize={page_size}"}
+        if link:
+            return self._json("GET", link, headers=headers)
+        return self._json(
+            "GET",
+            "/me/mailFolders('inbox')/messages/delta",
+            params={
+                "$select": DELTA_FIELDS,
+                **(
+                    {"$filter": f"receivedDateTime ge {since.strftime('%Y-%m-%dT%H:%M:%SZ')}"}
+                    if since
+                    else {}
+                ),
+            },
+            headers=headers,
+        )
+
+    def message_details(self, message_id: str) -> dict[str, Any]:
+        """A received message with its headers, bodies, ``webLink`` and message class:
+        read only for messages reply sync found relevant (see outreach/matching.py)."""
+        return self._json(
+            "GET",
+            f"/me/messages/{message_id}",
+            params={"$select": DETAIL_FIELDS, "$expand": _WITH_CLASS},
+        )
+
+    def set_categories(self, message_id: str, categories: list[str]) -> None:
+        """Replace a message's Outlook categories (``categories`` is writable on any item)."""
+        self._json("PATCH", f"/me/messages/{message_id}", json={"categories": categories})
 
     # -- plumbing ----------------------------------------------------------------------
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -29,3 +29,11 @@ class MailboxKey:
 
     id: int
     connected_at: datetime
+
+
+@dataclass(frozen=True)
+class ReplyKey:
+    """One stored reply: its id and ``created_at`` (a reply card's buttons carry it)."""
+
+    id: int
+    created_at: datetime

@@ -7,9 +7,10 @@ The domain emits :class:`Notice` values; ``bot/`` implements :class:`Notifier` w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Protocol
 
-from outreach.keys import MailboxKey
+from outreach.keys import MailboxKey, ReplyKey
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,46 @@ class DelegationRevoked:
     by_delegate: bool = False  # the delegate gave it up themselves
 
 
+@dataclass(frozen=True)
+class ReplyReceived:
+    """A message answering a campaign send, as its card in the campaign's thread shows it.
+
+    ``kind`` is ``reply | auto_reply | bounce | unsubscribe`` (outreach/classify.py);
+    ``signal`` what matched it to the send; ``text`` the new text, history stripped, at
+    most :data:`REPLY_TEXT_LIMIT` characters (``truncated`` says if more was cut).
+    ``stopped``: campaigns whose sequence for the candidate this stopped; ``waits_until``:
+    when an out-of-office moved their next step to; ``retry_at``: a soft bounce's retry.
+    ``label`` is the recruiter's verdict, ``undone`` that someone said "Not a reply";
+    ``candidate_state`` the enrollment's state now (which of Pause/Resume applies).
+    """
+
+    reply: ReplyKey
+    campaign: str
+    candidate_email: str
+    candidate_name: str | None
+    from_email: str
+    step: int | None
+    received_at: datetime
+    text: str
+    kind: str
+    signal: str
+    candidate_state: str
+    interest: str | None = None
+    bounce_type: str | None = None
+    return_date: date | None = None
+    web_link: str | None = None
+    truncated: bool = False
+    stopped: tuple[str, ...] = ()
+    waits_until: datetime | None = None
+    retry_at: datetime | None = None
+    label: str | None = None
+    undone: bool = False
+
+
+#: The longest new text a reply card carries (Slack's section text holds 3,000).
+REPLY_TEXT_LIMIT = 2400
+
+
 ThreadNotice = SendFailed | SendUnconfirmed | CampaignPaused | DelegationRevoked
 """What the domain posts in a campaign's thread."""
 
@@ -100,6 +141,7 @@ Notice = (
     | MailboxNeedsReconnect
     | SendingFromYourMailbox
     | ThreadNotice
+    | ReplyReceived
 )
 
 

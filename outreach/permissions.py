@@ -8,7 +8,7 @@ do-not-contact list) is open to everyone in the workspace and is not decided her
 The rule
 --------
 **Campaigns** (create, start, pause, resume, stop, preview, test, pause or resume one of
-its candidates) belong to the people who may send from the campaign's mailbox:
+its candidates, mark one of its replies interested, not interested or "not a reply") belong to the people who may send from the campaign's mailbox:
 
 - the mailbox's owner (the Slack user who connected it);
 - a recruiter the owner delegated the mailbox to, for every campaign or for this
@@ -66,6 +66,7 @@ class Action(Enum):
     TEST = "send a test of"
     PAUSE_CANDIDATE = "pause a candidate of"
     RESUME_CANDIDATE = "resume a candidate of"
+    TRIAGE_REPLY = "mark a reply in"
     ADD_DNC = "add to the do-not-contact list"
     REMOVE_DNC = "take off the do-not-contact list"
     REVOKE_DELEGATION = "take back"
@@ -82,6 +83,7 @@ CAMPAIGN_ACTIONS = frozenset(
         Action.TEST,
         Action.PAUSE_CANDIDATE,
         Action.RESUME_CANDIDATE,
+        Action.TRIAGE_REPLY,
     }
 )
 #: What a workspace admin may do to any campaign: stop harm, never send.

@@ -9,7 +9,8 @@ follow-up goes out exactly as the preview showed; sending step N turns step N+1
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -24,7 +25,14 @@ from outreach.notify import (
     SendUnconfirmed,
     ThreadNotice,
 )
-from outreach.schedule import DEFAULT_DAILY_CAP, SendWindow, follow_up_earliest, resolve_zone
+from outreach.schedule import (
+    DEFAULT_DAILY_CAP,
+    SendWindow,
+    add_business_days,
+    follow_up_earliest,
+    next_send_time,
+    resolve_zone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +231,138 @@ def _cancel_rest(session: Session, enrollment_id: int, reason: str) -> None:
         )
         .values(state="cancelled", last_error=reason)
     )
+
+
+# -- what a reply does to sequences (outreach/replies.py) ---------------------------------
+#: Enrollments a reply, bounce or opt-out ends; outbox rows not yet handed to a worker.
+UNDER_WAY = (ACTIVE, "paused")
+_UNSENT = ("waiting", "pending", "paused")
+
+
+def stop_candidate(
+    session: Session, team_id: str, email: str, state: str, reason: str, now: datetime
+) -> dict[str, Any]:
+    """End ``email``'s sequence in every campaign of the team where it is under way.
+
+    The enrollments become ``state`` (``replied``, ``bounced``, ``unsubscribed``) and their
+    unsent rows ``cancelled``. Returns what changed, JSON-shaped, for
+    :func:`restore_candidate`: ``{"enrollments": {id: [state, reason]}, "outbox": {id:
+    state}, "campaigns": [names]}``.
+    """
+    found = session.execute(
+        select(Enrollment, Campaign.name)
+        .join(Campaign, Campaign.id == Enrollment.campaign_id)
+        .where(
+            Enrollment.team_id == team_id,
+            Enrollment.email == email,
+            Enrollment.state.in_(UNDER_WAY),
+        )
+        .order_by(Campaign.created_at)
+    ).all()
+    undo: dict[str, Any] = {"enrollments": {}, "outbox": {}, "campaigns": []}
+    for enrollment, name in found:
+        undo["enrollments"][str(enrollment.id)] = [enrollment.state, enrollment.reason]
+        undo["campaigns"].append(name)
+        enrollment.state, enrollment.reason, enrollment.updated_at = state, reason, now
+    ids = [enrollment.id for enrollment, _ in found]
+    if ids:
+        unsent = session.execute(
+            select(OutboxMessage.id, OutboxMessage.state).where(
+                OutboxMessage.enrollment_id.in_(ids), OutboxMessage.state.in_(_UNSENT)
+            )
+        ).all()
+        undo["outbox"] = {str(row_id): row_state for row_id, row_state in unsent}
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([row_id for row_id, _ in unsent]))
+            .values(state="cancelled", last_error=reason)
+        )
+    return undo
+
+
+def restore_candidate(session: Session, undo: dict[str, Any], now: datetime) -> None:
+    """Put back what :func:`stop_candidate` changed, where nothing changed it since."""
+    for enrollment_id, (state, reason) in (undo.get("enrollments") or {}).items():
+        enrollment = session.get(Enrollment, int(enrollment_id))
+        if enrollment is not None and enrollment.state not in UNDER_WAY:
+            enrollment.state, enrollment.reason, enrollment.updated_at = state, reason, now
+    for row_id, state in (undo.get("outbox") or {}).items():
+        row = session.get(OutboxMessage, int(row_id))
+        if row is not None and row.state == "cancelled":
+            row.state, row.last_error = state, None
+
+
+def delay_next_step(session: Session, team_id: str, email: str, back: date) -> datetime | None:
+    """An out-of-office until ``back``: the candidate's next unsent step, in every campaign
+    where they are under way, waits until the first send slot of the next business day
+    after ``back`` (their zone, the campaign's window and their country's holidays).
+
+    Returns the latest new due time (UTC), or None when no step was waiting to go.
+    """
+    latest: datetime | None = None
+    found = session.execute(
+        select(Enrollment, Campaign, Candidate)
+        .join(Campaign, Campaign.id == Enrollment.campaign_id)
+        .join(Candidate, Candidate.id == Enrollment.candidate_id)
+        .where(
+            Enrollment.team_id == team_id,
+            Enrollment.email == email,
+            Enrollment.state.in_(UNDER_WAY),
+        )
+    ).all()
+    for enrollment, campaign, candidate in found:
+        row = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.enrollment_id == enrollment.id,
+                OutboxMessage.state.in_(("pending", "paused")),
+            )
+            .order_by(OutboxMessage.step_position)
+            .limit(1)
+        ).first()
+        if row is None:
+            continue
+        zone = zone_for(candidate, campaign)
+        day = add_business_days(back, 1, candidate.country)
+        due = next_send_time(
+            datetime.combine(day, time(0), tzinfo=zone),
+            window_of(campaign),
+            zone,
+            candidate.country,
+        )
+        row.due_at = max(row.due_at, due)
+        latest = row.due_at if latest is None else max(latest, row.due_at)
+    return latest
+
+
+def retry_send(session: Session, row: OutboxMessage, due: datetime, now: datetime) -> bool:
+    """Send a campaign step again at ``due`` (after a soft bounce or our own quota NDR):
+    a new outbox row keyed ``retry:<row id>``, so a step is retried at most once. A
+    candidate whose sequence had completed is under way again until it goes.
+    Returns False when it was retried already or is not a campaign step."""
+    key = f"retry:{row.id}"
+    if row.enrollment_id is None or session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
+    ):
+        return False
+    enrollment = session.get_one(Enrollment, row.enrollment_id)
+    if enrollment.state == "completed":
+        enrollment.state, enrollment.updated_at = ACTIVE, now
+    session.add(
+        OutboxMessage(
+            dedupe_key=key,
+            mailbox_id=row.mailbox_id,
+            enrollment_id=row.enrollment_id,
+            step_position=row.step_position,
+            to_email=row.to_email,
+            to_name=row.to_name,
+            subject=row.subject,
+            body=row.body,
+            body_html=row.body_html,
+            reply_as_followup=False,
+            state="pending",
+            due_at=due,
+            created_at=now,
+        )
+    )
+    return True

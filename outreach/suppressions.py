@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
@@ -21,6 +22,7 @@ from outreach.permissions import Action, Actor, DncTarget, decide
 from outreach.sequencing import ACTIVE
 
 DNC = "dnc"
+BOUNCED = "bounced"
 ON_DNC = "on the do-not-contact list"
 #: Enrollments a do-not-contact entry ends: running ones and those that may be resumed.
 _UNDER_WAY = (ACTIVE, "paused")
@@ -47,6 +49,27 @@ class DncAdded:
     stopped: list[str]
     #: Unsent emails to the address that were cancelled.
     cancelled: int
+
+
+def suppress(
+    session: Session, team_id: str, email: str, kind: str, reason: str, now: datetime
+) -> int | None:
+    """Suppress ``email`` in the team (``dnc`` for an opt-out, ``bounced``) without a
+    person: the new entry's id, or None when it was suppressed so already."""
+    known = select(Suppression.id).where(
+        Suppression.team_id == team_id, Suppression.email == email, Suppression.kind == kind
+    )
+    if session.scalar(known) is not None:
+        return None
+    try:
+        with session.begin_nested():
+            entry = Suppression(
+                team_id=team_id, email=email, kind=kind, reason=reason, added_at=now
+            )
+            session.add(entry)
+        return entry.id
+    except IntegrityError:  # added concurrently
+        return None
 
 
 class Suppressions:

@@ -38,6 +38,8 @@ from bot.sandbox.graph_wire import (
     select_list,
     user_json,
 )
+from bot.sandbox.inbound import Inbound
+from bot.sandbox.inbound import mount as mount_inbound
 from bot.sandbox.mailstore import MailStore
 
 _USER = frozenset(
@@ -133,6 +135,8 @@ class GraphSandbox(MessageRoutes):
         self.faults = faults or Faults()
         self.tokens = TokenCodec(secrets.token_bytes(32))
         self.wsgi_app = self._build_app()
+        self.inbound = Inbound(store)  # sandbox-only: mail from outside the tenant
+        mount_inbound(self.wsgi_app, self.inbound)
 
     # -- plumbing ------------------------------------------------------------------------------
     def _build_app(self) -> Flask:

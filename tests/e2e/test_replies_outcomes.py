@@ -1,0 +1,167 @@
+"""Each kind of answer lands as it should, with the campaign's numbers; every real bounce
+and auto-reply of the fixtures is never a reply; unrelated mail leaves no trace."""
+
+from __future__ import annotations
+
+import email
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from bot.models import OutboxMessage, Reply, Suppression
+from bot.sandbox import RECRUITER
+from outreach.classify import classify_file
+from tests.conftest import RunningBot
+from tests.e2e.replies_helpers import (
+    cards,
+    inbound,
+    outbox,
+    replies,
+    sent_id,
+    start_and_send,
+    states,
+    sync,
+)
+from tests.e2e.test_campaign_slack import command, shown
+from tests.fakes import FakeClock
+
+PEOPLE = [
+    ("yes@talent.example", "Yael", "Europe/Berlin", "DE"),
+    ("no@talent.example", "Noor", "Europe/Berlin", "DE"),
+    ("away@talent.example", "Ava", "Europe/Berlin", "DE"),
+    ("gone@talent.example", "Gus", "Europe/Berlin", "DE"),
+    ("stop@talent.example", "Stig", "Europe/Berlin", "DE"),
+    ("soft@talent.example", "Sofia", "Europe/Berlin", "DE"),
+]
+FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "mail" / "nonhuman").glob("*.eml"))
+
+
+def test_interest_out_of_office_bounces_and_unsubscribe_land_with_their_numbers(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    bot = cbot
+    channel = start_and_send(bot, clock, PEOPLE)
+    mail, box = inbound(bot), RECRUITER.email
+    mail.reply(box, sent_id(bot, "yes@talent.example"), text="Yes, I'm interested! Let's talk.")
+    mail.reply(box, sent_id(bot, "no@talent.example"), text="Thanks, but I'm not interested.")
+    mail.out_of_office(box, sent_id(bot, "away@talent.example"), until=date(2026, 3, 13))
+    mail.bounce(box, sent_id(bot, "gone@talent.example"), hard=True)
+    mail.reply(box, sent_id(bot, "stop@talent.example"), text="Please remove me from your list.")
+    mail.bounce(box, sent_id(bot, "soft@talent.example"), hard=False)
+    assert sync(bot).replies == 6
+
+    assert states(bot) == {
+        "yes@talent.example": "replied",
+        "no@talent.example": "replied",
+        "away@talent.example": "active",
+        "gone@talent.example": "bounced",
+        "stop@talent.example": "unsubscribed",
+        "soft@talent.example": "active",
+    }
+    kinds = {r.from_email: (r.kind, r.interest, r.bounce_type) for r in replies(bot)}
+    assert kinds["yes@talent.example"] == ("reply", "interested", None)
+    assert kinds["no@talent.example"] == ("reply", "not_interested", None)
+    assert kinds["away@talent.example"] == ("auto_reply", None, None)
+    assert kinds["stop@talent.example"] == ("unsubscribe", None, None)
+    assert sorted(
+        (r.kind, r.interest, r.bounce_type) for r in replies(bot) if r.kind == "bounce"
+    ) == [
+        ("bounce", None, "hard"),
+        ("bounce", None, "soft"),
+    ]
+    with bot.db() as session:
+        suppressed = {(s.email, s.kind) for s in session.scalars(select(Suppression))}
+    assert suppressed == {("gone@talent.example", "bounced"), ("stop@talent.example", "dnc")}
+
+    # Out of office until Friday 13 March: step 2 waits for Monday 16 March, 09:00 Berlin.
+    [_, step2, _] = outbox(bot, "away@talent.example")
+    assert step2.state == "pending" and step2.due_at.isoformat() == "2026-03-16T08:00:00+00:00"
+    away = shown(next(c for c in cards(bot, channel) if "away@" in c["text"]))
+    assert "Out of office" in away and "until Fri 13 Mar 2026" in away and "waits until" in away
+    # The soft bounce is retried once, a day later; a second one counts as hard.
+    retry = [r for r in outbox(bot, "soft@talent.example") if r.dedupe_key.startswith("retry:")]
+    assert [(r.state, r.step_position) for r in retry] == [("pending", 1)]
+
+    status = shown(command(bot, "campaign status Backend Q4"))
+    assert "Enrolled 6 · sent step 1: 6" in status
+    assert "Replied 2 · interested 1 (17% of enrolled, 50% of replies) · not interested 1" in status
+    assert "Bounced 1 · unsubscribed 1 · out of office 1 · paused 0 · failed 0" in status
+
+    clock.advance(days=1)
+    from tests.e2e.campaign_helpers import dispatcher
+
+    dispatcher(bot).tick()
+    with bot.db() as session:
+        resent = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.like("retry:%"))
+        ).one()
+    assert resent.state == "sent"
+    mail.bounce(box, str(resent.internet_message_id), hard=False)
+    sync(bot)
+    assert states(bot)["soft@talent.example"] == "bounced"
+
+
+def test_no_real_bounce_or_auto_reply_counts_as_a_reply(cbot: RunningBot, clock: FakeClock) -> None:
+    bot = cbot
+    start_and_send(bot, clock, PEOPLE[:1])
+    imid = sent_id(bot, "yes@talent.example")
+    for path in FIXTURES:  # each delivered as MIME, as an answer to our email
+        inbound(bot).mime(RECRUITER.email, path.read_bytes(), in_reply_to=imid)
+    sync(bot)
+    stored = replies(bot)
+    # One row per Message-ID and mailbox: fixtures that share a Message-ID are one message.
+    ids = [email.message_from_bytes(p.read_bytes()).get("Message-ID") for p in FIXTURES]
+    assert len(stored) == len({i for i in ids if i}) + ids.count(None)
+    assert [r.kind for r in stored if r.kind == "reply"] == []
+    assert states(bot)["yes@talent.example"] != "replied"
+    # Read through Graph (headers and text, no MIME parts) each bounce is still a bounce of
+    # the type its file says, but for the three below.
+    by_id = {r.internet_message_id: r for r in stored}
+    wrong = []
+    for path, message_id in zip(FIXTURES, ids, strict=True):
+        verdict = classify_file(path)
+        row = by_id.get(message_id or "")
+        if row is not None and verdict.kind == "bounce":
+            if (row.kind, row.bounce_type) != ("bounce", verdict.bounce_type):
+                wrong.append((path.name, row.kind, row.bounce_type, verdict.bounce_type))
+    # Known gap: Graph's JSON has no message/delivery-status part, so these three are read
+    # from their text alone. Reading a mail system's message as MIME ($value) would fix it;
+    # the sandbox Graph does not serve $value yet.
+    assert wrong == [
+        ("lhost-outlook-01.eml", "bounce", "hard", "soft"),
+        ("lhost-x6-01.eml", "auto_reply", None, "hard"),
+        ("rhost-outlook-01.eml", "bounce", "hard", "soft"),
+    ]
+    # The abuse report (arf-01, first) stopped the candidate as unsubscribed; the hard
+    # bounces after it mark the address bounced as well.
+    assert states(bot)["yes@talent.example"] == "unsubscribed"
+    with bot.db() as session:
+        kinds = {s.kind for s in session.scalars(select(Suppression))}
+    assert kinds == {"dnc", "bounced"}
+
+
+def test_ten_thousand_unrelated_messages_leave_no_trace(cbot: RunningBot, clock: FakeClock) -> None:
+    bot = cbot
+    start_and_send(bot, clock, PEOPLE[:1])
+    store = bot.sandbox.store
+    for n in range(10_000):
+        store.deliver(
+            RECRUITER.email,
+            from_address=f"stranger{n}@elsewhere.example",
+            subject=f"Quarterly numbers {n}",
+            body="Unrelated.",
+        )
+    graph = bot.sandbox.graph
+    graph.faults.clear_log()
+    report = sync(bot)
+    assert (report.replies, report.looked_at) == (0, 0)
+    paths = [r.path for r in graph.faults.log()]
+    assert paths and all(p.endswith("/messages/delta") for p in paths), set(paths)
+    with bot.db() as session:
+        assert session.scalars(select(Reply)).all() == []
+        dump = []
+        for table in ("replies", "mailbox_syncs", "audit_log", "outbox"):
+            dump += [repr(tuple(row)) for row in session.execute(text(f"SELECT * FROM {table}"))]
+    joined = "\n".join(dump)
+    assert "stranger" not in joined and "Quarterly" not in joined and "elsewhere" not in joined
