@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import argparse
 import email
+import runpy
 import time
 from collections import Counter
 from pathlib import Path
 
 from outreach.classify import classify
 from outreach.mailmessage import from_mime
-from tests.fixtures.mail.human.replies import REPLIES, as_message
 
-NONHUMAN = Path(__file__).parents[1] / "tests" / "fixtures" / "mail" / "nonhuman"
+MAIL = Path(__file__).parents[1] / "tests" / "fixtures" / "mail"
+NONHUMAN = MAIL / "nonhuman"
+#: The human replies are a corpus written as Python data; it is read from its file, as the
+#: .eml corpus is, not imported from the test package.
+HUMAN = runpy.run_path(str(MAIL / "human" / "replies.py"))
+REPLIES, as_message = HUMAN["REPLIES"], HUMAN["as_message"]
 
 
 def main() -> None:

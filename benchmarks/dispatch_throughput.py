@@ -16,16 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.sandbox import RECRUITER, Sandbox
-from outreach.schedule import SendWindow
-from tests.conftest import start_bot
-from tests.e2e.campaign_helpers import (
+from bot.sandbox.testing import (
     THREE_STEPS,
+    FakeClock,
     connect,
     create_campaign,
     dispatcher,
     seed_shortlist,
+    start_bot,
 )
-from tests.fakes import FakeClock
+from outreach.schedule import SendWindow
 
 
 def main() -> None:

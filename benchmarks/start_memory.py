@@ -38,11 +38,11 @@ BODY = (
 
 def prepare(url: str, candidates: int, steps: int, value_chars: int, repeats: int) -> None:
     """A database with everything a start needs, made through the real services."""
+    from bot.clock import FakeClock
     from bot.db import make_engine, make_session_factory, transaction, upgrade
     from bot.models import Mailbox
     from outreach.campaigns import Campaigns, CampaignSpec, StepSpec
     from outreach.shortlists import Shortlists
-    from tests.fakes import FakeClock
 
     engine = make_engine(url)
     upgrade(engine)
@@ -93,9 +93,9 @@ def child(url: str, trace: bool) -> None:
     import tracemalloc
 
     import bot.container  # noqa: F401  everything the web process imports
+    from bot.clock import FakeClock
     from bot.db import make_engine, make_session_factory
     from outreach.campaigns import Campaigns
-    from tests.fakes import FakeClock
 
     engine = make_engine(url)
     campaigns = Campaigns(make_session_factory(engine), FakeClock(NOW))

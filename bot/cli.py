@@ -1,4 +1,4 @@
-"""The ``scaleup`` command: ``web``, ``worker``, ``dev``, ``db upgrade``, ``classify``."""
+"""The ``scaleup`` command: ``web``, ``worker``, ``dev``, ``sandbox``, ``db upgrade``, ``classify``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dev", help="web + worker (+ sandbox without credentials), one process"
     )
     dev.add_argument("--host", default="127.0.0.1")
+    from bot.sandbox.standalone import add_arguments as sandbox_arguments
+
+    sandbox_arguments(
+        commands.add_parser(
+            "sandbox",
+            help="the sandbox alone (Slack, Microsoft sign-in, Graph); prints a bot's environment",
+        )
+    )
     db = commands.add_parser("db", help="database tasks")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="TASK")
     db_commands.add_parser("upgrade", help="apply migrations (safe to repeat)")
@@ -63,7 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    handler = {"web": run_web, "worker": run_worker, "dev": run_dev, "db": run_db}[args.command]
+    handler = {
+        "web": run_web,
+        "worker": run_worker,
+        "dev": run_dev,
+        "sandbox": run_sandbox,
+        "db": run_db,
+    }[args.command]
     return handler(settings, args)
 
 
@@ -144,6 +158,12 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     return 0
+
+
+def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.sandbox.standalone import run
+
+    return run(args, settings)
 
 
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:

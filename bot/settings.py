@@ -65,6 +65,11 @@ class Settings:
     graph_timeout: float = 30.0
     token_encryption_keys: tuple[str, ...] = ()
     data_dir: Path = Path(".scaleup")
+    #: How long a worker's claim on a mailbox or a message lasts without renewal (seconds);
+    #: another worker takes over stranded work after it (outreach/dispatch.py).
+    dispatch_lease_seconds: float = 300.0
+    #: How long a sent draft may stay unsent in Drafts before it is sent again (seconds).
+    send_grace_seconds: float = 600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -103,6 +108,8 @@ class Settings:
             graph_timeout=float(get("GRAPH_TIMEOUT_SECONDS") or 30),
             token_encryption_keys=keys,
             data_dir=Path(get("SCALEUP_DATA_DIR") or ".scaleup"),
+            dispatch_lease_seconds=float(get("DISPATCH_LEASE_SECONDS") or 300),
+            send_grace_seconds=float(get("SEND_GRACE_SECONDS") or 600),
         )
 
     # -- derived -------------------------------------------------------------------
@@ -180,6 +187,7 @@ class Settings:
             not self.microsoft_sandboxed
             and not self.public_url.startswith("https://")
             and not (self.ms_redirect_uri or "").startswith("http://localhost")
+            and not _on_loopback(self.ms_authority)  # `scaleup sandbox`, not Entra ID
         ):
             problems.append(
                 "PUBLIC_URL must be https:// with real Microsoft credentials: Entra ID only "
@@ -204,6 +212,12 @@ class Settings:
         if missing:
             hint = "To try ScaleUp locally without them, run `scaleup dev` (or `make run`)."
             raise SettingsError([*missing, hint])
+
+
+def _on_loopback(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _with_slash(url: str) -> str:

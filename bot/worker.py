@@ -23,7 +23,7 @@ from bot.container import Container
 from bot.db import transaction
 from bot.models import Mailbox, OutlookAuthFlow
 from bot.slack_app import forget_old_events
-from outreach.dispatch import Dispatcher, TickReport
+from outreach.dispatch import DispatchConfig, Dispatcher, TickReport
 from outreach.errors import MailboxError
 from outreach.mailboxes import CONNECTED
 from outreach.sequencing import CampaignSequencer
@@ -86,6 +86,10 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
         CampaignSequencer(container.notifier),
         container.clock,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
+        config=DispatchConfig(
+            lease=timedelta(seconds=container.settings.dispatch_lease_seconds),
+            send_grace=timedelta(seconds=container.settings.send_grace_seconds),
+        ),
     )
 
 

@@ -5,23 +5,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from bot.clock import Clock
-from bot.container import Container, build
-from bot.db import SessionFactory, make_engine, upgrade
+from bot.db import make_engine, upgrade
 from bot.sandbox import Sandbox
-from bot.sandbox.browser import ConsentBrowser
-from bot.sandbox.server import RunningServer, serve
-from bot.sandbox.slack_driver import SlackDriver
-from bot.settings import Settings
-from tests.fakes import MONDAY, FakeClock
+from bot.sandbox.testing import MONDAY, FakeClock, RunningBot, start_bot
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -100,56 +92,6 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     running = Sandbox.start(tmp_path / "sandbox", token_lifetime=TOKEN_LIFETIME)
     yield running
     running.stop()
-
-
-class _LateApp:
-    """A WSGI app whose target is set after the server knows its port."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        return self.app(environ, start_response)
-
-
-@dataclass
-class RunningBot:
-    """The bot's web process on loopback, wired to the sandbox."""
-
-    url: str
-    settings: Settings
-    container: Container
-    sandbox: Sandbox
-    slack: SlackDriver
-    browser: ConsentBrowser
-
-    @property
-    def db(self) -> SessionFactory:
-        return self.container.db
-
-
-def start_bot(
-    sandbox: Sandbox, env: dict[str, str], clock: Clock | None = None
-) -> tuple[RunningBot, RunningServer]:
-    """Serve the bot's web app on loopback with ``env``, unset services pointed at the sandbox.
-
-    With ``clock``, the sandbox's tokens expire on that clock too, as the bot reads it.
-    """
-    if clock is not None:
-        sandbox.identity_clock.follow(clock)
-    late = _LateApp()
-    if clock is not None:
-        sandbox.store.clock = clock.now  # the sandbox's Exchange lives on the bot's clock
-    server = serve(late, name="bot-web")
-    settings = sandbox.configure(Settings.from_env({**env, "PUBLIC_URL": server.url}))
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
-    container = build(settings, clock=clock)
-    late.app = container.web
-    driver = sandbox.attach_bot(server.url + "/slack/events")
-    browser = ConsentBrowser(str(sandbox.certs.ca_path))
-    return RunningBot(server.url, settings, container, sandbox, driver, browser), server
 
 
 @pytest.fixture

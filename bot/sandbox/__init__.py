@@ -114,21 +114,26 @@ class Sandbox:
         team_id: str = "T0SANDBOX1",
         base_port: int = 0,
         token_lifetime: int = TOKEN_LIFETIME,
+        ports: tuple[int, int, int] | None = None,
+        ca_dir: Path | None = None,
     ) -> Sandbox:
         """Start the three servers and seed a small company.
 
         With ``base_port`` the servers take the three ports after it when free (stable URLs
         for ``scaleup dev``); otherwise, and as a fallback, any free loopback port. Access
-        tokens live ``token_lifetime`` seconds of :attr:`identity_clock`.
+        tokens live ``token_lifetime`` seconds of :attr:`identity_clock`. ``ports`` (Slack,
+        identity, Graph; 0 for any) and ``ca_dir`` (default ``data_dir/tls``) are
+        ``scaleup sandbox``'s.
         """
         clock = IdentityClock()
         directory = Directory(access_token_lifetime=token_lifetime, clock=clock)
-        certs = make_certificates(data_dir / "tls")
+        certs = make_certificates(ca_dir or data_dir / "tls")
         identity = IdentityPlatform(directory, clock=clock)
         store = MailStore(directory)
         graph = GraphSandbox(directory, store, faults=Faults())
         slack = SlackSandbox()
-        ports = [base_port + n if base_port else 0 for n in (1, 2, 3)]
+        if ports is None:
+            ports = (base_port + 1, base_port + 2, base_port + 3) if base_port else (0, 0, 0)
         slack_server = _serve_near(slack.wsgi_app, ports[0], name="sandbox-slack")
         slack.url = slack_server.url
         identity_server = _serve_near(
@@ -265,6 +270,7 @@ class Sandbox:
         return lines
 
     def stop(self) -> None:
+        self.graph.holds.clear()  # a held request would keep its server from stopping
         for server in (self.slack_server, self.graph_server, self.identity_server):
             server.stop()
 

@@ -25,6 +25,7 @@ from flask.typing import ResponseReturnValue
 
 from bot.sandbox.directory import Directory, SandboxUser
 from bot.sandbox.graph_faults import Admission, Faults
+from bot.sandbox.graph_holds import Holds, control_app
 from bot.sandbox.graph_http import Call, json_body
 from bot.sandbox.graph_mailbox import MailError
 from bot.sandbox.graph_messages import MessageRoutes
@@ -134,6 +135,7 @@ class GraphSandbox(MessageRoutes):
         self.store = store
         self.faults = faults or Faults()
         self.tokens = TokenCodec(secrets.token_bytes(32))
+        self.holds = Holds()
         self.wsgi_app = self._build_app()
         self.inbound = Inbound(store)  # sandbox-only: mail from outside the tenant
         mount_inbound(self.wsgi_app, self.inbound)
@@ -159,6 +161,7 @@ class GraphSandbox(MessageRoutes):
         app.register_error_handler(404, not_found)
         app.register_error_handler(405, not_found)
         app.register_error_handler(500, crashed)
+        control_app(app, self.holds)
         return app
 
     def _dispatch(self, rest: str) -> Response:
@@ -200,7 +203,10 @@ class GraphSandbox(MessageRoutes):
             time.sleep(ticket.latency)
         if failure is not None or route is None or target is None:
             return self._error(failure or GraphError(500, "UnknownError", "No route."))
+        if not self.holds.pause(route.handler, "before", target.mail):
+            return self._error(GraphError(503, "ServiceUnavailable", "The request was dropped."))
         response = self._run(route, target, scopes, params)
+        self.holds.pause(route.handler, "after", target.mail)
         if ticket.after_effect is not None:
             return self._rejected(ticket.after_effect)
         if ticket.stall > 0 and response.status_code < 300:

@@ -34,9 +34,16 @@ class Certificates:
 def make_certificates(
     directory: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")
 ) -> Certificates:
-    """Write a CA and a server certificate for ``hosts`` into ``directory``."""
+    """Write a CA and a server certificate for ``hosts`` into ``directory``.
+
+    Ones already there that are valid for another day are kept, so a bot that trusts the
+    CA keeps trusting a restarted sandbox.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
+    existing = _still_valid(directory, now + dt.timedelta(days=1))
+    if existing is not None:
+        return existing
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ScaleUp sandbox CA")])
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
@@ -101,3 +108,14 @@ def make_certificates(
     )
     paths.key_path.chmod(0o600)
     return paths
+
+
+def _still_valid(directory: Path, until: dt.datetime) -> Certificates | None:
+    paths = Certificates(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    if not all(p.exists() for p in (paths.ca_path, paths.cert_path, paths.key_path)):
+        return None
+    try:
+        certs = [x509.load_pem_x509_certificate(p.read_bytes()) for p in (paths.ca_path, paths.cert_path)]
+    except ValueError:
+        return None
+    return paths if all(c.not_valid_after_utc > until for c in certs) else None

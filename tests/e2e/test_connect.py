@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from markupsafe import escape
@@ -16,6 +15,7 @@ from bot.logs import configure_logging
 from bot.models import AuditEntry, Mailbox, OutlookAuthFlow
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.sandbox.browser import Redirect
+from bot.sandbox.testing import TEAM, RunningBot, find_button_url, sign_in, start_connect
 from bot.worker import check_mailboxes
 from handlers import blocks
 from outreach.errors import (
@@ -25,33 +25,6 @@ from outreach.errors import (
     MfaRequired,
     MfaSetupRequired,
 )
-from tests.conftest import RunningBot
-
-TEAM = "T0SANDBOX1"
-
-
-def find_button_url(posted: list[dict[str, Any]]) -> str | None:
-    for message in posted:
-        for block in message.get("blocks") or []:
-            for element in block.get("elements") or []:
-                if element.get("action_id") == blocks.SIGN_IN:
-                    return str(element["url"])
-    return None
-
-
-def start_connect(bot: RunningBot, user_id: str, email: str) -> str:
-    """``/scaleup connect EMAIL`` and the sign-in URL the bot answers with."""
-    before = len(bot.sandbox.slack.responses())
-    response = bot.slack.slash(user_id, f"connect {email}")
-    assert response.status_code == 200
-    return bot.sandbox.slack.wait_for(
-        lambda: find_button_url(bot.sandbox.slack.responses()[before:])
-    )
-
-
-def sign_in(bot: RunningBot, url: str, username: str) -> Redirect:
-    page = bot.browser.open(url)
-    return page.accept(username)
 
 
 def through_slack(bot: RunningBot, url: str, slack_user: str) -> str:

@@ -81,3 +81,23 @@ def test_token_and_client_id_together_mean_one_workspace_with_sign_in_with_slack
     assert not Settings.from_env({**env, "SLACK_CLIENT_ID": ""}).slack_openid
     with pytest.raises(SettingsError, match="must be set together"):
         Settings.from_env({**env, "SLACK_CLIENT_SECRET": ""}).check()
+
+
+def test_a_standalone_sandbox_needs_no_https_public_url() -> None:
+    """``scaleup sandbox`` prints Microsoft credentials and a loopback authority: that is
+    not Entra ID, so its http redirect URI is fine; any other authority still needs https."""
+    env = {
+        "MS_CLIENT_ID": "abc",
+        "MS_CLIENT_SECRET": "s",
+        "TOKEN_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "MS_AUTHORITY": "https://127.0.0.1:3002/8b1c2f9e-0000-4000-8000-000000000000",
+    }
+    Settings.from_env(env).check()
+    with pytest.raises(SettingsError):
+        Settings.from_env({**env, "MS_AUTHORITY": "https://login.example.org/tenant"}).check()
+
+
+def test_worker_timings_come_from_the_environment() -> None:
+    settings = Settings.from_env({"DISPATCH_LEASE_SECONDS": "2", "SEND_GRACE_SECONDS": "0.5"})
+    assert (settings.dispatch_lease_seconds, settings.send_grace_seconds) == (2.0, 0.5)
+    assert Settings.from_env({}).dispatch_lease_seconds == 300.0
