@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import requests
 from flask import Flask
 from slack_bolt import App
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.clock import Clock, SystemClock
@@ -45,6 +46,8 @@ class Container:
     notifier: SlackNotifier
     bolt: App
     web: Flask
+    #: team id → that workspace's WebClient (the worker's Slack poster uses it).
+    slack_clients: Callable[[str], WebClient | None]
 
 
 def cipher_for(settings: Settings) -> TokenCipher:
@@ -120,5 +123,16 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     web = create_web_app(bolt, mailboxes, db, slack_step)
     web.wsgi_app = SlackRequestGuard(web.wsgi_app, settings.slack_signing_secret)  # type: ignore[method-assign]
     return Container(
-        settings, engine, db, cipher, clock, mailboxes, campaigns, shortlists, notifier, bolt, web
+        settings,
+        engine,
+        db,
+        cipher,
+        clock,
+        mailboxes,
+        campaigns,
+        shortlists,
+        notifier,
+        bolt,
+        web,
+        clients,
     )

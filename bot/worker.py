@@ -21,8 +21,9 @@ from sqlalchemy import delete, select
 
 from bot.container import Container
 from bot.db import transaction
-from bot.models import Mailbox, OutlookAuthFlow
+from bot.models import Mailbox, OutlookAuthFlow, SlackPost
 from bot.slack_app import forget_old_events
+from bot.slack_poster import PostReport, SlackPoster
 from outreach.dispatch import Dispatcher, TickReport
 from outreach.errors import MailboxError
 from outreach.mailboxes import CONNECTED
@@ -58,11 +59,21 @@ def sole_sqlite_worker(database_url: str) -> Iterator[None]:
         lock.close()  # closing releases the lock
 
 
+#: Posted (or refused) Slack posts are kept this long, for pacing and for a look back.
+POSTS_KEPT = timedelta(days=7)
+
+
 def housekeeping(container: Container) -> None:
-    """Drop expired sign-in flows and old Slack event ids."""
+    """Drop expired sign-in flows, old Slack event ids and old Slack posts."""
     now = container.clock.now()
     with transaction(container.db) as session:
         session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.expires_at <= now))
+        session.execute(
+            delete(SlackPost).where(
+                SlackPost.state.in_(("posted", "failed")),
+                SlackPost.created_at <= now - POSTS_KEPT,
+            )
+        )
     forget_old_events(container.db, container.clock)
 
 
@@ -82,7 +93,17 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
     return Dispatcher(
         container.db,
         container.mailboxes.graph_for,
-        CampaignSequencer(container.notifier),
+        CampaignSequencer(container.clock),
+        container.clock,
+        worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
+    )
+
+
+def slack_poster(container: Container, worker_id: str | None = None) -> SlackPoster:
+    """The Slack queue's poster of this worker process."""
+    return SlackPoster(
+        container.db,
+        container.slack_clients,
         container.clock,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
     )
@@ -106,8 +127,11 @@ def drain(container: Container, seconds: float) -> int:
 def ticks(container: Container) -> dict[str, tuple[Callable[[], None], timedelta]]:
     """Every periodic job of the worker and how often it runs."""
     sender = dispatcher(container)
+    poster = slack_poster(container)
     return {
         "dispatch": (lambda: _report(sender.tick()), timedelta(seconds=15)),
+        # About one message a second per channel: the poster paces, this only wakes it.
+        "slack_posts": (lambda: _posted(poster.tick()), timedelta(seconds=1)),
         "housekeeping": (lambda: housekeeping(container), timedelta(minutes=10)),
         "check_mailboxes": (lambda: check_mailboxes(container), timedelta(minutes=15)),
     }
@@ -121,6 +145,17 @@ def _report(report: TickReport) -> None:
             report.failed,
             report.unknown,
             report.cancelled,
+        )
+
+
+def _posted(report: PostReport) -> None:
+    if report.retried or report.failed or report.moved_to_dm:
+        log.info(
+            "slack: %d posted, %d to retry, %d refused, %d sent by DM instead",
+            report.posted,
+            report.retried,
+            report.failed,
+            report.moved_to_dm,
         )
 
 

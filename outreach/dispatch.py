@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -98,14 +97,6 @@ class Sequencer(Protocol):
     def after_unknown(self, session: Session, row: OutboxMessage) -> None: ...
 
     def mailbox_unusable(self, session: Session, mailbox_id: int, reason: str) -> None: ...
-
-    def deliver_notices(self) -> None:
-        """Tell people what the last committed transaction did (after the commit)."""
-        ...
-
-    def discard_notices(self) -> None:
-        """Forget notices of a transaction that rolled back."""
-        ...
 
 
 GraphFor = Callable[[int], GraphClient]
@@ -257,7 +248,7 @@ class Dispatcher:
         except GraphThrottled as exc:
             self._hold_off(mailbox_id, exc.retry_after)
         except (MailboxNeedsReconnect, MailboxRefused) as exc:
-            with self._telling() as session:
+            with transaction(self._db) as session:
                 self._seq.mailbox_unusable(session, mailbox_id, str(exc))
         except MailboxError as exc:  # the token service is down: try again next tick
             log.warning("mailbox %s skipped this tick: %s", mailbox_id, exc.message)
@@ -511,7 +502,7 @@ class Dispatcher:
     # -- recording outcomes ------------------------------------------------------------
     def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> str:
         now = self._clock.now()
-        with self._telling() as session:
+        with transaction(self._db) as session:
             row = self._mine(session, row_id)
             row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
             if found is not None:
@@ -521,7 +512,7 @@ class Dispatcher:
         return "sent"
 
     def _finish(self, row_id: int, state: str, reason: str) -> None:
-        with self._telling() as session:
+        with transaction(self._db) as session:
             row = self._mine(session, row_id)
             row.state, row.last_error, row.lease_until = state, reason, None
             if state == "failed":
@@ -542,17 +533,6 @@ class Dispatcher:
             raise _LostRow(row_id)
         row.lease_until = self._clock.now() + self.config.lease
         return row
-
-    @contextmanager
-    def _telling(self) -> Iterator[Session]:
-        """A transaction whose sequencer notices go out only once it has committed."""
-        try:
-            with transaction(self._db) as session:
-                yield session
-        except BaseException:
-            self._seq.discard_notices()
-            raise
-        self._seq.deliver_notices()
 
     def _park(self, row_id: int, *, throttled: bool) -> None:
         """Give a row back for a later try, in the state that says what happened so far.

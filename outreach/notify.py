@@ -7,6 +7,7 @@ The domain emits :class:`Notice` values; ``bot/`` implements :class:`Notifier` w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from outreach.keys import MailboxKey
@@ -89,6 +90,26 @@ class DelegationRevoked:
     mailbox_email: str
     delegate_user_id: str
     by_delegate: bool = False  # the delegate gave it up themselves
+
+
+@dataclass(frozen=True)
+class CampaignCounters:
+    """The campaign's parent message should show its numbers as they are when it is
+    posted (read then, so many sends make one update)."""
+
+    campaign_id: int
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """A test or one-off email reached its final state (``sent``, ``failed`` or
+    ``unknown``); the Slack message that queued it says so."""
+
+    kind: str  # "test" or "direct"
+    to_email: str
+    state: str
+    at: datetime
+    reason: str | None = None
 
 
 ThreadNotice = SendFailed | SendUnconfirmed | CampaignPaused | DelegationRevoked

@@ -22,6 +22,7 @@ from flask import Flask, Response, request
 
 from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack import JSON, Call, OAuthCode, ResponseUrl, SlackState, Trigger, Workspace
+from bot.sandbox.slack_faults import SlackFaults
 from bot.sandbox.slack_openid import OpenIDError, OpenIDProvider
 
 # The scope each method needs; without it Slack answers ``missing_scope``.
@@ -124,6 +125,11 @@ class SlackSandbox(OpenIDProvider, SlackState):
     """
 
     @cached_property
+    def faults(self) -> SlackFaults:
+        """Outages and rate limits on demand (``bot/sandbox/slack_faults.py``)."""
+        return SlackFaults()
+
+    @cached_property
     def wsgi_app(self) -> Flask:
         """The Flask app to serve; :meth:`serve` does it on loopback."""
         app = Flask("slack-sandbox")
@@ -167,6 +173,10 @@ class SlackSandbox(OpenIDProvider, SlackState):
         status, headers = 200, {}
         with self._lock:
             try:
+                fault = self.faults.answer(method)
+                if fault is not None:
+                    status, headers = fault.status, dict(fault.headers)
+                    raise SlackApiError(fault.error)
                 retry_after = self._rate_limits.pop(method, None)
                 if retry_after is not None:
                     status, headers = 429, {"Retry-After": str(retry_after)}

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import time
 
 from sqlalchemy import select
+
+from bot.slack_poster import SlackPoster
 
 from bot.db import transaction
 from bot.models import Candidate, Mailbox, OutboxMessage, Shortlist
@@ -15,6 +18,7 @@ from outreach.dispatch import Checkpoint, DispatchConfig, Dispatcher
 from outreach.schedule import SendWindow
 from outreach.sequencing import CampaignSequencer
 from tests.conftest import RunningBot
+from tests.fakes import FakeClock
 from tests.e2e.test_connect import TEAM, sign_in, start_connect
 
 THREE_STEPS = [
@@ -98,12 +102,33 @@ def dispatcher(
     return Dispatcher(
         bot.db,
         bot.container.mailboxes.graph_for,
-        CampaignSequencer(bot.container.notifier),
+        CampaignSequencer(bot.container.clock),
         bot.container.clock,
         worker_id=worker_id,
         checkpoint=checkpoint,
         config=config,
     )
+
+
+def post_slack(bot: RunningBot, worker_id: str = "poster", *, passes: int = 200) -> int:
+    """Run the worker's Slack poster until the queue is empty; how many it posted.
+
+    With a fake clock the clock moves on by the pace between passes; with the real one
+    this waits the pace out."""
+    poster = SlackPoster(
+        bot.db, bot.container.slack_clients, bot.container.clock, worker_id=worker_id
+    )
+    posted = 0
+    for _ in range(passes):
+        posted += poster.tick().posted
+        if not poster.waiting():
+            return posted
+        clock = bot.container.clock
+        if isinstance(clock, FakeClock):
+            clock.advance(seconds=poster.config.pace.total_seconds())
+        else:
+            time.sleep(0.1)
+    raise AssertionError(f"{poster.waiting()} Slack posts still queued")
 
 
 def outbox(bot: RunningBot) -> list[OutboxMessage]:
