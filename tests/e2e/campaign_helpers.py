@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import time
+from time import sleep
 
 from sqlalchemy import select
-
-from bot.slack_poster import SlackPoster
 
 from bot.db import transaction
 from bot.models import Candidate, Mailbox, OutboxMessage, Shortlist
 from bot.sandbox import Person
+from bot.slack_poster import SlackPoster
 from outreach.campaigns import CampaignSpec, StepSpec
 from outreach.dispatch import Checkpoint, DispatchConfig, Dispatcher
 from outreach.schedule import SendWindow
 from outreach.sequencing import CampaignSequencer
 from tests.conftest import RunningBot
-from tests.fakes import FakeClock
 from tests.e2e.test_connect import TEAM, sign_in, start_connect
+from tests.fakes import FakeClock
 
 THREE_STEPS = [
     StepSpec(
@@ -127,7 +126,7 @@ def post_slack(bot: RunningBot, worker_id: str = "poster", *, passes: int = 200)
         if isinstance(clock, FakeClock):
             clock.advance(seconds=poster.config.pace.total_seconds())
         else:
-            time.sleep(0.1)
+            sleep(0.1)
     raise AssertionError(f"{poster.waiting()} Slack posts still queued")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -111,7 +112,7 @@ def test_one_channel_gets_about_one_message_a_second_others_are_not_held_up(
     rows = posts(cbot)
     times = [p.posted_at for p in rows if p.channel == busy]
     assert all(t is not None for t in times)
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]  # type: ignore[operator]
+    gaps = [b - a for a, b in pairwise(times)]  # type: ignore[operator]
     assert len(gaps) == 4 and min(gaps) >= timedelta(seconds=1)
     assert [p.posted_at for p in rows if p.channel == quiet] == [times[0]]  # not queued behind
     assert len(texts(cbot, busy)) == 5
