@@ -51,6 +51,7 @@ from outreach.errors import (
 )
 from outreach.graph import MARKER_PROPERTY, GraphClient, send_requested
 from outreach.schedule import earliest_allowed
+from outreach.subjects import outlook_composes
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +354,11 @@ class Dispatcher:
                 row.state, row.last_error = verdict
                 row.lease_until = row.claimed_by = None
                 return row.state
-            payload, parent_imid = _payload(row), _parent_message_id(session, row)
+            payload, (parent_imid, parent_subject) = _payload(row), _parent(session, row)
+            if parent_imid and outlook_composes(row.subject, parent_subject):
+                reply_payload = {k: v for k, v in payload.items() if k != "subject"}
+            else:
+                reply_payload = payload
             key, first_attempt = row.dedupe_key, row.attempts <= 1
         found = None if first_attempt else self._find_own(graph, key)
         if found and not found.get("isDraft", True):
@@ -367,7 +372,7 @@ class Dispatcher:
             # A follow-up replies to the previous step's Sent Items copy, so it threads in the
             # candidate's inbox; if the recruiter deleted that copy it goes out on its own.
             if parent is not None:
-                found = graph.create_reply(parent["id"], payload)
+                found = graph.create_reply(parent["id"], reply_payload)
             else:
                 found = graph.create_draft(payload)
             self._checkpoint("draft-unrecorded", row_id)
@@ -570,13 +575,18 @@ def _payload(row: OutboxMessage) -> dict[str, Any]:
     }
 
 
-def _parent_message_id(session: Session, row: OutboxMessage) -> str | None:
-    """The Message-ID of the step this follow-up answers, if it was sent."""
+def _parent(session: Session, row: OutboxMessage) -> tuple[str | None, str]:
+    """The Message-ID and subject of the step this follow-up answers, if it was sent.
+
+    A reply whose subject is the one Outlook's createReply composes from the parent's
+    (``RE: <subject>``) is created without a subject of ours (:mod:`outreach.subjects`)."""
     if not row.reply_as_followup or row.enrollment_id is None or not row.step_position:
-        return None
+        return None, ""
     parent = session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.dedupe_key == f"step:{row.enrollment_id}:{row.step_position - 1}"
         )
     ).first()
-    return parent.internet_message_id if parent and parent.state == "sent" else None
+    if parent is None or parent.state != "sent":
+        return None, ""
+    return parent.internet_message_id, parent.subject
