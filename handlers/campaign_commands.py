@@ -172,7 +172,9 @@ def start(
     status = deps.campaigns.status(team_id, name)
     parent = cb.campaign_started_parent(status.name, user_id, status.sender, report)
     try:
-        posted = client.chat_postMessage(channel=status.channel_id, text=parent)
+        posted = client.chat_postMessage(
+            channel=status.channel_id, text=parent, blocks=cb.parent_blocks(parent)
+        )
         deps.campaigns.set_thread(report.campaign_id, posted["ts"])
     except SlackApiError as exc:
         log.warning(
