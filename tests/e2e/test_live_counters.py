@@ -50,3 +50,12 @@ def test_the_parent_message_counts_sends_and_failures_in_few_updates(
         ":mega: Campaign *Backend Q4* started by <@U0RECRUIT1> from riley.chen@acme.test: "
         "12 candidates"
     )
+
+
+def test_campaign_names_may_come_quoted_bold_or_in_backticks(bot: RunningBot) -> None:
+    mailbox_id = connect(bot, RECRUITER)
+    shortlist_id = seed_shortlist(bot, "backend", [("a@talent.example", "A", None, None)])
+    create_campaign(bot, mailbox_id, shortlist_id)
+    for typed in ("“Backend Q4”", "'Backend Q4'", '"Backend Q4"', "*Backend Q4*", "`Backend Q4`"):
+        answer = command(bot, f"campaign status {typed}")
+        assert answer["text"] == "Campaign Backend Q4: draft", typed
