@@ -110,8 +110,9 @@ def slack_poster(container: Container, worker_id: str | None = None) -> SlackPos
 
 
 def drain(container: Container, seconds: float) -> int:
-    """Dispatch until nothing is due (or ``seconds`` pass); the number of messages sent."""
-    sender = dispatcher(container)
+    """Dispatch until nothing is due, then post what Slack should hear (or until ``seconds``
+    pass); the number of messages sent."""
+    sender, poster = dispatcher(container), slack_poster(container)
     deadline = time.monotonic() + seconds
     sent = 0
     while time.monotonic() < deadline:
@@ -121,6 +122,9 @@ def drain(container: Container, seconds: float) -> int:
             break
         if not report.mailboxes:
             time.sleep(0.05)  # another worker holds the mailboxes with work
+    while time.monotonic() < deadline and poster.waiting():
+        if not poster.tick().ids:
+            time.sleep(0.2)  # paced, or waiting out Slack
     return sent
 
 

@@ -14,6 +14,7 @@ from bot.db import transaction
 from bot.models import SlackPost
 from bot.sandbox import RECRUITER
 from bot.slack_poster import SlackPoster
+from bot.worker import drain
 from outreach.notify import SendFailed
 from outreach.slack_queue import Target, enqueue
 from tests.conftest import RunningBot
@@ -160,3 +161,11 @@ def test_two_workers_never_post_the_same_row(
         assert len(texts(cbot, channel)) == 5
     ok = [c for c in slack.calls("chat.postMessage") if c.response.get("ok")]
     assert len(ok) == 20
+
+
+def test_worker_drain_posts_what_slack_should_hear(cbot: RunningBot) -> None:
+    channel = cbot.sandbox.slack.add_channel(TEAM, "recruiting")
+    queue(cbot, channel, ["a@talent.example"])
+    drain(cbot.container, 5)
+    assert [p.state for p in posts(cbot)] == ["posted"]
+    assert len(texts(cbot, channel)) == 1
