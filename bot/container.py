@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import requests
 from flask import Flask
 from slack_bolt import App
+from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.clock import Clock, SystemClock
@@ -47,6 +48,8 @@ class Container:
     notifier: SlackNotifier
     bolt: App
     web: Flask
+    #: team id → that workspace's WebClient (the worker's Slack poster uses it).
+    slack_clients: Callable[[str], WebClient | None]
     listeners: ThreadPoolExecutor = field(default_factory=ThreadPoolExecutor)
 
     def close(self) -> None:
@@ -142,5 +145,6 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         notifier,
         bolt,
         web,
+        clients,
         listeners,
     )

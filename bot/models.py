@@ -309,6 +309,10 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    #: The Slack message that queued a test or one-off email; it is updated once the
+    #: email has really gone (or why not).
+    slack_channel: Mapped[str | None] = mapped_column(String(32))
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class MailboxPacing(Base):
@@ -404,3 +408,43 @@ class Reply(Base):
     #: Set when someone clicked "Not a reply": its effects were undone.
     undone_at: Mapped[datetime | None]
     undo: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SlackPost(Base):
+    """A Slack message to post (or a message to update), written in the same transaction
+    as the change it reports and posted by the worker (``bot/slack_poster.py``).
+
+    ``queued → posting → posted | failed``; a 429, a 5xx or a lost connection puts it back
+    to ``queued`` with a later ``next_attempt_at``, so an outage delays it, never drops it.
+    """
+
+    __tablename__ = "slack_posts"
+    __table_args__ = (
+        Index("ix_slack_posts_state_next", "state", "next_attempt_at"),
+        Index("ix_slack_posts_lane", "team_id", "channel", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    #: A channel id, or a user id for the bot's DM with that user. Posts to one channel go
+    #: out in ``id`` order, about one a second.
+    channel: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    #: Set: ``chat.update`` this message instead of posting a new one.
+    update_ts: Mapped[str | None] = mapped_column(String(32))
+    #: Who hears of it by DM when the bot can no longer post in ``channel``.
+    fallback_user_id: Mapped[str | None] = mapped_column(String(32))
+    #: The notice's class name in ``outreach.notify``, and its fields.
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Posts with one key replace each other while queued (a parent message's counters).
+    coalesce_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    posted_ts: Mapped[str | None] = mapped_column(String(32))
+    posted_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]

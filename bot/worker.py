@@ -21,8 +21,9 @@ from sqlalchemy import delete, select
 
 from bot.container import Container
 from bot.db import transaction
-from bot.models import Mailbox, OutlookAuthFlow
+from bot.models import Mailbox, OutlookAuthFlow, SlackPost
 from bot.slack_app import forget_old_events
+from bot.slack_poster import PostReport, SlackPoster
 from outreach.dispatch import DispatchConfig, Dispatcher, TickReport
 from outreach.errors import MailboxError
 from outreach.mailboxes import CONNECTED
@@ -59,11 +60,21 @@ def sole_sqlite_worker(database_url: str) -> Iterator[None]:
         lock.close()  # closing releases the lock
 
 
+#: Posted (or refused) Slack posts are kept this long, for pacing and for a look back.
+POSTS_KEPT = timedelta(days=7)
+
+
 def housekeeping(container: Container) -> None:
-    """Drop expired sign-in flows and old Slack event ids."""
+    """Drop expired sign-in flows, old Slack event ids and old Slack posts."""
     now = container.clock.now()
     with transaction(container.db) as session:
         session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.expires_at <= now))
+        session.execute(
+            delete(SlackPost).where(
+                SlackPost.state.in_(("posted", "failed")),
+                SlackPost.created_at <= now - POSTS_KEPT,
+            )
+        )
     forget_old_events(container.db, container.clock)
 
 
@@ -83,7 +94,7 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
     return Dispatcher(
         container.db,
         container.mailboxes.graph_for,
-        CampaignSequencer(container.notifier),
+        CampaignSequencer(container.clock),
         container.clock,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
         config=DispatchConfig(
@@ -93,20 +104,30 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
     )
 
 
+def slack_poster(container: Container, worker_id: str | None = None) -> SlackPoster:
+    """The Slack queue's poster of this worker process."""
+    return SlackPoster(
+        container.db,
+        container.slack_clients,
+        container.clock,
+        worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
+    )
+
+
 def reply_sync(container: Container, worker_id: str | None = None) -> ReplySync:
     """The reply sync of this worker process."""
     return ReplySync(
         container.db,
         container.mailboxes.graph_for,
         container.clock,
-        container.notifier,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
     )
 
 
 def drain(container: Container, seconds: float) -> int:
-    """Dispatch until nothing is due (or ``seconds`` pass); the number of messages sent."""
-    sender = dispatcher(container)
+    """Dispatch until nothing is due, then post what Slack should hear (or until ``seconds``
+    pass); the number of messages sent."""
+    sender, poster = dispatcher(container), slack_poster(container)
     deadline = time.monotonic() + seconds
     sent = 0
     while time.monotonic() < deadline:
@@ -116,6 +137,9 @@ def drain(container: Container, seconds: float) -> int:
             break
         if not report.mailboxes:
             time.sleep(0.05)  # another worker holds the mailboxes with work
+    while time.monotonic() < deadline and poster.waiting():
+        if not poster.tick().ids:
+            time.sleep(0.2)  # paced, or waiting out Slack
     return sent
 
 
@@ -123,9 +147,12 @@ def ticks(container: Container) -> dict[str, tuple[Callable[[], None], timedelta
     """Every periodic job of the worker and how often it runs."""
     sender = dispatcher(container)
     syncer = reply_sync(container)
+    poster = slack_poster(container)
     return {
         "dispatch": (lambda: _report(sender.tick()), timedelta(seconds=15)),
         "sync_replies": (lambda: _synced(syncer.tick()), timedelta(seconds=30)),
+        # About one message a second per channel: the poster paces, this only wakes it.
+        "slack_posts": (lambda: _posted(poster.tick()), timedelta(seconds=1)),
         "housekeeping": (lambda: housekeeping(container), timedelta(minutes=10)),
         "check_mailboxes": (lambda: check_mailboxes(container), timedelta(minutes=15)),
     }
@@ -149,6 +176,17 @@ def _synced(report: SyncReport) -> None:
             len(report.mailboxes),
             report.replies,
             report.resyncs,
+        )
+
+
+def _posted(report: PostReport) -> None:
+    if report.retried or report.failed or report.moved_to_dm:
+        log.info(
+            "slack: %d posted, %d to retry, %d refused, %d sent by DM instead",
+            report.posted,
+            report.retried,
+            report.failed,
+            report.moved_to_dm,
         )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from handlers.blocks import Block, actions, button, context, esc, text
 from handlers.limits import LINE_CHARS, TEXT_BUDGET, clip, confirm_dialog, fit_lines, sections
 from outreach.campaigns import CampaignStatus, StartReport
+from outreach.counters import ParentCounters
 from outreach.keys import CampaignKey
 from outreach.metrics import CampaignNumbers
 from outreach.previews import Preview, PreviewStep
@@ -302,6 +303,44 @@ def campaign_started_parent(name: str, user_id: str, sender: str, report: StartR
     return (
         f":mega: Campaign *{esc(name)}* started by <@{user_id}> from {esc(sender)}: "
         f"{_count(report.enrolled, 'candidate')}; {first}"
+    )
+
+
+def parent_blocks(parent: str, counters: ParentCounters | None = None) -> list[Block]:
+    """The parent message's blocks: its line, then the campaign's live numbers."""
+    return [text(parent), context(counters_line(counters) if counters else "Nothing sent yet.")]
+
+
+def counters_line(counters: ParentCounters) -> str:
+    """``Sent: step 1 12 · step 2 3 · failed 1 · pending 40``, replies once counted."""
+    steps = " · ".join(f"step {p} {n:,}" for p, n in sorted(counters.sent_by_step.items()))
+    parts = [f"Sent: {steps or 'none yet'}", f"failed {counters.failed:,}"]
+    parts.append(f"pending {counters.pending:,}")
+    if counters.replied is not None:
+        parts.append(f"replied {counters.replied:,}")
+    if counters.interested is not None:
+        parts.append(f"interested {counters.interested:,}")
+    return " · ".join(parts)
+
+
+def campaign_parent(counters: ParentCounters) -> tuple[str, list[Block]]:
+    """The parent message as the worker updates it: who started it, and the numbers."""
+    by = f" started by <@{counters.started_by}>" if counters.started_by else ""
+    line = (
+        f":mega: Campaign *{esc(counters.name)}*{by} from {esc(counters.sender)}: "
+        f"{_count(counters.enrolled, 'candidate')}"
+    )
+    if counters.state not in ("active", "starting"):
+        line += f" ({_STATES.get(counters.state, counters.state)})"
+    summary = f"{line} · {counters_line(counters)}"
+    return summary, parent_blocks(line, counters)
+
+
+def moved_here(channel: str) -> Block:
+    """Said under a thread notice that came by DM because the channel is out of reach."""
+    return context(
+        f"This was meant for the campaign's thread in <#{channel}>, where I can no longer "
+        "post: invite @ScaleUp there again, or choose another channel."
     )
 
 

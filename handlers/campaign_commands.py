@@ -41,6 +41,29 @@ _NEEDS_NAME = ("start", "pause", "resume", "stop", "status", "preview", "test")
 _ADMIN_VERBS = ("pause", "stop")
 
 
+#: Opening → closing marks a name may come wrapped in (escaped: they look alike).
+_PAIRS = {
+    '"': '"',
+    "'": "'",
+    "\u201c": "\u201d",  # “ ”
+    "\u2018": "\u2019",  # single curly quotes
+    "\u201e": "\u201c",  # „ “
+    "\u00ab": "\u00bb",  # « »
+    "*": "*",
+    "`": "`",
+    "_": "_",
+}
+
+
+def unquote(name: str) -> str:
+    """A name as meant, whatever wraps it: straight or curly quotes, ``*bold*``,
+    ``_italic_`` or backticks (“Backend Q4” → Backend Q4)."""
+    name = name.strip()
+    while len(name) >= 2 and _PAIRS.get(name[0]) == name[-1]:
+        name = name[1:-1].strip()
+    return name
+
+
 def register(app: App, deps: Deps) -> None:
     for action_id in (cb.CAMPAIGN_PAUSE, cb.CAMPAIGN_RESUME, cb.CAMPAIGN_STOP):
         app.action(action_id)(partial(campaign_button, deps=deps))
@@ -58,11 +81,11 @@ def route(
     verb = args[0].lower() if args else ""
     rest = args[1:]
     email = (
-        rest.pop()
+        unquote(rest.pop())
         if verb in ("pause", "resume", "preview") and len(rest) > 1 and "@" in rest[-1]
         else None
     )
-    name = " ".join(rest).strip()
+    name = unquote(" ".join(rest))
     team_id, user_id = command["team_id"], command["user_id"]
     if verb == "create":
         ack()
@@ -176,7 +199,10 @@ def start(
 
     def announce(report: StartReport) -> str:
         parent = cb.campaign_started_parent(status.name, user_id, status.sender, report)
-        return str(client.chat_postMessage(channel=status.channel_id, text=parent)["ts"])
+        posted = client.chat_postMessage(
+            channel=status.channel_id, text=parent, blocks=cb.parent_blocks(parent)
+        )
+        return str(posted["ts"])
 
     try:
         report = deps.campaigns.start(team_id, user_id, name, announce=announce)

@@ -16,9 +16,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.blocks import Block, esc, text
+from handlers.campaign_blocks import when
 from handlers.deps import Deps
 from handlers.views import tell
 from outreach.errors import OutreachError
+from outreach.notify import MessageOutcome
 
 DIRECT_MODAL = "direct_modal"
 SUBJECT, BODY = "direct_subject", "direct_body"
@@ -64,6 +66,23 @@ def direct_queued(to: str, sender: str) -> list[Block]:
             f"{esc(sender)} within a minute."
         )
     ]
+
+
+def email_outcome(outcome: MessageOutcome) -> tuple[str, list[Block]]:
+    """What became of a test or one-off email, replacing the message that queued it."""
+    what = "The test of step 1" if outcome.kind == "test" else "Your email"
+    to = esc(outcome.to_email)
+    if outcome.state == "sent":
+        line = f":white_check_mark: {what} was sent {when(outcome.at)} to {to}."
+    elif outcome.state == "failed":
+        why = esc(outcome.reason or "Outlook refused it.")
+        line = f":x: {what} to {to} was not sent: {why}"
+    else:
+        line = (
+            f":warning: {what} to {to} left Drafts but is not in Sent Items: it may or may "
+            "not have gone out. Check the mailbox's Sent Items; ScaleUp will not resend it."
+        )
+    return line, [text(line)]
 
 
 # -- the listener ---------------------------------------------------------------------------

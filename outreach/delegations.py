@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Delegation, Mailbox
-from outreach import audit
+from outreach import audit, slack_queue
 from outreach.errors import NoMailbox, OutreachError
 from outreach.keys import MailboxKey
 from outreach.notify import DelegationRevoked, Notifier, SendingFromYourMailbox
 from outreach.permissions import Action, Actor, DelegationTarget, decide
 from outreach.sequencing import ACTIVE, hold_pending
+from outreach.slack_queue import Target
 
 CAMPAIGN_NAME_MAX = 80  # Campaign.name and Delegation.campaign_name
 
@@ -173,12 +174,17 @@ class Delegations:
                 .order_by(Campaign.created_at)
             ).all()
             paused: list[PausedCampaign] = []
+            email, owner = box.email, box.owner_user_id
+            by_delegate = user_id == delegate_user_id != owner
             for campaign in running:
                 campaign.state = "paused"
                 hold_pending(session, campaign.id)
                 paused.append(
                     PausedCampaign(campaign.name, campaign.channel_id, campaign.thread_ts)
                 )
+                # Queued with the change, so the thread hears of it exactly when it commits.
+                notice = DelegationRevoked(campaign.name, email, delegate_user_id, by_delegate)
+                slack_queue.enqueue(session, Target.thread_of(campaign), notice, now)
             audit.record(
                 session,
                 now,
@@ -189,17 +195,6 @@ class Delegations:
                 delegate=delegate_user_id,
                 removed=len(removed),
                 paused=[c.name for c in paused],
-            )
-            email, owner = box.email, box.owner_user_id
-        for note in paused:  # after the commit: a thread never hears of a rollback
-            self._notifier.notify_thread(
-                team_id,
-                note.channel_id,
-                note.thread_ts,
-                DelegationRevoked(
-                    note.name, email, delegate_user_id, by_delegate=user_id == delegate_user_id != owner
-                ),
-                owner_user_id=delegate_user_id,  # the paused campaigns are the delegate's
             )
         return Revoked(email, delegate_user_id, len(removed), paused)
 

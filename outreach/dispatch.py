@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -52,6 +51,7 @@ from outreach.errors import (
 )
 from outreach.graph import MARKER_PROPERTY, GraphClient, send_requested
 from outreach.schedule import earliest_allowed
+from outreach.subjects import outlook_composes
 
 log = logging.getLogger(__name__)
 
@@ -98,14 +98,6 @@ class Sequencer(Protocol):
     def after_unknown(self, session: Session, row: OutboxMessage) -> None: ...
 
     def mailbox_unusable(self, session: Session, mailbox_id: int, reason: str) -> None: ...
-
-    def deliver_notices(self) -> None:
-        """Tell people what the last committed transaction did (after the commit)."""
-        ...
-
-    def discard_notices(self) -> None:
-        """Forget notices of a transaction that rolled back."""
-        ...
 
 
 GraphFor = Callable[[int], GraphClient]
@@ -257,7 +249,7 @@ class Dispatcher:
         except GraphThrottled as exc:
             self._hold_off(mailbox_id, exc.retry_after)
         except (MailboxNeedsReconnect, MailboxRefused) as exc:
-            with self._telling() as session:
+            with transaction(self._db) as session:
                 self._seq.mailbox_unusable(session, mailbox_id, str(exc))
         except MailboxError as exc:  # the token service is down: try again next tick
             log.warning("mailbox %s skipped this tick: %s", mailbox_id, exc.message)
@@ -362,7 +354,11 @@ class Dispatcher:
                 row.state, row.last_error = verdict
                 row.lease_until = row.claimed_by = None
                 return row.state
-            payload, parent_imid = _payload(row), _parent_message_id(session, row)
+            payload, (parent_imid, parent_subject) = _payload(row), _parent(session, row)
+            if parent_imid and outlook_composes(row.subject, parent_subject):
+                reply_payload = {k: v for k, v in payload.items() if k != "subject"}
+            else:
+                reply_payload = payload
             key, first_attempt = row.dedupe_key, row.attempts <= 1
         found = None if first_attempt else self._find_own(graph, key)
         if found and not found.get("isDraft", True):
@@ -376,7 +372,7 @@ class Dispatcher:
             # A follow-up replies to the previous step's Sent Items copy, so it threads in the
             # candidate's inbox; if the recruiter deleted that copy it goes out on its own.
             if parent is not None:
-                found = graph.create_reply(parent["id"], payload)
+                found = graph.create_reply(parent["id"], reply_payload)
             else:
                 found = graph.create_draft(payload)
             self._checkpoint("draft-unrecorded", row_id)
@@ -511,7 +507,7 @@ class Dispatcher:
     # -- recording outcomes ------------------------------------------------------------
     def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> str:
         now = self._clock.now()
-        with self._telling() as session:
+        with transaction(self._db) as session:
             row = self._mine(session, row_id)
             row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
             if found is not None:
@@ -521,7 +517,7 @@ class Dispatcher:
         return "sent"
 
     def _finish(self, row_id: int, state: str, reason: str) -> None:
-        with self._telling() as session:
+        with transaction(self._db) as session:
             row = self._mine(session, row_id)
             row.state, row.last_error, row.lease_until = state, reason, None
             if state == "failed":
@@ -542,17 +538,6 @@ class Dispatcher:
             raise _LostRow(row_id)
         row.lease_until = self._clock.now() + self.config.lease
         return row
-
-    @contextmanager
-    def _telling(self) -> Iterator[Session]:
-        """A transaction whose sequencer notices go out only once it has committed."""
-        try:
-            with transaction(self._db) as session:
-                yield session
-        except BaseException:
-            self._seq.discard_notices()
-            raise
-        self._seq.deliver_notices()
 
     def _park(self, row_id: int, *, throttled: bool) -> None:
         """Give a row back for a later try, in the state that says what happened so far.
@@ -590,13 +575,18 @@ def _payload(row: OutboxMessage) -> dict[str, Any]:
     }
 
 
-def _parent_message_id(session: Session, row: OutboxMessage) -> str | None:
-    """The Message-ID of the step this follow-up answers, if it was sent."""
+def _parent(session: Session, row: OutboxMessage) -> tuple[str | None, str]:
+    """The Message-ID and subject of the step this follow-up answers, if it was sent.
+
+    A reply whose subject is the one Outlook's createReply composes from the parent's
+    (``RE: <subject>``) is created without a subject of ours (:mod:`outreach.subjects`)."""
     if not row.reply_as_followup or row.enrollment_id is None or not row.step_position:
-        return None
+        return None, ""
     parent = session.scalars(
         select(OutboxMessage).where(
             OutboxMessage.dedupe_key == f"step:{row.enrollment_id}:{row.step_position - 1}"
         )
     ).first()
-    return parent.internet_message_id if parent and parent.state == "sent" else None
+    if parent is None or parent.state != "sent":
+        return None, ""
+    return parent.internet_message_id, parent.subject

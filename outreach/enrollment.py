@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -57,6 +57,7 @@ from outreach.schedule import next_send_time
 from outreach.sequencing import ACTIVE, step_key, window_of, zone_for
 from outreach.start_claims import STARTING, Claim, delete_staged
 from outreach.start_problems import StartProblems, candidate_problems
+from outreach.subjects import step_subject
 from outreach.templates import (
     CompiledCampaign,
     RenderedEmail,
@@ -207,9 +208,13 @@ class Enroller:
             due = next_send_time(claim.at, window, zone_for(candidate, campaign), candidate.country)
             staged.first_send = due if staged.first_send is None else min(staged.first_send, due)
             variables, enrollment_id = variables_of(candidate), ids[candidate.id]
+            first = ""
             for index, step in enumerate(steps):
                 try:
                     email = compiled.render(index, variables, sender)
+                    first = first or email.subject
+                    subject = step_subject(email.subject, first, as_reply=step.as_reply)
+                    email = replace(email, subject=subject)
                 except OutreachError as exc:  # the shortlist changed since the check
                     raise StartInterrupted(
                         f"'{claim.name}' did not start: its shortlist changed while it was "

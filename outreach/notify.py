@@ -132,6 +132,26 @@ class ReplyReceived:
 REPLY_TEXT_LIMIT = 2400
 
 
+@dataclass(frozen=True)
+class CampaignCounters:
+    """The campaign's parent message should show its numbers as they are when it is
+    posted (read then, so many sends make one update)."""
+
+    campaign_id: int
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """A test or one-off email reached its final state (``sent``, ``failed`` or
+    ``unknown``); the Slack message that queued it says so."""
+
+    kind: str  # "test" or "direct"
+    to_email: str
+    state: str
+    at: datetime
+    reason: str | None = None
+
+
 ThreadNotice = SendFailed | SendUnconfirmed | CampaignPaused | DelegationRevoked
 """What the domain posts in a campaign's thread."""
 

@@ -23,6 +23,7 @@ from outreach.mailboxes import CONNECTED
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.schedule import SendWindow, describe_local, step_due_times
 from outreach.sequencing import window_of, zone_for
+from outreach.subjects import step_subject
 from outreach.templates import (
     CompiledCampaign,
     MissingVariables,
@@ -137,9 +138,16 @@ def preview(
             rendered = _render_all(campaign.name, _compiled(steps), row, sender)
             waits = [step.wait_business_days for step in steps]
             times = step_due_times(now, waits, window, zone, candidate.country)
+            first = rendered[0].subject if rendered else ""
             planned = [
-                (email.subject, email.body, email.html, at, "planned")
-                for email, at in zip(rendered, times, strict=True)
+                (
+                    step_subject(email.subject, first, as_reply=step.as_reply),
+                    email.body,
+                    email.html,
+                    at,
+                    "planned",
+                )
+                for email, step, at in zip(rendered, steps, times, strict=True)
             ]
         return Preview(
             campaign=campaign.name,

@@ -34,12 +34,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Candidate, Enrollment, Mailbox, OutboxMessage, Reply
+from outreach import slack_queue
 from outreach.classify import AUTO_REPLY, BOUNCE, REPLY, UNSUBSCRIBE, Classification
 from outreach.keys import ReplyKey
 from outreach.mailmessage import MailMessage
 from outreach.matching import Match
-from outreach.notify import REPLY_TEXT_LIMIT, Notifier, ReplyReceived
+from outreach.notify import REPLY_TEXT_LIMIT, ReplyReceived
 from outreach.sequencing import delay_next_step, retry_send, stop_candidate
+from outreach.slack_queue import Target
 from outreach.suppressions import BOUNCED, DNC, suppress
 
 log = logging.getLogger(__name__)
@@ -55,20 +57,24 @@ SOFT_RETRY = timedelta(days=1)
 
 @dataclass(frozen=True)
 class ThreadPost:
-    """A notice for a campaign's thread, to post once its transaction has committed."""
+    """A reply card for a campaign's thread; ``owner_user_id`` (the campaign's creator)
+    is told by DM instead when the bot can no longer post in the channel."""
 
     team_id: str
     channel_id: str
     thread_ts: str | None
     notice: ReplyReceived
+    owner_user_id: str | None = None
 
 
-def post(notifier: Notifier | None, posts: Iterable[ThreadPost]) -> None:
-    """Hand committed reply cards to Slack: the one place they leave from."""
-    if notifier is None:
-        return
+def post(session: Session, posts: Iterable[ThreadPost], now: datetime) -> None:
+    """Queue reply cards for Slack in ``session``, with the change they report: the one
+    place they leave from; the worker's Slack poster posts them (:mod:`outreach.slack_queue`)."""
     for item in posts:
-        notifier.notify_thread(item.team_id, item.channel_id, item.thread_ts, item.notice)
+        target = Target(
+            item.team_id, item.channel_id, item.thread_ts, fallback_user_id=item.owner_user_id
+        )
+        slack_queue.enqueue(session, target, item.notice, now)
 
 
 def is_own_quota_ndr(mail: MailMessage, mailbox_email: str, verdict: Classification) -> bool:
@@ -193,7 +199,9 @@ def card(session: Session, reply: Reply) -> ThreadPost:
         label=reply.label,
         undone=reply.undone_at is not None,
     )
-    return ThreadPost(campaign.team_id, campaign.channel_id, campaign.thread_ts, notice)
+    return ThreadPost(
+        campaign.team_id, campaign.channel_id, campaign.thread_ts, notice, campaign.created_by
+    )
 
 
 def _when(value: object) -> datetime | None:

@@ -16,15 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.clock import Clock, SystemClock
 from bot.models import Campaign, CampaignStep, Candidate, Enrollment, OutboxMessage, Suppression
-from outreach import audit
-from outreach.notify import (
-    CampaignPaused,
-    Notifier,
-    SendFailed,
-    SendUnconfirmed,
-    ThreadNotice,
-)
+from outreach import audit, slack_queue
+from outreach.notify import CampaignPaused, SendFailed, SendUnconfirmed, ThreadNotice
 from outreach.schedule import (
     DEFAULT_DAILY_CAP,
     SendWindow,
@@ -33,6 +28,7 @@ from outreach.schedule import (
     next_send_time,
     resolve_zone,
 )
+from outreach.slack_queue import Target
 
 log = logging.getLogger(__name__)
 
@@ -56,30 +52,15 @@ def zone_for(candidate: Candidate, campaign: Campaign) -> ZoneInfo:
 class CampaignSequencer:
     """The campaign rules the dispatcher applies, all inside its transactions.
 
-    Notices for campaign threads are collected during a transaction and posted by
-    :meth:`deliver_notices` after it commits, so Slack never hears of a rolled-back change.
+    What the thread should hear is queued in the same transaction (:mod:`outreach.slack_queue`),
+    so Slack never hears of a rolled-back change and an outage of Slack loses nothing.
     """
 
-    def __init__(self, notifier: Notifier | None = None) -> None:
-        self._notifier = notifier
-        self._pending: list[tuple[str, str, str | None, ThreadNotice, str]] = []
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
 
-    def _note(self, campaign: Campaign, notice: ThreadNotice) -> None:
-        where = (campaign.team_id, campaign.channel_id, campaign.thread_ts)
-        self._pending.append((*where, notice, campaign.created_by))
-
-    def deliver_notices(self) -> None:
-        """Post what the last committed transaction had to say."""
-        pending, self._pending = self._pending, []
-        if self._notifier is None:
-            return
-        for team_id, channel_id, thread_ts, notice, owner in pending:
-            self._notifier.notify_thread(
-                team_id, channel_id, thread_ts, notice, owner_user_id=owner
-            )
-
-    def discard_notices(self) -> None:
-        self._pending = []
+    def _note(self, session: Session, campaign: Campaign, notice: ThreadNotice) -> None:
+        slack_queue.enqueue(session, Target.thread_of(campaign), notice, self._clock.now())
 
     def hold_or_cancel(self, session: Session, row: OutboxMessage) -> tuple[str, str] | None:
         """``(state, reason)`` if the row must not go out now, else None."""
@@ -133,10 +114,14 @@ class CampaignSequencer:
         return [t for t in times if t is not None]
 
     def after_sent(self, session: Session, row: OutboxMessage, now: datetime) -> None:
-        """Make the next step due, or complete the enrollment."""
+        """Make the next step due, or complete the enrollment; the parent message's
+        counters (or the Slack message of a test or one-off email) will show it."""
         if row.enrollment_id is None or row.step_position is None:
+            slack_queue.outbox_outcome(session, row, now)
             return
         enrollment = session.get_one(Enrollment, row.enrollment_id)
+        campaign = session.get_one(Campaign, enrollment.campaign_id)
+        slack_queue.campaign_counters_changed(session, campaign, now)
         following = session.scalars(
             select(OutboxMessage).where(
                 OutboxMessage.dedupe_key == step_key(enrollment.id, row.step_position + 1)
@@ -148,7 +133,6 @@ class CampaignSequencer:
             return
         if following.state != "waiting":
             return
-        campaign = session.get_one(Campaign, enrollment.campaign_id)
         candidate = session.get_one(Candidate, enrollment.candidate_id)
         wait = session.scalar(
             select(CampaignStep.wait_business_days).where(
@@ -167,12 +151,14 @@ class CampaignSequencer:
 
     def after_failed(self, session: Session, row: OutboxMessage, reason: str) -> None:
         if row.enrollment_id is None:
+            slack_queue.outbox_outcome(session, row, self._clock.now())
             return
         enrollment = session.get_one(Enrollment, row.enrollment_id)
         enrollment.state, enrollment.reason = "failed", reason
         _cancel_rest(session, enrollment.id, "an earlier step failed")
         campaign = session.get_one(Campaign, enrollment.campaign_id)
-        self._note(campaign, SendFailed(row.step_position, row.to_email, reason))
+        self._note(session, campaign, SendFailed(row.step_position, row.to_email, reason))
+        slack_queue.campaign_counters_changed(session, campaign, self._clock.now())
         audit.record(
             session,
             row.created_at,
@@ -184,12 +170,16 @@ class CampaignSequencer:
     def after_unknown(self, session: Session, row: OutboxMessage) -> None:
         """Nobody can tell whether it went out: stop this candidate until a person looks."""
         if row.enrollment_id is None:
+            slack_queue.outbox_outcome(session, row, self._clock.now())
             return
         enrollment = session.get_one(Enrollment, row.enrollment_id)
         enrollment.state = "paused"
         enrollment.reason = "We could not confirm whether a message was sent; check Sent Items."
         campaign = session.get_one(Campaign, enrollment.campaign_id)
-        self._note(campaign, SendUnconfirmed(row.step_position, row.to_email, campaign.name))
+        self._note(
+            session, campaign, SendUnconfirmed(row.step_position, row.to_email, campaign.name)
+        )
+        slack_queue.campaign_counters_changed(session, campaign, self._clock.now())
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.enrollment_id == enrollment.id, OutboxMessage.state == "pending")
@@ -204,7 +194,7 @@ class CampaignSequencer:
             campaign.state = "paused"
             hold_pending(session, campaign.id)
             log.info("campaign %s paused: %s", campaign.id, reason)
-            self._note(campaign, CampaignPaused(campaign.name, reason))
+            self._note(session, campaign, CampaignPaused(campaign.name, reason))
 
 
 def step_key(enrollment_id: int, position: int) -> str:

@@ -35,7 +35,6 @@ from outreach.graph import CATEGORY, GraphClient
 from outreach.mailboxes import CONNECTED
 from outreach.mailmessage import from_graph
 from outreach.matching import match, worth_a_look
-from outreach.notify import Notifier
 from outreach.replies import ThreadPost, post, record
 
 log = logging.getLogger(__name__)
@@ -74,7 +73,6 @@ class ReplySync:
         db: SessionFactory,
         graph_for: Callable[[int], GraphClient],
         clock: Clock,
-        notifier: Notifier | None,
         *,
         worker_id: str | None = None,
         config: SyncConfig | None = None,
@@ -82,7 +80,6 @@ class ReplySync:
         self._db = db
         self._graph_for = graph_for
         self._clock = clock
-        self._notifier = notifier
         self.worker_id = worker_id or f"sync-{uuid.uuid4().hex[:8]}"
         self.config = config or SyncConfig()
 
@@ -227,10 +224,10 @@ class ReplySync:
                 card = record(session, mailbox, details, mail, verdict, found, self._clock.now())
                 if card is not None:
                     posts.append(card)
+                post(session, posts, self._clock.now())  # queued with the reply it reports
             if posts:
                 report.replies += 1
                 self._label(graph, details)
-                post(self._notifier, posts)
 
     def _mine_in(self, session: Any, mailbox_id: int) -> None:
         row = session.get(MailboxSync, mailbox_id, with_for_update=True)

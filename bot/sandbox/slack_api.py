@@ -26,6 +26,7 @@ from flask import Flask, Response, request
 from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack import JSON, Call, OAuthCode, ResponseUrl, Trigger, Workspace
 from bot.sandbox.slack_channels import ChannelMethods, SlackApiError
+from bot.sandbox.slack_faults import SlackFaults
 from bot.sandbox.slack_files import FilesApi
 from bot.sandbox.slack_openid import OpenIDError, OpenIDProvider
 from bot.sandbox.slack_rates import RateLimits
@@ -59,6 +60,11 @@ class SlackSandbox(FilesApi, OpenIDProvider, ChannelMethods):
     ``GET /oauth/v2/authorize`` (install consent), ``/openid/connect/authorize`` (Sign in
     with Slack, ``slack_openid.py``), ``/files-pri/…`` (file downloads).
     """
+
+    @cached_property
+    def faults(self) -> SlackFaults:
+        """Outages and rate limits on demand (``bot/sandbox/slack_faults.py``)."""
+        return SlackFaults()
 
     @cached_property
     def wsgi_app(self) -> Flask:
@@ -110,6 +116,10 @@ class SlackSandbox(FilesApi, OpenIDProvider, ChannelMethods):
         status, headers = 200, {}
         with self._lock:
             try:
+                fault = self.faults.answer(method)
+                if fault is not None:
+                    status, headers = fault.status, dict(fault.headers)
+                    raise SlackApiError(fault.error)
                 retry_after = self._rate_limits.pop(method, None)
                 if retry_after is not None:
                     status, headers = 429, {"Retry-After": str(retry_after)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from time import sleep
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from bot.sandbox.browser import ConsentBrowser, Redirect
 from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack_driver import SlackDriver
 from bot.settings import Settings
+from bot.slack_poster import SlackPoster
 from handlers import blocks
 from outreach.campaigns import CampaignSpec, StepSpec
 from outreach.dispatch import Checkpoint, DispatchConfig, Dispatcher
@@ -37,9 +39,24 @@ TEAM = "T0SANDBOX1"
 MONDAY = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 
 __all__ = [
-    "EVERYDAY", "MONDAY", "TEAM", "THREE_STEPS", "FakeClock", "LateApp", "RunningBot",
-    "connect", "create_campaign", "dispatcher", "find_button_url", "mailbox_id", "outbox",
-    "seed_shortlist", "sign_in", "start_bot", "start_connect",
+    "EVERYDAY",
+    "MONDAY",
+    "TEAM",
+    "THREE_STEPS",
+    "FakeClock",
+    "LateApp",
+    "RunningBot",
+    "connect",
+    "create_campaign",
+    "dispatcher",
+    "find_button_url",
+    "mailbox_id",
+    "outbox",
+    "post_slack",
+    "seed_shortlist",
+    "sign_in",
+    "start_bot",
+    "start_connect",
 ]
 
 
@@ -84,6 +101,9 @@ def start_bot(
     late = LateApp()
     if clock is not None:
         sandbox.store.clock = clock.now  # the sandbox's Exchange lives on the bot's clock
+        # ... and so do Slack's rate limits: a Retry-After waited out on the fake clock
+        # must find the bucket refilled.
+        sandbox.slack.rate_limits.clock = lambda: clock.now().timestamp()
     server = serve(late, name="bot-web")
     settings = sandbox.configure(Settings.from_env({**env, "PUBLIC_URL": server.url}))
     engine = make_engine(settings.database_url)
@@ -225,12 +245,33 @@ def dispatcher(
     return Dispatcher(
         bot.db,
         bot.container.mailboxes.graph_for,
-        CampaignSequencer(bot.container.notifier),
+        CampaignSequencer(bot.container.clock),
         bot.container.clock,
         worker_id=worker_id,
         checkpoint=checkpoint,
         config=config,
     )
+
+
+def post_slack(bot: RunningBot, worker_id: str = "poster", *, passes: int = 200) -> int:
+    """Run the worker's Slack poster until the queue is empty; how many it posted.
+
+    With a fake clock the clock moves on by the pace between passes; with the real one
+    this waits the pace out."""
+    poster = SlackPoster(
+        bot.db, bot.container.slack_clients, bot.container.clock, worker_id=worker_id
+    )
+    posted = 0
+    for _ in range(passes):
+        posted += poster.tick().posted
+        if not poster.waiting():
+            return posted
+        clock = bot.container.clock
+        if isinstance(clock, FakeClock):
+            clock.advance(seconds=poster.config.pace.total_seconds())
+        else:
+            sleep(0.1)
+    raise AssertionError(f"{poster.waiting()} Slack posts still queued")
 
 
 def outbox(bot: RunningBot | Container) -> list[OutboxMessage]:

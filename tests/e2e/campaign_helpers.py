@@ -11,7 +11,16 @@ from bot.sandbox.testing import (
     create_campaign,
     dispatcher,
     outbox,
+    post_slack,
     seed_shortlist,
 )
 
-__all__ = ["THREE_STEPS", "connect", "create_campaign", "dispatcher", "outbox", "seed_shortlist"]
+__all__ = [
+    "THREE_STEPS",
+    "connect",
+    "create_campaign",
+    "dispatcher",
+    "outbox",
+    "post_slack",
+    "seed_shortlist",
+]

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.models import Enrollment, OutboxMessage, Reply
 from bot.sandbox import RECRUITER, Person
 from bot.sandbox.inbound import Inbound
+from bot.sandbox.testing import post_slack
 from bot.worker import reply_sync
 from outreach.sync import SyncReport
 from tests.conftest import RunningBot
@@ -75,7 +76,10 @@ def inbound(bot: RunningBot) -> Inbound:
 
 
 def sync(bot: RunningBot, worker_id: str = "w1") -> SyncReport:
-    return reply_sync(bot.container, worker_id).tick()
+    """One sync round, then the worker's Slack poster, as the worker runs them."""
+    report = reply_sync(bot.container, worker_id).tick()
+    post_slack(bot)
+    return report
 
 
 def states(bot: RunningBot) -> dict[str, str]:

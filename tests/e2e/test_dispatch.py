@@ -29,6 +29,7 @@ from tests.e2e.campaign_helpers import (
     create_campaign,
     dispatcher,
     outbox,
+    post_slack,
     seed_shortlist,
 )
 from tests.e2e.test_connect import TEAM
@@ -237,6 +238,7 @@ def test_a_refused_message_fails_that_candidate_and_says_so_in_the_thread(
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
     report = dispatcher(cbot).tick()
     assert (report.failed, report.sent) == (1, 0)
+    post_slack(cbot)  # the worker posts what the dispatcher queued
     [note] = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))
     assert (
         "Step 1 to jana@talent.example failed: Outlook refused the message: The recipient is invalid."
@@ -280,6 +282,7 @@ def test_a_send_that_vanished_is_unknown_never_resent(cbot: RunningBot, clock: F
     ]
     assert row.state == "unknown"
     assert sent_to(cbot, "jana@talent.example") == []
+    post_slack(cbot)  # the worker posts what the dispatcher queued
     note = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))[-1]
     assert "may or may not have gone out" in note and "will not resend" in note
     clock.advance(days=1)
@@ -306,6 +309,7 @@ def test_a_revoked_mailbox_pauses_its_campaigns(cbot: RunningBot, clock: FakeClo
     with cbot.db() as session:
         assert session.scalars(select(Campaign.state)).one() == "paused"
         assert session.scalars(select(Mailbox.state)).one() == "needs_reconnect"
+    post_slack(cbot)  # the worker posts what the dispatcher queued
     note = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))[-1]
     assert "Paused" in note
     dms = cbot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
@@ -494,6 +498,7 @@ def test_access_denied_pauses_the_mailbox_not_the_candidate(
         assert session.scalars(select(Campaign.state)).one() == "paused"
         assert session.scalars(select(Enrollment.state)).all() == ["active", "active"]
     assert {r.state for r in outbox(cbot) if r.step_position == 1} == {"paused"}
+    post_slack(cbot)  # the worker posts what the dispatcher queued
     note = cbot.sandbox.slack.wait_for(lambda: thread_notes(cbot))[-1]
     assert "Outlook refused to send from this mailbox" in note
     # Once fixed, resuming sends both, once each.

@@ -26,7 +26,13 @@ from outreach.notify import (
     SendUnconfirmed,
 )
 from tests.conftest import RunningBot
-from tests.e2e.campaign_helpers import connect, create_campaign, dispatcher, seed_shortlist
+from tests.e2e.campaign_helpers import (
+    connect,
+    create_campaign,
+    dispatcher,
+    post_slack,
+    seed_shortlist,
+)
 from tests.e2e.test_connect import TEAM
 from tests.e2e.test_dispatch import CANDIDATES
 from tests.fakes import FakeClock
@@ -153,6 +159,7 @@ def test_a_paused_campaign_named_channel_pings_nobody(cbot: RunningBot, clock: F
     def paused() -> list[dict[str, Any]]:
         return [m for m in cbot.sandbox.slack.messages(channel) if "Paused" in m.get("text", "")]
 
+    post_slack(cbot)  # the worker posts what the dispatcher queued
     [note] = cbot.sandbox.slack.wait_for(paused)
     assert "&lt;!channel&gt; camp" in note["text"]
     assert "<!channel>" not in json.dumps(note)

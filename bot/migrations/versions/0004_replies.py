@@ -1,6 +1,6 @@
 """replies: mailbox sync rows and the replies matched to campaign sends
 
-Revision ID: 0004_replies
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-08 10:00:00.000000
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_replies"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
