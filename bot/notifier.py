@@ -9,7 +9,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import blocks
-from handlers.channels import UNREACHABLE, unreachable_note
 from handlers.mrkdwn import esc
 from handlers.notice_blocks import thread_notice
 from handlers.reply_blocks import reply_card
@@ -46,41 +45,6 @@ class SlackNotifier:
             client.chat_postMessage(channel=channel, text=summary, blocks=reply)
         except SlackApiError as exc:  # the domain's work is done; a lost DM must not undo it
             log.warning("could not DM %s: %s", user_id, exc.response.get("error"))
-
-    def notify_thread(
-        self,
-        team_id: str,
-        channel_id: str,
-        thread_ts: str | None,
-        notice: Notice,
-        *,
-        owner_user_id: str | None = None,
-    ) -> None:
-        """Post in the campaign's thread; where the bot cannot post there any more (removed
-        from the channel, or it was archived), DM the notice to the campaign's owner instead,
-        saying so. The replies issue makes both durable (a queued row retried by the
-        worker); until then this fallback is where a notice goes instead of being lost."""
-        client = self._client_for(team_id)
-        if client is None:
-            log.warning("no Slack installation for team %s; notice dropped", team_id)
-            return
-        summary, reply = render(notice)
-        try:
-            client.chat_postMessage(
-                channel=channel_id, thread_ts=thread_ts, text=summary, blocks=reply
-            )
-            return
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            log.warning("could not post in %s: %s", channel_id, error)
-        if error not in UNREACHABLE or owner_user_id is None:
-            return
-        try:
-            dm = client.conversations_open(users=owner_user_id)["channel"]["id"]
-            note = unreachable_note(channel_id, error)
-            client.chat_postMessage(channel=dm, text=summary, blocks=[*reply, note])
-        except SlackApiError as exc:
-            log.warning("could not DM %s either: %s", owner_user_id, exc.response.get("error"))
 
 
 def render(notice: Notice) -> tuple[str, list[blocks.Block]]:

@@ -37,6 +37,7 @@ from bot.db import SessionFactory, transaction
 from bot.models import SlackPost
 from bot.notifier import render
 from handlers import campaign_blocks
+from handlers.channels import UNREACHABLE, unreachable_note
 from handlers.direct_views import email_outcome
 from outreach import notify
 from outreach.counters import parent_counters
@@ -46,7 +47,7 @@ from outreach.slack_queue import FAILED, POSTED, POSTING, QUEUED, QueuedNotice
 log = logging.getLogger(__name__)
 
 #: Slack's answers that mean the bot cannot post in the channel any more.
-CHANNEL_GONE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+CHANNEL_GONE = frozenset(UNREACHABLE)
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ class SlackPoster:
         except SlackApiError as exc:
             error = _error_of(exc)
             if error in CHANNEL_GONE and post.update_ts is None and post.fallback_user_id:
-                blocks = [*blocks, campaign_blocks.moved_here(post.channel)]
+                blocks = [*blocks, unreachable_note(post.channel, error)]
                 try:
                     dm = self._call(client, post.to_dm(), summary, blocks)
                 except SlackApiError as dm_exc:

@@ -134,8 +134,10 @@ def drain(container: Container, seconds: float) -> int:
         report = sender.tick()
         sent += report.sent
         if not report.mailboxes and not sender.has_work():
-            break
-        if not report.mailboxes:
+            if not sender.has_unfinished():
+                break
+            time.sleep(0.2)  # a send waits to be proven (parked): look again when it is due
+        elif not report.mailboxes:
             time.sleep(0.05)  # another worker holds the mailboxes with work
     while time.monotonic() < deadline and poster.waiting():
         if not poster.tick().ids:

@@ -336,14 +336,6 @@ def campaign_parent(counters: ParentCounters) -> tuple[str, list[Block]]:
     return summary, parent_blocks(line, counters)
 
 
-def moved_here(channel: str) -> Block:
-    """Said under a thread notice that came by DM because the channel is out of reach."""
-    return context(
-        f"This was meant for the campaign's thread in <#{channel}>, where I can no longer "
-        "post: invite @ScaleUp there again, or choose another channel."
-    )
-
-
 def campaign_started_reply(
     name: str, report: StartReport, channel_id: str, posted: bool
 ) -> list[Block]:

@@ -172,6 +172,14 @@ class Dispatcher:
         """Whether some row is due or stranded now (in any mailbox, leased or not)."""
         return bool(self._mailboxes_with_work())
 
+    def has_unfinished(self) -> bool:
+        """Whether some row is between claim and outcome (parked until its next look)."""
+        with self._db() as session:
+            found = session.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.state.in_(IN_FLIGHT)).limit(1)
+            ).first()
+        return found is not None
+
     def _mailboxes_with_work(self) -> Sequence[int]:
         now = self._clock.now()
         with self._db() as session:

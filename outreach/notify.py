@@ -182,20 +182,6 @@ class Notifier(Protocol):
         """Tell one Slack user something (a DM). Must not raise for delivery failures."""
         ...
 
-    def notify_thread(
-        self,
-        team_id: str,
-        channel_id: str,
-        thread_ts: str | None,
-        notice: Notice,
-        *,
-        owner_user_id: str | None = None,
-    ) -> None:
-        """Post in a campaign's thread (or the channel when there is none). Must not raise.
-
-        ``owner_user_id`` (the campaign's creator) hears of the notice in a DM when the
-        thread cannot be posted in any more, so no notice is silently lost."""
-        ...
 
 
 @dataclass
@@ -206,14 +192,3 @@ class RecordingNotifier:
 
     def notify_user(self, team_id: str, user_id: str, notice: Notice) -> None:
         self.sent.append((team_id, user_id, notice))
-
-    def notify_thread(
-        self,
-        team_id: str,
-        channel_id: str,
-        thread_ts: str | None,
-        notice: Notice,
-        *,
-        owner_user_id: str | None = None,
-    ) -> None:
-        self.sent.append((team_id, f"{channel_id}/{thread_ts}", notice))

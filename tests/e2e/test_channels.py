@@ -19,7 +19,13 @@ from bot.sandbox import HIRING_MANAGER, RECRUITER
 from handlers import campaign_blocks as cb
 from outreach.campaigns import StartReport
 from tests.conftest import RunningBot
-from tests.e2e.campaign_helpers import connect, create_campaign, dispatcher, seed_shortlist
+from tests.e2e.campaign_helpers import (
+    connect,
+    create_campaign,
+    dispatcher,
+    post_slack,
+    seed_shortlist,
+)
 from tests.e2e.test_campaign_slack import PEOPLE, campaign, command, shown
 from tests.e2e.test_connect import TEAM
 from tests.fakes import FakeClock
@@ -191,6 +197,7 @@ def test_a_notice_the_thread_cannot_take_reaches_the_owner(
     cbot.sandbox.directory.revoke_grant(owner.id)
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     assert dispatcher(cbot).tick().sent == 0
+    post_slack(cbot)  # the worker's Slack poster: the thread refuses, the owner's DM takes it
 
     def paused() -> list[dict[str, Any]]:
         return [

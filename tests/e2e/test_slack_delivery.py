@@ -125,7 +125,7 @@ def test_a_channel_the_bot_cannot_post_in_goes_to_the_owners_dm(cbot: RunningBot
     assert post_slack(cbot) == 0  # not in the channel: moved, not posted there
     [dm] = slack.dm_messages(TEAM, RECRUITER.slack_id)
     assert "a@talent.example failed" in dm["text"]
-    assert "<#C0GONE0001>, where I can no longer post" in str(dm["blocks"])
+    assert "I could not post this in the campaign's thread in <#C0GONE0001>" in str(dm["blocks"])
     [row] = posts(cbot)
     assert (row.state, row.posted_ts) == ("posted", dm["ts"])
 
