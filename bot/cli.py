@@ -1,4 +1,5 @@
-"""The ``scaleup`` command: ``web``, ``worker``, ``dev``, ``sandbox``, ``db upgrade``, ``classify``."""
+"""The ``scaleup`` command: ``web``, ``worker``, ``dev``, ``sandbox``, ``db upgrade``,
+``classify``, ``demo``."""
 
 from __future__ import annotations
 
@@ -58,10 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="say why messages count as a reply, auto-reply, bounce or opt-out (JSON lines)",
     )
     classify.add_argument("files", nargs="+", metavar="FILE", help=".eml (MIME) or Graph message JSON")
+    commands.add_parser(
+        "demo",
+        help="a scripted campaign on a fresh sandbox: connect, import, send, answers; "
+        "prints the thread and the numbers",
+    )
 
     args = parser.parse_args(argv)
     if args.command == "classify":
         return run_classify(args.files)
+    if args.command == "demo":
+        return run_demo()
     configure_logging()
     try:
         settings = Settings.from_env()
@@ -117,6 +125,14 @@ def run_classify(files: Sequence[str]) -> int:
         print(json.dumps(line, ensure_ascii=False), flush=False)
     sys.stdout.flush()
     return 1 if failed else 0
+
+
+def run_demo() -> int:
+    """The demo ignores the environment: its own temporary database and sandbox."""
+    from bot.demo import run
+
+    configure_logging("WARNING")  # the transcript is the output
+    return run(sys.stdout)
 
 
 def run_web(settings: Settings, args: argparse.Namespace) -> int:
