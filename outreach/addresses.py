@@ -78,6 +78,9 @@ class CellAddress:
 def email_from_cell(cell: str) -> CellAddress:
     """The address in ``cell`` as a mail client reads it, or :class:`InvalidEmail` for the cell.
 
+    Commands that take an address (``dnc add|remove``, ``message``) read it with this too, so
+    what the importer accepts they accept; Slack's ``<mailto:a@b.c|a@b.c>`` is unwrapped.
+
     Accepted: ``jane@x.com``, ``Jane Doe <jane@x.com>``, ``"Doe, Jane" <jane@x.com>`` and
     ``Doe, Jane <jane@x.com>`` (Outlook copies names unquoted: whatever stands before a single
     ``<addr>`` is the display name), ``mailto:jane@x.com`` (a ``?subject=…`` tail is dropped),
@@ -94,6 +97,8 @@ def email_from_cell(cell: str) -> CellAddress:
     text = unicodedata.normalize("NFC", text).strip()
     if found:
         notes.append(f"removed {' and '.join(found)} from the email address")
+    if text.startswith("<mailto:") and text.endswith(">"):  # Slack's link for a typed address
+        text = text[len("<mailto:") : -1].split("|", 1)[0]
     if _GOOGLE_SEPARATOR in text:
         first, *others = text.split(_GOOGLE_SEPARATOR)
         text = first.strip()
