@@ -19,11 +19,13 @@ from slack_sdk import WebClient
 
 from handlers import campaign_blocks as cb
 from handlers.blocks import esc
+from handlers.campaign_commands import unquote
 from handlers.channels import check_postable, field_error
 from handlers.deps import Deps
 from handlers.views import tell
+from outreach.campaign_lookup import campaign_name
 from outreach.campaigns import CampaignSpec, CampaignStateError, StepSpec
-from outreach.errors import NotAllowed, OutreachError
+from outreach.errors import InvalidCampaignName, NotAllowed, OutreachError
 from outreach.schedule import MAX_DAILY_CAP, SendWindow
 from outreach.templates import TemplateSyntaxProblem
 
@@ -109,9 +111,10 @@ def read_form(
 ) -> tuple[CampaignSpec | None, dict[str, str]]:
     """The spec the modal describes, or the errors to show; ids must be the user's own."""
     form = Form(values)
-    name = form.text(cb.NAME)
-    if not name:
-        form.errors[cb.NAME] = "Give the campaign a name."
+    try:  # the domain's rule; marks commands strip (“…”, *…*) would make it unreachable
+        name = campaign_name(unquote(form.text(cb.NAME)))
+    except InvalidCampaignName as exc:
+        name, form.errors[cb.NAME] = "", exc.message[:MAX_ERROR]
     shortlist = int(form.option(cb.SHORTLIST) or 0)
     if shortlist not in shortlist_ids:
         form.errors[cb.SHORTLIST] = "Pick one of this workspace's shortlists."

@@ -16,9 +16,22 @@ from handlers import campaign_blocks as cb
 from handlers import direct_views
 from handlers.deps import Deps
 from handlers.mrkdwn import esc_message
-from outreach.errors import OutreachError
+from outreach.addresses import email_from_cell
+from outreach.errors import InvalidEmail, OutreachError
 
 USAGE = "Give one address: `/scaleup message jane@example.com`."
+
+
+def typed_address(typed: str) -> tuple[str, str]:
+    """The address a command names, read as the importer reads a cell, and a sentence
+    saying what was removed to find it ("" when nothing was). A non-address comes back as
+    typed, for the domain to refuse in its own words."""
+    try:
+        found = email_from_cell(typed)
+    except InvalidEmail:
+        return typed, ""
+    said = "; ".join(found.notes)
+    return found.email, (f"{said[:1].upper()}{said[1:]}: {found.email}." if said else "")
 
 
 def route(
@@ -33,12 +46,16 @@ def route(
     if len(args) != 1:
         ack(text=USAGE)
         return
+    address, note = typed_address(args[0])
     try:
-        to = deps.campaigns.direct_target(command["team_id"], command["user_id"], args[0])
+        to = deps.campaigns.direct_target(command["team_id"], command["user_id"], address)
     except OutreachError as exc:
         ack(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
         return
-    ack()
+    if note:  # the modal opens too; this says why its address differs from what was typed
+        ack(text=esc_message(note), blocks=cb.sentence(esc_message(note)))
+    else:
+        ack()
     client.views_open(
         trigger_id=command["trigger_id"],
         view=direct_views.direct_modal(to.email, to.mailbox_email, command.get("channel_id")),

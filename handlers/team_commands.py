@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import team_blocks as tb
 from handlers.blocks import Block, error, text
 from handlers.deps import Deps
+from handlers.direct_commands import typed_address
 from handlers.mrkdwn import esc_message
 from handlers.people import is_workspace_admin
 from handlers.views import tell
@@ -134,19 +135,22 @@ def dnc(
         ack(text=tb.DNC_USAGE, blocks=[text(tb.DNC_USAGE)])
         return
     ack()
+    address, note = typed_address(args[1])  # the importer's reading: same address, same list
     try:
         if verb == "add":
             reason = _unescape(" ".join(args[2:]))
             summary, reply = tb.dnc_added(
-                deps.suppressions.add_dnc(team_id, user_id, args[1], reason)
+                deps.suppressions.add_dnc(team_id, user_id, address, reason)
             )
         else:
             admin = is_workspace_admin(client, user_id)
             summary, reply = tb.dnc_removed(
-                *deps.suppressions.remove_dnc(team_id, user_id, args[1], is_admin=admin)
+                *deps.suppressions.remove_dnc(team_id, user_id, address, is_admin=admin)
             )
     except OutreachError as exc:
-        summary, reply = esc_message(exc.message), error(esc_message(exc.message))
+        summary, reply, note = esc_message(exc.message), error(esc_message(exc.message)), ""
+    if note:
+        summary, reply = f"{summary} {esc_message(note)}", [*reply, text(esc_message(note))]
     respond(text=summary, blocks=reply)
 
 

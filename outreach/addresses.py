@@ -14,6 +14,7 @@ along with it.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from email.utils import getaddresses
@@ -44,6 +45,7 @@ INVISIBLE = {
     "\ufeff": "a byte-order mark",
 }
 _GOOGLE_SEPARATOR = " ::: "  # Google Contacts puts several addresses in one cell this way
+_ANGLED = re.compile(r"<([^<>]*)>")
 
 
 def normalize_email(value: str) -> str:
@@ -76,10 +78,16 @@ class CellAddress:
 def email_from_cell(cell: str) -> CellAddress:
     """The address in ``cell`` as a mail client reads it, or :class:`InvalidEmail` for the cell.
 
-    Accepted: ``jane@x.com``, ``Jane Doe <jane@x.com>``, ``"Doe, Jane" <jane@x.com>``,
-    ``mailto:jane@x.com`` (a ``?subject=…`` tail is dropped), a Google Contacts cell holding
-    several addresses (the first is taken) and any of :data:`INVISIBLE`, which are removed.
-    Each invisible character removed and each extra address ignored is named in ``notes``.
+    Commands that take an address (``dnc add|remove``, ``message``) read it with this too, so
+    what the importer accepts they accept; Slack's ``<mailto:a@b.c|a@b.c>`` is unwrapped.
+
+    Accepted: ``jane@x.com``, ``Jane Doe <jane@x.com>``, ``"Doe, Jane" <jane@x.com>`` and
+    ``Doe, Jane <jane@x.com>`` (Outlook copies names unquoted: whatever stands before a single
+    ``<addr>`` is the display name), ``mailto:jane@x.com`` (a ``?subject=…`` tail is dropped),
+    several addresses (a Google Contacts cell with ``:::``, a list separated by ``,`` or ``;``
+    as ``email.utils.getaddresses`` reads it: the first is taken) and any of
+    :data:`INVISIBLE`, which are removed. Each invisible character removed and each extra
+    address ignored is named in ``notes``.
     """
     notes: list[str] = []
     found = sorted({name for char, name in INVISIBLE.items() if char in cell})
@@ -89,16 +97,21 @@ def email_from_cell(cell: str) -> CellAddress:
     text = unicodedata.normalize("NFC", text).strip()
     if found:
         notes.append(f"removed {' and '.join(found)} from the email address")
+    if text.startswith("<mailto:") and text.endswith(">"):  # Slack's link for a typed address
+        text = text[len("<mailto:") : -1].split("|", 1)[0]
     if _GOOGLE_SEPARATOR in text:
         first, *others = text.split(_GOOGLE_SEPARATOR)
         text = first.strip()
         notes.append(f"the email cell holds {len(others) + 1} addresses; the first is used")
     if text.lower().startswith("mailto:"):
         text = unquote(text[len("mailto:") :].split("?", 1)[0]).strip()
-    elif "<" in text and text.endswith(">"):
-        pairs = getaddresses([text])
-        if len(pairs) == 1 and pairs[0][1]:
-            text = pairs[0][1]
+    elif "<" in text or "," in text or ";" in text:
+        angled = [inside.strip() for inside in _ANGLED.findall(text)]
+        found_all = angled or [a for _, a in getaddresses([text.replace(";", ",")]) if a]
+        if found_all:
+            text = found_all[0]
+        if len(found_all) > 1:
+            notes.append(f"the email cell holds {len(found_all)} addresses; the first is used")
     try:
         return CellAddress(normalize_email(text), tuple(notes))
     except InvalidEmail:

@@ -10,7 +10,7 @@ previous one is sent. :mod:`outreach.enrollment` does this a page of candidates 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -29,7 +29,7 @@ from bot.models import (
 )
 from outreach import audit, direct, previews
 from outreach.addresses import normalize_email
-from outreach.campaign_lookup import CampaignRef
+from outreach.campaign_lookup import CampaignRef, campaign_name
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.enrollment import Announce as Announce  # re-exported
@@ -115,8 +115,11 @@ class Campaigns:
         """Store a campaign in ``draft``; templates are checked for syntax now.
 
         Raises :class:`~outreach.errors.NotAllowed` unless the user may send ``spec.name``
-        from ``spec.mailbox_id`` (see :mod:`outreach.permissions`).
+        from ``spec.mailbox_id`` (see :mod:`outreach.permissions`), and
+        :class:`~outreach.errors.InvalidCampaignName` for a name commands could not reach;
+        the name is stored with its whitespace collapsed (:func:`campaign_name`).
         """
+        spec = replace(spec, name=campaign_name(spec.name))
         compile_steps([StepTemplate(s.subject, s.body) for s in spec.steps])
         now = self._clock.now()
         with transaction(self._db) as session:

@@ -12,7 +12,8 @@ Some spellings only count when nothing better is there (:data:`_FALLBACKS`): an 
 ``Personal Email`` and ``Work Email`` uses the personal one; Outlook's ``Home Country/Region``
 is the country unless a ``Country`` column exists. Columns holding a whole name (``Name``,
 ``Full Name``) or a place (``Location``: ``"Berlin, Germany"``) fill ``first_name``/
-``last_name`` and ``country`` when those columns are absent; they stay variables too.
+``last_name`` and ``country`` when those columns are absent or empty in that row; they stay
+variables too.
 """
 
 from __future__ import annotations

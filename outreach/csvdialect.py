@@ -107,10 +107,19 @@ def looks_like_shortlist(data: bytes) -> bool:
 def records(text: str, delimiter: str) -> Iterator[Record]:
     """Every non-blank record, with trimmed NFC cells; :class:`Unreadable` for a broken quote."""
     lines = itertools.chain(io.StringIO(text, newline=""), [_END])
-    reader = csv.reader(lines, delimiter=delimiter)
+    first_line: list[str] = []  # the first physical line of the record being read
+
+    def fed() -> Iterator[str]:
+        for line in lines:
+            if not first_line:
+                first_line.append(line)
+            yield line
+
+    reader = csv.reader(fed(), delimiter=delimiter)
     row = 0
     try:
         for row, record in enumerate(reader, start=1):
+            first_line.clear()
             if record == [_END]:
                 return
             if any(_END in cell for cell in record):
@@ -122,6 +131,13 @@ def records(text: str, delimiter: str) -> Iterator[Record]:
             if any(cells):
                 yield Record(row, cells, len(record))
     except csv.Error as error:
+        opened = bool(first_line) and first_line[0].count('"') % 2 == 1
+        if "field limit" in str(error) and not opened:  # one huge cell, no quote involved
+            raise Unreadable(
+                f"Row {row + 1} has a cell longer than {csv.field_size_limit():,} characters, "
+                "more than any shortlist needs; shorten it (or check the row's separators) "
+                "and import again."
+            ) from None
         raise Unreadable(
             f"Row {row + 1} could not be read ({error}); check it for a quote that is never closed."
         ) from None

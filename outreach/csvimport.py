@@ -185,8 +185,9 @@ class _RowChecker:
                 "Add a column named Email and import again."
             )
         self.variable_keys = [key for key in named if key not in CORE_COLUMNS]
-        self.full_name = None if "first_name" in named else _first(FULL_NAME_KEYS, named)
-        self.location = None if "country" in named else _first(LOCATION_KEYS, named)
+        # Used row by row wherever first_name or country is empty: an empty cell is absent.
+        self.full_name = _first(FULL_NAME_KEYS, named)
+        self.location = _first(LOCATION_KEYS, named)
 
     def check(self, row: int, fields: list[str], width: int) -> CandidateRow | RejectedRow:
         """The candidate in ``fields``, or every reason it cannot be imported."""
@@ -214,8 +215,9 @@ class _RowChecker:
             notes.append(zone.note + ("" if zone.value else _ZONE_FALLBACK))
         self.imported[email] = row
         first, last = cells.get("first_name", ""), cells.get("last_name", "")
-        if self.full_name and not first:
-            first, last = split_name(cells.get(self.full_name, ""))
+        if self.full_name and not first.strip():
+            first, split_last = split_name(cells.get(self.full_name, ""))
+            last = last if last.strip() else split_last
         variables = {key: cells.get(key, "") for key in self.variable_keys}
         return CandidateRow(
             row, email, first, last, zone.value, country.value, variables, tuple(notes)

@@ -2,6 +2,8 @@
 
 OutreachError
 ├── InvalidEmail                 the address given is not an email address
+├── InvalidCampaignName          a campaign name commands could not reach
+├── WholeAddressOnly             a do-not-contact pattern (*@domain) instead of an address
 ├── NotAllowed                   the permission rule (outreach/permissions.py) said no
 ├── ConnectError                 "Sign in with Microsoft" did not connect a mailbox
 │   ├── SignInLinkUnknown        state never issued or already used
@@ -47,6 +49,23 @@ class InvalidEmail(OutreachError):
     def __init__(self, value: str) -> None:
         super().__init__(f"'{value}' is not an email address.")
         self.value = value
+
+
+class InvalidCampaignName(OutreachError):
+    """A campaign name is 1 to 80 characters, with no control characters and no word containing "@" (commands read such a word as an email address)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem} {self.__doc__}")
+
+
+class WholeAddressOnly(OutreachError):
+    """Do-not-contact takes whole addresses, e.g. jane@evil.example."""
+
+    def __init__(self, typed: str) -> None:
+        domain = typed.rpartition("@")[2].strip("*. ") or "evil.example"
+        super().__init__(
+            f"Do-not-contact takes whole addresses, e.g. jane@{domain}; '{typed}' is a pattern."
+        )
 
 
 class NotAllowed(OutreachError):

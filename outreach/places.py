@@ -19,8 +19,11 @@ without holidays, and says so in the row's report).
 3. An offset (``GMT+1``, ``UTC-05:00``, ``+0530``): when the candidate's country has a zone
    at that offset (standard or summer time, per ``zone.tab`` of the system's tz
    database), that zone, with its daylight saving; else a whole-hour offset is the fixed
-   zone ``Etc/GMT-1`` (POSIX signs are inverted), and the report says it ignores daylight
-   saving. Other offsets cannot be used.
+   zone ``Etc/GMT-1`` (POSIX signs are inverted), and a half- or quarter-hour offset is a
+   zone that keeps it all year (``GMT+5:30`` → ``Asia/Kolkata``, ``+0545`` →
+   ``Asia/Kathmandu``; the tz database has no ``Etc/`` zones for them); the report says
+   it ignores daylight saving. An offset no zone keeps all year (``-03:30``, Newfoundland
+   in winter only) cannot be used: the campaign's zone is, and the report says so.
 
 **Countries**: ISO 3166-1 alpha-2 or alpha-3 codes and English names as ``pycountry`` knows
 them, plus the names people write that ISO spells otherwise (``UK``, ``England``, ``USA``,
@@ -183,12 +186,31 @@ def _from_offset(text: str, offset: timedelta, country: str | None) -> Reading:
                 "(daylight saving included)",
             )
     hours, rest = divmod(offset, timedelta(hours=1))
-    if rest or not -12 <= hours <= 14:
+    if rest:  # Etc/ zones are whole hours; a region that keeps this offset all year is fixed
+        steady = _steady_zone(offset)
+        if steady is None:
+            return Reading(None, f"time zone {_q(text)} is an offset no fixed zone has")
+        return Reading(
+            steady,
+            f"time zone {_q(text)} read as the fixed offset {shown} ({steady}, which keeps it "
+            "all year), without daylight saving",
+        )
+    if not -12 <= hours <= 14:
         return Reading(None, f"time zone {_q(text)} is an offset no fixed zone has")
     zone = "Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}"  # POSIX: east is negative
     return Reading(
         zone, f"time zone {_q(text)} read as the fixed offset {shown}, without daylight saving"
     )
+
+
+@cache
+def _steady_zone(offset: timedelta) -> str | None:
+    """The first zone in ``zone.tab`` whose offset is ``offset`` in January and July alike
+    (``+05:30`` → ``Asia/Kolkata``), island territories last; None if no zone keeps it."""
+    zones = [zone for names in _country_zones().values() for zone in names]
+    steady = [zone for zone in zones if _offsets(zone) == {offset}]
+    steady.sort(key=lambda zone: zone.startswith(("Indian/", "Atlantic/", "Antarctica/")))
+    return steady[0] if steady else None
 
 
 def _describe(offset: timedelta) -> str:

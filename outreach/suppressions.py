@@ -17,7 +17,8 @@ from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Enrollment, OutboxMessage, Suppression
 from outreach import audit
-from outreach.addresses import normalize_email
+from outreach.addresses import email_from_cell
+from outreach.errors import WholeAddressOnly
 from outreach.permissions import Action, Actor, DncTarget, decide
 from outreach.sequencing import ACTIVE
 
@@ -72,6 +73,17 @@ def suppress(
         return None
 
 
+def dnc_address(typed: str) -> str:
+    """The address ``typed`` names for the do-not-contact list, read as the importer reads a
+    cell; :class:`~outreach.errors.WholeAddressOnly` for ``*@domain``, ``@domain`` or a
+    ``*`` anywhere (the list matches whole addresses), else
+    :class:`~outreach.errors.InvalidEmail`."""
+    local, at, _ = typed.strip().rpartition("@")
+    if "*" in typed or (at and not local.strip(" <\"'")):
+        raise WholeAddressOnly(typed.strip())
+    return email_from_cell(typed).email
+
+
 class Suppressions:
     """The do-not-contact list of each workspace."""
 
@@ -85,9 +97,13 @@ class Suppressions:
         """Put ``email`` on the list and stop its sequences in every campaign of the team:
         the enrollments become ``stopped`` and their unsent emails ``cancelled``.
 
-        Idempotent. Raises :class:`~outreach.errors.InvalidEmail` for a non-address.
+        Idempotent. ``email`` is read as the importer reads a cell
+        (:func:`~outreach.addresses.email_from_cell`: invisible characters removed, a display
+        name dropped). Raises :class:`~outreach.errors.InvalidEmail` for a non-address and
+        :class:`~outreach.errors.WholeAddressOnly` for a pattern such as ``*@evil.example``,
+        which the list would otherwise keep as a literal address that matches no one.
         """
-        address = normalize_email(email)
+        address = dnc_address(email)
         reason = (reason or "").strip() or None
         now = self._clock.now()
         with transaction(self._db) as session:
@@ -165,9 +181,10 @@ class Suppressions:
         Only workspace admins (``is_admin``, from Slack) and whoever added the entry may;
         anyone else gets :class:`~outreach.errors.NotAllowed` (see
         :mod:`outreach.permissions`). Sequences it stopped stay stopped; a bounced address
-        stays suppressed.
+        stays suppressed. ``email`` is read as in :meth:`add_dnc`, patterns included (an
+        older version stored ``*@domain`` literally; it can still be removed).
         """
-        address = normalize_email(email)
+        address = email_from_cell(email).email
         with transaction(self._db) as session:
             entry = session.scalars(
                 select(Suppression)

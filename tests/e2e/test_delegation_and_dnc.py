@@ -374,3 +374,33 @@ def test_a_campaign_scoped_delegation_covers_that_campaign_only(bot: RunningBot)
     }
     ok = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: "only this"})
     assert ok.status_code == 200 and not ok.content
+
+
+def test_dnc_and_message_read_an_address_as_the_importer_does(bot: RunningBot) -> None:
+    """A zero-width space pasted with an address is removed (and named) by dnc add/remove
+    and message exactly as the CSV importer removes it; a pattern is refused, not stored."""
+    slack = bot.sandbox.slack
+    pasted = "j\u200bana@talent.example"
+    added = shown(command(bot, f"dnc add {pasted} asked us"))
+    assert "Added jana@talent.example to the do-not-contact list" in added
+    assert "Removed a zero-width space from the email address: jana@talent.example." in added
+
+    for pattern, example in (("*@evil.example", "evil.example"), ("@evil.example", "evil.example")):
+        refused = shown(command(bot, f"dnc add {pattern}"))
+        assert (
+            f"Do-not-contact takes whole addresses, e.g. jane@{example}; '{pattern}' is a pattern."
+        ) in refused
+    with bot.db() as session:
+        assert session.scalars(select(Suppression.email)).all() == ["jana@talent.example"]
+
+    removed = shown(command(bot, f"dnc remove {pasted}"))
+    assert "Removed jana@talent.example from the do-not-contact list." in removed
+    assert "Removed a zero-width space from the email address" in removed
+
+    connect(bot, RECRUITER)
+    answer = command(bot, "message om\u200bar@talent.example")
+    assert answer["text"] == (
+        "Removed a zero-width space from the email address: omar@talent.example."
+    )
+    view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
+    assert "To *omar@talent.example*" in view["blocks"][0]["text"]["text"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -151,3 +152,65 @@ def test_disconnect_deletes_the_mailbox_data_and_the_audit_keeps_no_addresses(
     logged = audit_details(cbot)
     for private in ("@", "Role at Acme", "would you talk", "invalid"):
         assert private not in logged, private
+
+
+@pytest.mark.parametrize("path", ["", "console/updates"])
+def test_the_console_answers_reads_only_at_its_own_address(bot: RunningBot, path: str) -> None:
+    """DNS rebinding: a page at rebind.evil.example, resolved to loopback, must not read a
+    person's timeline (it can hold a live Microsoft sign-in link)."""
+    base = console_url(bot.sandbox)
+    port = bot.sandbox.slack_server.port
+    for host in (f"rebind.evil.example:{port}", "rebind.evil.example", f"127.0.0.1:{port + 1}"):
+        answer = requests.get(
+            base + path, params={"user": RECRUITER.slack_id}, headers={"Host": host}, timeout=10
+        )
+        assert answer.status_code == 403, host
+        assert RECRUITER.slack_id not in answer.text
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        answer = requests.get(
+            base + path, params={"user": RECRUITER.slack_id}, headers={"Host": host}, timeout=10
+        )
+        assert answer.status_code == 200, host
+
+
+def test_every_console_answer_forbids_framing(bot: RunningBot) -> None:
+    base = console_url(bot.sandbox)
+    answers = [
+        requests.get(base, params={"user": RECRUITER.slack_id}, timeout=10),
+        requests.get(base + "console/updates", params={"user": RECRUITER.slack_id}, timeout=10),
+        requests.post(
+            base + "console/command",
+            data={"user": RECRUITER.slack_id, "text": "help"},
+            allow_redirects=False,
+            timeout=15,
+        ),
+        requests.post(base + "console/command", headers={"Origin": "null"}, timeout=10),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 303, 403]
+    for answer in answers:
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+def test_the_console_refuses_a_large_body_before_reading_it(bot: RunningBot) -> None:
+    """A 30 MB form is refused from its Content-Length: the server answers without waiting
+    for a body that is never sent (a server reading it would time out here)."""
+    port = bot.sandbox.slack_server.port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /console/command HTTP/1.1\r\n"
+            + f"Host: 127.0.0.1:{port}\r\n".encode()
+            + b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 30000000\r\n"
+            b"Connection: close\r\n\r\n"
+            b"user=U0HIRING01&text="
+        )
+        status_line = conn.makefile("rb").readline()
+    assert status_line.split()[1] == b"413", status_line
+    small = requests.post(
+        console_url(bot.sandbox) + "console/command",
+        data={"user": RECRUITER.slack_id, "text": "help " + "x" * 1000},
+        allow_redirects=False,
+        timeout=15,
+    )
+    assert small.status_code == 303

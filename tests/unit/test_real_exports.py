@@ -114,6 +114,8 @@ def test_several_addresses_in_a_google_cell_take_the_first_and_say_so() -> None:
     [
         ("Jane Doe <Jane@X.test>", "jane@x.test"),
         ('"Doe, Jane" <jane@x.test>', "jane@x.test"),
+        ("Doe, Jane <jane@x.test>", "jane@x.test"),  # Outlook copies the name unquoted
+        ("Doe; Jane (HR) <Jane@X.test>", "jane@x.test"),
         ("<jane@x.test>", "jane@x.test"),
         ("mailto:jane@x.test", "jane@x.test"),
         ("MAILTO:jane@x.test?subject=Hello", "jane@x.test"),
@@ -146,7 +148,26 @@ def test_invisible_characters_are_removed_and_named() -> None:
     ]
 
 
-@pytest.mark.parametrize("raw", ["jane@", "Jane Doe", "mailto:", "Jane <jane@>", "a@b@c.test"])
+@pytest.mark.parametrize(
+    ("cell", "count"),
+    [
+        ("Doe, Jane <jane@x.test>, Roe, Rick <rick@x.test>", 2),
+        ("jane@x.test, rick@x.test; zoe@x.test", 3),
+    ],
+)
+def test_several_addresses_in_a_mail_client_cell_take_the_first_and_say_so(
+    cell: str, count: int
+) -> None:
+    found = email_from_cell(cell)
+    assert (found.email, found.notes) == (
+        "jane@x.test",
+        (f"the email cell holds {count} addresses; the first is used",),
+    )
+
+
+@pytest.mark.parametrize(
+    "raw", ["jane@", "Jane Doe", "mailto:", "Jane <jane@>", "a@b@c.test", "Doe, Jane"]
+)
 def test_what_no_mail_client_accepts_is_still_refused(raw: str) -> None:
     with pytest.raises(InvalidEmail):
         email_from_cell(raw)
@@ -233,7 +254,21 @@ def test_est_candidates_get_daylight_saving_in_july() -> None:
             "time zone 'UTC-05:00' read as America/New_York, the zone of US at UTC-05:00 "
             "(daylight saving included)",
         ),
-        ("UTC+5:30", None, None, "time zone 'UTC+5:30' is an offset no fixed zone has"),
+        (
+            "UTC+5:30",
+            None,
+            "Asia/Kolkata",
+            "time zone 'UTC+5:30' read as the fixed offset UTC+05:30 (Asia/Kolkata, which "
+            "keeps it all year), without daylight saving",
+        ),
+        (
+            "GMT+5:45",
+            None,
+            "Asia/Kathmandu",
+            "time zone 'GMT+5:45' read as the fixed offset UTC+05:45 (Asia/Kathmandu, which "
+            "keeps it all year), without daylight saving",
+        ),
+        ("UTC-3:30", None, None, "time zone 'UTC-3:30' is an offset no fixed zone has"),
         ("Mars/Olympus", None, None, "time zone 'Mars/Olympus' is not one I know"),
     ],
 )
@@ -274,6 +309,37 @@ def test_an_unreadable_zone_or_country_keeps_the_candidate_with_a_note() -> None
     assert notes(parsed) == [
         "Row 2: country 'Atlantis' is not one I know; no public holidays are skipped; "
         "time zone 'Mars/Olympus' is not one I know; the campaign's time zone is used"
+    ]
+
+
+def test_an_empty_country_cell_lets_the_location_say_the_country() -> None:
+    parsed = parse_shortlist(
+        "Email,Name,First Name,Country,Location\n"
+        'a@x.test,Jana Novak,,,"Berlin, Germany"\n'
+        'b@x.test,Bo Li,Bo,FR,"Berlin, Germany"\n'
+    )
+    assert [(c.first_name, c.last_name, c.country) for c in parsed.candidates] == [
+        ("Jana", "Novak", "DE"),  # empty cells count as absent, row by row
+        ("Bo", "", "FR"),  # a value is never overridden
+    ]
+
+
+def test_a_half_hour_offset_without_a_country_keeps_its_offset() -> None:
+    parsed = parse_shortlist("Email,Time Zone\na@x.test,GMT+5:30\nb@x.test,UTC-03:30\n")
+    assert [c.timezone for c in parsed.candidates] == ["Asia/Kolkata", None]
+    assert notes(parsed) == [
+        "Row 2: time zone 'GMT+5:30' read as the fixed offset UTC+05:30 (Asia/Kolkata, which "
+        "keeps it all year), without daylight saving",
+        "Row 3: time zone 'UTC-03:30' is an offset no fixed zone has; "
+        "the campaign's time zone is used",
+    ]
+
+
+def test_a_huge_unquoted_cell_is_called_too_large_not_an_open_quote() -> None:
+    parsed = parse_shortlist("Email,Notes\na@x.test,ok\nb@x.test," + "x" * 5_000_000 + "\n")
+    assert parsed.file_errors == [
+        "Row 3 has a cell longer than 131,072 characters, more than any shortlist needs; "
+        "shorten it (or check the row's separators) and import again."
     ]
 
 

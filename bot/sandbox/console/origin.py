@@ -1,10 +1,13 @@
-"""The console's one defence: it takes forms only from its own page.
+"""The console's defences: only its own address, only its own page's forms, no framing.
 
 The console has no sign-in, so a form on any web site could otherwise act as a sandbox
 person. Browsers name the page's origin in ``Origin`` and say whether it is this site in
 ``Sec-Fetch-Site``; a ``Host`` other than the console's own address means a DNS name
-rebound to loopback. Clients that send neither header (scripts, tests) are no browser a
-web page can drive, so they pass.
+rebound to loopback, and then even a GET would let that site read a person's timeline
+(sign-in links included), so every console request must name the console's own host.
+Clients that send neither ``Origin`` nor ``Sec-Fetch-Site`` (scripts, tests) are no
+browser a web page can drive, so they pass. Every console answer forbids framing
+(clickjacking), and a POST body over :data:`MAX_BODY` is refused before it is read.
 """
 
 from __future__ import annotations
@@ -12,22 +15,64 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import Flask, abort, request
 from werkzeug.wrappers import Response
 
-__all__ = ["same_origin_only"]
+__all__ = ["MAX_BODY", "guard_console", "same_origin_only"]
+
+#: The largest form the console takes, in bytes; its forms are a few kilobytes.
+MAX_BODY = 1024 * 1024
+#: Sent on every console answer: no page may frame the console.
+NO_FRAMING = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+}
+
+
+def _own_hosts(own_url: str) -> set[str]:
+    own = urlsplit(own_url)
+    port = own.port
+    return {own.netloc, f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"}
 
 
 def _from_elsewhere(own_url: str) -> bool:
-    own = urlsplit(own_url)
-    hosts = {own.netloc, f"localhost:{own.port}", f"127.0.0.1:{own.port}"}
+    hosts = _own_hosts(own_url)
+    scheme = urlsplit(own_url).scheme
     origin = request.headers.get("Origin")
     site = request.headers.get("Sec-Fetch-Site")
     return (
         request.host not in hosts
         or (site is not None and site not in ("same-origin", "none"))
-        or (origin is not None and origin not in {f"{own.scheme}://{h}" for h in hosts})
+        or (origin is not None and origin not in {f"{scheme}://{h}" for h in hosts})
     )
+
+
+def _is_console(endpoint: str | None, path: str) -> bool:
+    return path == "/" or path.startswith("/console/") or (endpoint or "").startswith("console")
+
+
+def guard_console(app: Flask, own_url: Callable[[], str]) -> None:
+    """On ``app``'s console requests (``/``, ``/console/…``, endpoints named ``console…``):
+    refuse (403) a ``Host`` that is not the console's own address (DNS rebinding), refuse
+    (413) a body over :data:`MAX_BODY` from its ``Content-Length`` before reading it (and
+    cap a chunked one), and forbid framing on every answer. The Slack Web API routes on the
+    same server are left alone. ``own_url`` gives the console's address."""
+
+    @app.before_request
+    def _check() -> None:
+        if not _is_console(request.endpoint, request.path):
+            return
+        if request.host not in _own_hosts(own_url()):
+            abort(403, "The sandbox console answers only at its own address.")
+        if (request.content_length or 0) > MAX_BODY:
+            abort(413, f"The sandbox console takes forms of at most {MAX_BODY:,} bytes.")
+        request.max_content_length = MAX_BODY
+
+    @app.after_request
+    def _no_framing(response: Response) -> Response:
+        if _is_console(request.endpoint, request.path):
+            response.headers.update(NO_FRAMING)
+        return response
 
 
 def same_origin_only(

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from bot.sandbox.console.elements import form_values, plain
 from bot.sandbox.console.exchanges import Draft, Exchange, RecordingDriver
-from bot.sandbox.console.origin import same_origin_only
+from bot.sandbox.console.origin import guard_console, same_origin_only
 from bot.sandbox.console.render import Where, message_html, modal_html, page_html
 from bot.sandbox.console.timeline import find, timeline
 from bot.sandbox.slack import JSON
@@ -46,6 +46,7 @@ class Console:
         self._driver: RecordingDriver | None = None
 
     def register(self, app: Flask) -> None:
+        guard_console(app, lambda: self.slack.url)
         app.add_url_rule("/", "console", self.page)
         app.add_url_rule("/console/updates", "console_updates", self.updates)
         for name in ("command", "click", "submit", "close", "home", "invite"):
