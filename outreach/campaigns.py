@@ -38,7 +38,7 @@ from outreach.enrollment import Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
 from outreach.errors import OutreachError
 from outreach.keys import CampaignKey
-from outreach.metrics import CampaignNumbers, campaign_numbers
+from outreach.metrics import CampaignNumbers, UserCampaigns, campaign_numbers, user_campaigns
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
@@ -325,6 +325,12 @@ class Campaigns:
                 CampaignKey(campaign.id, campaign.created_at),
                 campaign_numbers(session, campaign.id),
             )
+
+    def of_user(self, team_id: str, user_id: str) -> UserCampaigns:
+        """The user's most recent campaigns with their numbers (the App Home); see
+        :func:`outreach.metrics.user_campaigns`."""
+        with self._db() as session:
+            return user_campaigns(session, team_id, user_id)
 
     def sender_choices(self, team_id: str, user_id: str) -> list[tuple[int, str]]:
         """Mailboxes the user may send from: their own, then those delegated to them."""
