@@ -385,6 +385,11 @@ class Campaigns:
         """Queue a direct message; see :func:`outreach.direct.queue_direct`."""
         return direct.queue_direct(self._db, self._clock, team_id, user_id, email, subject, body)
 
+    def attach_message(self, outbox_id: int, channel: str, ts: str) -> None:
+        """Record the Slack message that confirms a test or direct email; see
+        :func:`outreach.direct.attach_message`."""
+        direct.attach_message(self._db, self._clock, outbox_id, channel, ts)
+
 
 Planned = tuple[str, str, bool, datetime | None, str]
 

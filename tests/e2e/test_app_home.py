@@ -10,8 +10,8 @@ from typing import Any
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.sandbox.slack_blockkit import blocks_problems
 from handlers import blocks, home_blocks
-from outreach.metrics import CampaignNumbers, CampaignSummary, UserCampaigns
 from outreach.mailboxes import MailboxStatus
+from outreach.metrics import CampaignNumbers, CampaignSummary, UserCampaigns
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect
 from tests.e2e.replies_helpers import inbound, sent_id, start_and_send, sync
