@@ -28,7 +28,10 @@ def dm(bot: RunningBot, after: int = 0) -> list[dict[str, Any]]:
 
 
 def send_and_post(bot: RunningBot) -> None:
-    """The worker: the dispatcher sends what is due, then the Slack poster posts."""
+    """The worker: the dispatcher sends what is due, then the Slack poster posts. The
+    handler records the DM's ts just after posting it: wait for that, or the row is
+    locked (PostgreSQL skips it) or not yet recorded."""
+    bot.sandbox.slack.wait_for(lambda: all(r.slack_ts for r in outbox(bot)))
     worker = dispatcher(bot)
     worker.tick()
     worker.tick()
@@ -60,7 +63,7 @@ def test_a_one_off_message_is_confirmed_in_the_dm_and_then_says_it_was_sent(
         "riley.chen@acme.test within a minute."
     )
     assert dv.UPDATED_WHEN_SENT in shown(queued)
-    [row] = outbox(cbot)
+    [row] = slack.wait_for(lambda: [r for r in outbox(cbot) if r.slack_ts])
     assert (row.slack_channel, row.slack_ts) == (slack.dm_channel(TEAM, RECRUITER.slack_id), queued["ts"])
     # Typed in a channel: a pointer there, the confirmation itself in the DM.
     [pointer] = slack.wait_for(lambda: slack.ephemeral_messages(RECRUITER.slack_id))
