@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from handlers import blocks
 from handlers.commands import open_connect_modal
 from handlers.deps import Deps
+from handlers.events import publish_home
 from handlers.views import sign_in_reply, tell
 from outreach.errors import OutreachError
 
@@ -100,7 +101,7 @@ def disconnect_confirmed(
         blocks.disconnected(report),
         replace=True,
     )
-    client.views_publish(user_id=user_id, view=blocks.home(deps.mailboxes.status(team_id, user_id)))
+    publish_home(client, deps, team_id, user_id)
 
 
 def replace_confirmed(
@@ -124,7 +125,7 @@ def replace_confirmed(
         return
     summary, reply = sign_in_reply(deps, team_id, user_id, new, name)
     _answer(body, respond, client, summary, blocks.disconnected(report) + reply, replace=True)
-    client.views_publish(user_id=user_id, view=blocks.home(deps.mailboxes.status(team_id, user_id)))
+    publish_home(client, deps, team_id, user_id)
 
 
 def disconnect_cancelled(ack: Ack, respond: Respond) -> None:

@@ -325,7 +325,7 @@ def error(message: str) -> list[Block]:
 
 
 # -- App Home ----------------------------------------------------------------------------
-def home(status: MailboxStatus | None) -> Block:
+def home(status: MailboxStatus | None, campaigns: list[Block] | None = None) -> Block:
     """The App Home tab: the user's mailbox and what they can do with it."""
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "ScaleUp outreach"}},
@@ -357,6 +357,7 @@ def home(status: MailboxStatus | None) -> Block:
                 ),
             )
         )
+    blocks += campaigns or []  # handlers.home_blocks.campaigns_section
     blocks.append(context("Type `/scaleup help` for every command."))
     return {"type": "home", "blocks": blocks}
 

@@ -19,7 +19,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import campaign_blocks as cb
-from handlers.blocks import esc, help_blocks, text
+from handlers import direct_views as dv
+from handlers.blocks import context, esc, help_blocks, text
 from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
 from handlers.mrkdwn import esc_message
@@ -100,7 +101,9 @@ def route(
         respond(**preview(deps, team_id, user_id, name, email))
     elif verb == "test":
         ack()
-        respond(**send_test(deps, team_id, user_id, name))
+        answer = send_test(deps, team_id, user_id, name, client, command.get("channel_id"))
+        if answer is not None:  # None: the DM with the bot is the answer
+            respond(**answer)
     elif verb == "start":
         ack()
         start(respond, client, deps, team_id, user_id, name)
@@ -166,19 +169,26 @@ def preview(deps: Deps, team_id: str, user_id: str, name: str, email: str | None
     }
 
 
-def send_test(deps: Deps, team_id: str, user_id: str, name: str) -> dict[str, Any]:
-    """The reply to ``campaign test NAME``: step 1 is queued to the user's own mailbox."""
+def send_test(
+    deps: Deps, team_id: str, user_id: str, name: str, client: WebClient, channel_id: str | None
+) -> dict[str, Any] | None:
+    """``campaign test NAME``: step 1 is queued to the user's own mailbox and confirmed in
+    the bot's DM, which the worker updates when it has gone; the reply where the command
+    was typed (a refusal, or where to look; nothing more in the DM itself)."""
     try:
         status = deps.campaigns.status(team_id, name)
-        deps.campaigns.send_test(team_id, user_id, status.name)
+        outbox_id = deps.campaigns.send_test(team_id, user_id, status.name)
         own = deps.mailboxes.status(team_id, user_id)
     except OutreachError as exc:
         return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     to = own.email if own else "your mailbox"
-    return {
-        "text": f"A test of step 1 is on its way to {to}.",
-        "blocks": cb.campaign_test_queued(to, status.sender),
-    }
+    summary = f"A test of step 1 is on its way to {to}."
+    queued = [*cb.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
+    dm = dv.confirm_in_dm(client, deps, user_id, outbox_id, summary, queued, channel_id)
+    if dm is None or dm == channel_id:
+        return None
+    pointer = dv.confirmed_in_dm(esc(summary))
+    return {"text": pointer, "blocks": [text(pointer)]}
 
 
 def start(

@@ -2,20 +2,23 @@
 
 Blank fields go back on their own block; a refusal found only now (the address was
 added to the do-not-contact list, the mailbox disconnected) goes back on the subject,
-so the recruiter still has their text. A queued message is confirmed where they typed
-the command.
+so the recruiter still has their text. A queued message is confirmed in the bot's DM
+with them (and pointed to where they typed the command); that DM message is replaced
+by the outcome when the worker has sent the email, or failed to.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from handlers.blocks import Block, esc, text
+from handlers.blocks import Block, context, esc, text
 from handlers.campaign_blocks import when
 from handlers.deps import Deps
 from handlers.views import tell
@@ -25,6 +28,9 @@ from outreach.notify import MessageOutcome
 DIRECT_MODAL = "direct_modal"
 SUBJECT, BODY = "direct_subject", "direct_body"
 MAX_ERROR = 400
+UPDATED_WHEN_SENT = "This message changes to say when the email has gone, or why not."
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -64,8 +70,14 @@ def direct_queued(to: str, sender: str) -> list[Block]:
         text(
             f":outbox_tray: Your email to {esc(to)} is queued and will go out from "
             f"{esc(sender)} within a minute."
-        )
+        ),
+        context(UPDATED_WHEN_SENT),
     ]
+
+
+def confirmed_in_dm(what: str) -> str:
+    """Where the confirmation went, for a command or modal used outside the bot's DM."""
+    return f"{what} ScaleUp's DM with you says when it has gone."
 
 
 def email_outcome(outcome: MessageOutcome) -> tuple[str, list[Block]]:
@@ -73,7 +85,7 @@ def email_outcome(outcome: MessageOutcome) -> tuple[str, list[Block]]:
     what = "The test of step 1" if outcome.kind == "test" else "Your email"
     to = esc(outcome.to_email)
     if outcome.state == "sent":
-        line = f":white_check_mark: {what} was sent {when(outcome.at)} to {to}."
+        line = f":white_check_mark: Sent {when(outcome.at)} to {to}: {what.lower()}."
     elif outcome.state == "failed":
         why = esc(outcome.reason or "Outlook refused it.")
         line = f":x: {what} to {to} was not sent: {why}"
@@ -83,6 +95,31 @@ def email_outcome(outcome: MessageOutcome) -> tuple[str, list[Block]]:
             "not have gone out. Check the mailbox's Sent Items; ScaleUp will not resend it."
         )
     return line, [text(line)]
+
+
+# -- the confirmation that becomes the outcome ------------------------------------------------
+def confirm_in_dm(
+    client: WebClient,
+    deps: Deps,
+    user_id: str,
+    outbox_id: int,
+    summary: str,
+    reply: list[Block],
+    channel_id: str | None,
+) -> str | None:
+    """Post the confirmation of a queued test or direct email as a DM from the bot and
+    record it on the outbox row, so the worker replaces it with the outcome (an
+    ephemeral message cannot be updated). The DM's channel id, or None when the DM
+    failed and the confirmation went where the user typed instead (it stays as it is)."""
+    try:
+        dm = client.conversations_open(users=user_id)["channel"]["id"]
+        posted = client.chat_postMessage(channel=dm, text=summary, blocks=reply)
+    except SlackApiError as exc:
+        log.info("DM confirmation failed (%s); answering in place", exc.response.get("error"))
+        tell(client, user_id, channel_id, summary, reply)
+        return None
+    deps.campaigns.attach_message(outbox_id, str(posted["channel"]), str(posted["ts"]))
+    return str(dm)
 
 
 # -- the listener ---------------------------------------------------------------------------
@@ -105,7 +142,7 @@ def direct_submitted(
     to = str(metadata.get("email") or "")
     try:
         target = deps.campaigns.direct_target(team_id, user_id, to)
-        deps.campaigns.queue_direct(team_id, user_id, to, subject, message)
+        outbox_id = deps.campaigns.queue_direct(team_id, user_id, to, subject, message)
     except OutreachError as exc:
         ack(response_action="errors", errors={SUBJECT: exc.message[:MAX_ERROR]})
         return
@@ -114,10 +151,9 @@ def direct_submitted(
         f"Your email to {target.email} is queued and will go out from "
         f"{target.mailbox_email} within a minute."
     )
-    tell(
-        client,
-        user_id,
-        metadata.get("channel_id"),
-        summary,
-        direct_queued(target.email, target.mailbox_email),
-    )
+    channel_id = metadata.get("channel_id")
+    reply = direct_queued(target.email, target.mailbox_email)
+    dm = confirm_in_dm(client, deps, user_id, outbox_id, summary, reply, channel_id)
+    if dm is not None and channel_id and channel_id != dm:
+        pointer = confirmed_in_dm(f"Your email to {esc(target.email)} is queued.")
+        tell(client, user_id, channel_id, pointer, [text(pointer)])

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from handlers import blocks
+from handlers import blocks, home_blocks
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,14 @@ def register(app: App, deps: Deps) -> None:
 def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, deps: Deps) -> None:
     if event.get("tab", "home") != "home":
         return
-    status = deps.mailboxes.status(body["team_id"], event["user"])
-    client.views_publish(user_id=event["user"], view=blocks.home(status))
+    publish_home(client, deps, body["team_id"], event["user"])
+
+
+def publish_home(client: WebClient, deps: Deps, team_id: str, user_id: str) -> None:
+    """(Re)draw the user's App Home: their mailbox, then their campaigns with numbers."""
+    status = deps.mailboxes.status(team_id, user_id)
+    campaigns = home_blocks.campaigns_section(deps.campaigns.of_user(team_id, user_id))
+    client.views_publish(user_id=user_id, view=blocks.home(status, campaigns))
 
 
 def uninstalled(body: dict[str, Any], deps: Deps) -> None:

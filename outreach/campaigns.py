@@ -38,7 +38,7 @@ from outreach.enrollment import Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
 from outreach.errors import OutreachError
 from outreach.keys import CampaignKey
-from outreach.metrics import CampaignNumbers, campaign_numbers
+from outreach.metrics import CampaignNumbers, UserCampaigns, campaign_numbers, user_campaigns
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
@@ -329,6 +329,12 @@ class Campaigns:
                 campaign_numbers(session, campaign.id),
             )
 
+    def of_user(self, team_id: str, user_id: str) -> UserCampaigns:
+        """The user's most recent campaigns with their numbers (the App Home); see
+        :func:`outreach.metrics.user_campaigns`."""
+        with self._db() as session:
+            return user_campaigns(session, team_id, user_id)
+
     def sender_choices(self, team_id: str, user_id: str) -> list[tuple[int, str]]:
         """Mailboxes the user may send from: their own, then those delegated to them."""
         with self._db() as session:
@@ -381,6 +387,11 @@ class Campaigns:
     def queue_direct(self, team_id: str, user_id: str, email: str, subject: str, body: str) -> int:
         """Queue a direct message; see :func:`outreach.direct.queue_direct`."""
         return direct.queue_direct(self._db, self._clock, team_id, user_id, email, subject, body)
+
+    def attach_message(self, outbox_id: int, channel: str, ts: str) -> None:
+        """Record the Slack message that confirms a test or direct email; see
+        :func:`outreach.direct.attach_message`."""
+        direct.attach_message(self._db, self._clock, outbox_id, channel, ts)
 
 
 Planned = tuple[str, str, bool, datetime | None, str]

@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Mailbox, OutboxMessage, Suppression
-from outreach import audit
+from outreach import audit, slack_queue
 from outreach.addresses import normalize_email
 from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
 from outreach.mailboxes import CONNECTED
 
 MAX_SUBJECT = 255
+#: Outbox states after which a test or direct email's Slack message says what happened.
+FINAL = ("sent", "failed", "unknown")
 
 
 class Suppressed(OutreachError):
@@ -126,6 +128,25 @@ def queue_direct(
             outbox_id=row.id,
         )
         return row.id
+
+
+def attach_message(db: SessionFactory, clock: Clock, outbox_id: int, channel: str, ts: str) -> None:
+    """Record the Slack message (``channel``, ``ts``) that confirmed a test or direct email,
+    so that its outcome replaces it (:func:`outreach.slack_queue.outbox_outcome`).
+
+    The worker may have sent the email before the confirmation was posted: the row is
+    locked, and an outcome already reached is queued now instead of being missed. A row
+    that no longer exists (its mailbox was disconnected) is ignored.
+    """
+    with transaction(db) as session:
+        row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
+        ).first()
+        if row is None:
+            return
+        row.slack_channel, row.slack_ts = channel, ts
+        if row.state in FINAL:
+            slack_queue.outbox_outcome(session, row, clock.now())
 
 
 def one_off(

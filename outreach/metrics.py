@@ -9,11 +9,15 @@ classifier's reading).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from bot.models import Enrollment, OutboxMessage, Reply
+from bot.models import Campaign, Delegation, Enrollment, Mailbox, OutboxMessage, Reply
+
+#: How many campaigns the App Home shows (Slack allows 100 blocks in a home view).
+HOME_CAMPAIGNS = 20
 
 
 @dataclass(frozen=True)
@@ -80,4 +84,60 @@ def campaign_numbers(session: Session, campaign_id: int) -> CampaignNumbers:
         out_of_office=len(away),
         paused=by_state.get("paused", 0),
         failed=by_state.get("failed", 0),
+    )
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """One line of the App Home: a campaign, its state, sender and numbers."""
+
+    name: str
+    state: str
+    sender: str
+    created_at: datetime
+    numbers: CampaignNumbers
+
+
+@dataclass(frozen=True)
+class UserCampaigns:
+    """The most recent of a user's campaigns (newest first) and how many there are in all."""
+
+    shown: list[CampaignSummary]
+    total: int
+
+
+def user_campaigns(
+    session: Session, team_id: str, user_id: str, most: int = HOME_CAMPAIGNS
+) -> UserCampaigns:
+    """The campaigns ``user_id`` has to do with in ``team_id``, newest first, at most
+    ``most`` of them with their numbers: those they created, those sending from their
+    mailbox, and those they are delegated for (a delegation for every campaign of a
+    mailbox, or for this campaign's name, compared without case as in
+    :mod:`outreach.permissions`)."""
+    delegated = exists().where(
+        Delegation.mailbox_id == Campaign.mailbox_id,
+        Delegation.delegate_user_id == user_id,
+        or_(
+            Delegation.campaign_name == "",
+            func.lower(Delegation.campaign_name) == func.lower(Campaign.name),
+        ),
+    )
+    mine = (
+        select(Campaign, Mailbox.email)
+        .join(Mailbox, Mailbox.id == Campaign.mailbox_id)
+        .where(
+            Campaign.team_id == team_id,
+            or_(Campaign.created_by == user_id, Mailbox.owner_user_id == user_id, delegated),
+        )
+    )
+    total = session.scalar(select(func.count()).select_from(mine.subquery())) or 0
+    rows = session.execute(
+        mine.order_by(Campaign.created_at.desc(), Campaign.id.desc()).limit(most)
+    ).all()
+    return UserCampaigns(
+        [
+            CampaignSummary(c.name, c.state, email, c.created_at, campaign_numbers(session, c.id))
+            for c, email in rows
+        ],
+        int(total),
     )

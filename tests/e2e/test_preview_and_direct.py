@@ -127,8 +127,12 @@ def test_a_long_body_is_cut_with_a_note_and_user_text_stays_inert(cbot: RunningB
 
 def test_a_test_send_reaches_the_recruiters_own_inbox_exactly_once(cbot: RunningBot) -> None:
     mailbox_id = draft_campaign(cbot)
-    reply = shown(command(cbot, "campaign test Backend Q4"))
-    assert "A test of step 1 is on its way to riley.chen@acme.test." in reply
+    slack = cbot.sandbox.slack
+    seen = len(slack.dm_messages(TEAM, RECRUITER.slack_id))
+    cbot.slack.slash(RECRUITER.slack_id, "campaign test Backend Q4")  # the answer is a DM
+    [reply] = slack.wait_for(lambda: slack.dm_messages(TEAM, RECRUITER.slack_id)[seen:])
+    assert "A test of step 1 is on its way to riley.chen@acme.test." in shown(reply)
+    slack.wait_for(lambda: outbox(cbot)[0].slack_ts)  # the handler has recorded the DM
 
     [row] = outbox(cbot)
     assert row.dedupe_key.startswith("test:") and row.enrollment_id is None
@@ -210,12 +214,14 @@ def test_a_direct_message_goes_through_the_modal_and_out_exactly_once(cbot: Runn
         {dv.SUBJECT: "Coffee next week?", dv.BODY: "Hi Jana,\nfree for a chat?\nRiley"},
     )
     assert sent.status_code == 200 and not sent.content  # the modal closes
-    confirmation = slack.wait_for(lambda: slack.ephemeral_messages(RECRUITER.slack_id))[-1]
-    assert confirmation["channel"] == channel
+    confirmation = slack.wait_for(lambda: slack.dm_messages(TEAM, RECRUITER.slack_id))[-1]
     assert confirmation["text"] == (
         "Your email to jana@talent.example is queued and will go out from "
         "riley.chen@acme.test within a minute."
-    )
+    )  # in the DM, where the worker updates it (tests/e2e/test_sent_updates.py)
+    slack.wait_for(lambda: outbox(cbot)[0].slack_ts)  # the handler has recorded the DM
+    pointer = slack.wait_for(lambda: slack.ephemeral_messages(RECRUITER.slack_id))[-1]
+    assert pointer["channel"] == channel
 
     [row] = outbox(cbot)
     assert row.dedupe_key.startswith("direct:") and row.enrollment_id is None
