@@ -45,11 +45,15 @@ def test_interest_out_of_office_bounces_and_unsubscribe_land_with_their_numbers(
     mail, box = inbound(bot), RECRUITER.email
     mail.reply(box, sent_id(bot, "yes@talent.example"), text="Yes, I'm interested! Let's talk.")
     mail.reply(box, sent_id(bot, "no@talent.example"), text="Thanks, but I'm not interested.")
-    mail.out_of_office(box, sent_id(bot, "away@talent.example"), until=date(2026, 3, 13))
-    mail.bounce(box, sent_id(bot, "gone@talent.example"), hard=True)
+    away = mail.out_of_office(box, sent_id(bot, "away@talent.example"), until=date(2026, 3, 13))
+    gone = mail.bounce(box, sent_id(bot, "gone@talent.example"), hard=True)
     mail.reply(box, sent_id(bot, "stop@talent.example"), text="Please remove me from your list.")
-    mail.bounce(box, sent_id(bot, "soft@talent.example"), hard=False)
+    soft = mail.bounce(box, sent_id(bot, "soft@talent.example"), hard=False)
+    bot.sandbox.graph.faults.clear_log()
     assert sync(bot).replies == 6
+    # MIME ($value) is read for the mail systems' messages only, never for a person's reply.
+    mime = {r.path.split("/")[-2] for r in bot.sandbox.graph.faults.log() if "$value" in r.path}
+    assert mime == {away.id, gone.id, soft.id}
 
     assert states(bot) == {
         "yes@talent.example": "replied",
@@ -79,6 +83,11 @@ def test_interest_out_of_office_bounces_and_unsubscribe_land_with_their_numbers(
     assert step2.state == "pending" and step2.due_at.isoformat() == "2026-03-16T08:00:00+00:00"
     away = shown(next(c for c in cards(bot, channel) if "away@" in c["text"]))
     assert "Out of office" in away and "until Fri 13 Mar 2026" in away and "waits until" in away
+    # A bounce's card names the address that failed, and the mail system that said so.
+    bounced = shown(next(c for c in cards(bot, channel) if "gone@" in c["text"]))
+    postmaster = "postmaster@" + box.rsplit("@", 1)[-1]
+    assert f"Gus <gone@talent.example> (bounce from {postmaster})" in bounced
+    assert f"(from {postmaster})" not in bounced
     # The soft bounce is retried once, a day later; a second one counts as hard.
     retry = [r for r in outbox(bot, "soft@talent.example") if r.dedupe_key.startswith("retry:")]
     assert [(r.state, r.step_position) for r in retry] == [("pending", 1)]
