@@ -39,8 +39,9 @@ Limits: a candidate writing from an address we never emailed, in a new conversat
 (no In-Reply-To/References reaching us, e.g. a fresh email to another mailbox of ours),
 is not seen; nor a reply whose client drops both headers and changes the subject. A
 stranger's message in a campaign conversation (a colleague the candidate copied) has its
-headers read and is kept only if they name our send. Nothing is stored or logged about a
-message that does not match: callers drop it.
+headers read and is kept only if they name our send. A mail system's report is read (as
+MIME) whoever it is about: only its content names the address that failed. Nothing is
+stored or logged about a message that does not match: callers drop it.
 """
 
 from __future__ import annotations
