@@ -103,7 +103,9 @@ def reply_card(notice: ReplyReceived) -> tuple[str, list[Block]]:
     step = f"step {notice.step}" if notice.step is not None else "a campaign email"
     head = f"{who} <{esc(notice.candidate_email)}>" if notice.candidate_name else who
     if notice.from_email and notice.from_email != notice.candidate_email:
-        head += f" (from {esc(notice.from_email)})"
+        # A bounce comes from a mail system: the candidate is the address that failed.
+        sender = "bounce from" if notice.kind == "bounce" else "from"
+        head += f" ({sender} {esc(notice.from_email)})"
     title = f":incoming_envelope: {head} answered {step} of *{esc(notice.campaign)}*"
     lines = [verdict(notice), f"Matched: {_SIGNALS.get(notice.signal, esc(notice.signal))}"]
     if notice.stopped and not notice.undone:

@@ -48,6 +48,10 @@ DETAIL_FIELDS = (
     "id,conversationId,internetMessageId,from,subject,receivedDateTime,categories,"
     "toRecipients,internetMessageHeaders,uniqueBody,body,webLink"
 )
+#: What it reads, besides the MIME, of a mail system's report: metadata and ``webLink``.
+REPORT_FIELDS = (
+    "id,conversationId,internetMessageId,from,subject,receivedDateTime,categories,webLink"
+)
 #: PidTagMessageClass (MS-OXPROPS): ``REPORT.IPM.Note.NDR`` marks Exchange's bounces.
 _WITH_CLASS = "singleValueExtendedProperties($filter=id eq 'String 0x001A')"
 
@@ -246,6 +250,13 @@ class GraphClient:
             f"/me/messages/{message_id}",
             params={"$select": DETAIL_FIELDS, "$expand": _WITH_CLASS},
         )
+
+    def message_mime(self, message_id: str) -> bytes:
+        """A received message as RFC 5322/MIME bytes (``GET /me/messages/{id}/$value``,
+        https://learn.microsoft.com/graph/outlook-get-mime-message): a mail system's report
+        keeps its ``message/delivery-status`` part only there. Read only for messages reply
+        sync found relevant (see outreach/matching.py)."""
+        return self.request("GET", f"/me/messages/{message_id}/$value").content
 
     def set_categories(self, message_id: str, categories: list[str]) -> None:
         """Replace a message's Outlook categories (``categories`` is writable on any item)."""

@@ -14,8 +14,14 @@ is looked at closer only if
 - it looks like a mail system's report: a postmaster/MAILER-DAEMON sender or a
   non-delivery subject (``outreach/bounces.py``), since a bounce comes from a stranger.
 
-**Stage 2, one message** (:func:`match`, after ``GraphClient.message_details``): it
-answers a send, and which, when, first found wins:
+**Stage 2, one message** (:func:`read`, then :func:`match`). A message whose metadata
+looks like a mail system's report is read as MIME (``GET /me/messages/{id}/$value``) with
+its metadata and ``webLink``, not as JSON: Graph's JSON has no ``message/delivery-status``
+part, so a bounce read that way loses its failed recipient and its hard or soft status.
+Any other is read as JSON (``GraphClient.message_details``: headers, bodies), and read
+again as MIME only if that shows a machine's message its metadata hid (a bounce or
+auto-reply verdict, a report message class or content type). It answers a send, and
+which, when, first found wins:
 
 1. ``In-Reply-To`` names a campaign send of the workspace (signal ``in-reply-to``);
 2. ``References`` name one (``references``): a reply from another address of the
@@ -33,8 +39,9 @@ Limits: a candidate writing from an address we never emailed, in a new conversat
 (no In-Reply-To/References reaching us, e.g. a fresh email to another mailbox of ours),
 is not seen; nor a reply whose client drops both headers and changes the subject. A
 stranger's message in a campaign conversation (a colleague the candidate copied) has its
-headers read and is kept only if they name our send. Nothing is stored or logged about a
-message that does not match: callers drop it.
+headers read and is kept only if they name our send. A mail system's report is read (as
+MIME) whoever it is about: only its content names the address that failed. Nothing is
+stored or logged about a message that does not match: callers drop it.
 """
 
 from __future__ import annotations
@@ -50,8 +57,9 @@ from sqlalchemy.orm import Session
 
 from bot.models import Enrollment, OutboxMessage
 from outreach import bounces
-from outreach.classify import BOUNCE, Classification
-from outreach.mailmessage import MailMessage
+from outreach.classify import AUTO_REPLY, BOUNCE, Classification, classify
+from outreach.graph import REPORT_FIELDS, GraphClient
+from outreach.mailmessage import MailMessage, from_graph, from_mime
 
 _PREFIX = re.compile(
     r"^\s*(?:re|aw|sv|vs|antw|antwort|wg|fw|fwd|tr|rv|r|odp|ynt|res|réf|ref)\s*(?:\[\d+\])?\s*:\s*",
@@ -122,16 +130,56 @@ def worth_a_look(
     return [
         m
         for m in messages
-        if m.get("conversationId") in ours or sender_of(m) in known or _mail_system(m)
+        if m.get("conversationId") in ours or sender_of(m) in known or looks_like_report(m)
     ]
 
 
-def _mail_system(message: Mapping[str, Any]) -> bool:
+def looks_like_report(message: Mapping[str, Any]) -> bool:
+    """Whether a message's metadata (sender, subject) says a mail system wrote it."""
     name = str(((message.get("from") or {}).get("emailAddress") or {}).get("name") or "")
     probe = MailMessage(
         subject=str(message.get("subject") or ""), sender=sender_of(message), sender_name=name
     )
     return bool(bounces.bounce_signals(probe))
+
+
+def read(
+    graph: GraphClient, message: Mapping[str, Any]
+) -> tuple[dict[str, Any], MailMessage, Classification]:
+    """Stage 2's reading of one message stage 1 kept: ``(details, mail, verdict)``.
+
+    ``details`` is Graph's JSON of the message (with ``id``, ``conversationId``,
+    ``internetMessageId``, ``receivedDateTime``, ``categories``, ``webLink``), ``mail`` the
+    message read as MIME or from that JSON (see this module's docstring), ``verdict`` its
+    classification. The received time is Exchange's, as for JSON. Raises
+    :class:`~outreach.errors.GraphNotFound` when the message was deleted meanwhile.
+    """
+    message_id = str(message["id"])
+    if looks_like_report(message):
+        details = graph.get_message(message_id, REPORT_FIELDS)
+        mail = _mime(graph, message_id, details)
+    else:
+        details = graph.message_details(message_id)
+        mail = from_graph(details)
+        verdict = classify(mail)
+        if not _machine_made(mail, verdict):
+            return details, mail, verdict
+        mail = _mime(graph, message_id, details)
+    return details, mail, classify(mail)
+
+
+def _mime(graph: GraphClient, message_id: str, details: Mapping[str, Any]) -> MailMessage:
+    mail = from_mime(graph.message_mime(message_id))
+    mail.date = _received(details) or mail.date
+    return mail
+
+
+def _machine_made(mail: MailMessage, verdict: Classification) -> bool:
+    return (
+        verdict.kind in (BOUNCE, AUTO_REPLY)
+        or mail.message_class.upper().startswith("REPORT.")
+        or mail.content_type == "multipart/report"
+    )
 
 
 def match(

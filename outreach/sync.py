@@ -29,12 +29,10 @@ from sqlalchemy import delete, exists, or_, select
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Mailbox, MailboxSync, OutboxMessage
-from outreach.classify import classify
 from outreach.errors import GraphError, GraphNotFound, GraphThrottled, MailboxError
 from outreach.graph import CATEGORY, GraphClient
 from outreach.mailboxes import CONNECTED
-from outreach.mailmessage import from_graph
-from outreach.matching import match, worth_a_look
+from outreach.matching import match, read, worth_a_look
 from outreach.replies import ThreadPost, post, record
 
 log = logging.getLogger(__name__)
@@ -209,11 +207,9 @@ class ReplySync:
         for message in closer:
             report.looked_at += 1
             try:
-                details = graph.message_details(str(message["id"]))
+                details, mail, verdict = read(graph, message)
             except GraphNotFound:
                 continue  # deleted since the delta was read
-            mail = from_graph(details)
-            verdict = classify(mail)
             posts: list[ThreadPost] = []
             with transaction(self._db) as session:
                 self._mine_in(session, mailbox_id)

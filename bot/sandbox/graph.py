@@ -99,6 +99,12 @@ def _routes() -> list[Route]:
             _SETTINGS_WRITE,
         ),
     ]
+    routes += [
+        # MIME on /messages/{id}/$value only: under mailFolders Graph answers 405
+        # (microsoftgraph/microsoft-graph-docs-contrib#2755, #5546).
+        Route("GET", ("messages", "{id}", "$value"), "get_message_mime", _READ_FULL),
+        Route("GET", ("mailfolders", "{folder}", "messages", "{id}", "$value"), "no_mime", _READ),
+    ]
     for base in (("messages", "{id}"), ("mailfolders", "{folder}", "messages", "{id}")):
         routes += [
             Route("GET", base, "get_message", _READ),

@@ -285,6 +285,7 @@ class Exchange:
             is_draft=False,
             is_read=False,
             message_class=mail.message_class,
+            mime=mail.mime,
         )
         box.put(message)
         self._maybe_auto_reply(box, mail, now)

@@ -84,6 +84,11 @@ class Responder:
             return empty
         return Response(json.dumps(body), status, content_type=JSON_TYPE, headers=common)
 
+    def _respond_bytes(self, data: bytes, content_type: str) -> Response:
+        """A 200 whose body is not JSON (a message's MIME)."""
+        common = {"request-id": _request_id(), "client-request-id": _client_request_id()}
+        return Response(data, 200, content_type=content_type, headers=common)
+
     def _error(self, error: GraphError) -> Response:
         inner = {
             "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),

@@ -149,6 +149,8 @@ class Message:
     submitted: bool = False
     seq: int = 0
     created_seq: int = 0
+    #: The RFC 5322 bytes as delivered, for mail from outside (``$value`` serves them).
+    mime: bytes | None = None
 
     @property
     def conversation_id(self) -> str:
@@ -205,6 +207,8 @@ class InboundMail:
     body_type: str
     body: str
     message_class: str = "IPM.Note"
+    #: The bytes transport received, when the mail came from outside as MIME.
+    mime: bytes | None = None
 
     @property
     def is_automatic(self) -> bool:

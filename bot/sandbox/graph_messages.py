@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Response, request
 
+from bot.sandbox import graph_mime
 from bot.sandbox.graph_faults import Faults
 from bot.sandbox.graph_http import Call, Responder, applied, int_arg, json_body
 from bot.sandbox.graph_mailbox import Message, MessageInput
@@ -122,6 +123,18 @@ class MessageRoutes(Responder):
         )
         context = f"{call.metadata}#users('{call.user.id}')/messages/$entity"
         return self._respond(200, {"@odata.context": context, **body}, applied(call))
+
+    def _get_message_mime(self, call: Call) -> Response:
+        """``GET /messages/{id}/$value``: the message as MIME (learn.microsoft.com/graph/
+        outlook-get-mime-message). Mail from outside comes back as delivered; other items are
+        written from their properties, as Exchange converts on request. Graph labels the
+        bytes ``text/plain`` (microsoftgraph/msgraph-sdk-java#499, postalsys/emailengine#490).
+        """
+        message = self.store.get(call.user, call.params["id"])
+        return self._respond_bytes(graph_mime.render(message), "text/plain")
+
+    def _no_mime(self, call: Call) -> Response:
+        raise GraphError(405, "ErrorInvalidRequest", "The OData request is not supported.")
 
     def _delta(self, call: Call) -> Response:
         folder = self._folder(call) or "inbox"

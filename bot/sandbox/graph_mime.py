@@ -28,6 +28,7 @@ _FOLD = re.compile(r"\r?\n[ \t]+")
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 _NAME = re.compile(r"\s+name\s+", re.IGNORECASE)
+_CONTENT_HEADERS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
 
 
 def parse(raw: bytes) -> InboundMail:
@@ -54,6 +55,7 @@ def parse(raw: bytes) -> InboundMail:
         body_type=body_type,
         body=body,
         message_class=_message_class(mime),
+        mime=raw,
     )
 
 
@@ -142,6 +144,25 @@ def transport_view(message: Message, *, received: datetime) -> InboundMail:
         body_type=message.body_type,
         body=message.body,
     )
+
+
+def render(message: Message) -> bytes:
+    """A message as MIME (Graph's ``$value``): mail from outside as it was delivered; any
+    other item written from its properties, as Exchange, which stores MAPI properties and
+    not MIME, converts on request (MS-OXCMAIL)."""
+    if message.mime is not None:
+        return message.mime
+    if message.header("Message-ID") is not None:  # received from a sandbox user
+        headers = message.headers
+    else:  # a draft or a sent copy: the headers transport stamps (sandbox's own Received aside)
+        view = transport_view(message, received=message.sent or message.created)
+        headers = tuple((n, v) for n, v in view.headers if n.lower() != "received")
+    mime = EmailMessage(policy=email.policy.SMTP)
+    for name, value in headers:
+        if value and name.lower() not in _CONTENT_HEADERS:
+            mime[name] = value
+    mime.set_content(message.body, subtype="html" if message.body_type == "html" else "plain")
+    return mime.as_bytes()
 
 
 def non_delivery_report(

@@ -55,10 +55,20 @@ class Inbound:
 
     def sent(self, mailbox: str, internet_message_id: str) -> Message:
         """The message ``mailbox`` sent with that Message-ID (from its Sent Items)."""
-        for message in self.store.sent_items(mailbox):
+        for message in self.store.sent_items(self.mailbox(mailbox)):
             if message.internet_message_id.lower() == internet_message_id.strip().lower():
                 return message
-        raise InboundError(f"{mailbox} sent no message {internet_message_id}.")
+        raise InboundError(
+            f"{mailbox} sent no message {internet_message_id}: give the Message-ID of a "
+            "message in its Sent Items."
+        )
+
+    def mailbox(self, address: str) -> str:
+        """``address`` if it is a mailbox of the sandbox tenant; else :class:`InboundError`."""
+        directory = self.store.directory
+        if directory is not None and directory.find_user(address) is None:
+            raise InboundError(f"{address} is not a mailbox of the sandbox tenant.")
+        return address
 
     def reply(
         self,
@@ -84,7 +94,9 @@ class Inbound:
 
     def message(self, to: str, *, from_address: str, subject: str, text: str) -> Message:
         """Free-standing mail, answering nothing."""
-        return self.store.deliver(to, from_address=from_address, subject=subject, body=text)
+        return self.store.deliver(
+            self.mailbox(to), from_address=from_address, subject=subject, body=text
+        )
 
     def mime(self, to: str, raw: bytes, *, in_reply_to: str | None = None) -> Message:
         """Raw MIME into ``to``'s Inbox; with ``in_reply_to`` it answers that sent message."""
@@ -96,7 +108,7 @@ class Inbound:
             parsed["In-Reply-To"] = sent.internet_message_id
             parsed["References"] = " ".join([*sent.references, sent.internet_message_id])
             raw = parsed.as_bytes()
-        return self.store.deliver_mime(to, raw)
+        return self.store.deliver_mime(self.mailbox(to), raw)
 
     def bounce(self, to: str, in_reply_to: str, *, hard: bool = True) -> Message:
         """Exchange's NDR for the sent message: its recipients failed (5.1.1, or 4.2.2)."""
@@ -137,11 +149,13 @@ def mount(app: Flask, inbound: Inbound) -> None:
     """Serve ``POST /sandbox/inbound/<kind>`` on the sandbox Graph's Flask app."""
 
     def handle(kind: str) -> Response | tuple[Response, int]:
-        data: dict[str, Any] = request.get_json(silent=True) or {}
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return jsonify(error="The body must be a JSON object of the mail's fields."), 400
         try:
             message = _run(inbound, kind, data)
-        except (InboundError, KeyError, TypeError, ValueError) as exc:
-            return jsonify(error=str(exc) or f"missing {exc}"), 400
+        except InboundError as exc:
+            return jsonify(error=str(exc)), 400
         body = {
             "id": message.id,
             "internetMessageId": message.internet_message_id,
@@ -153,29 +167,51 @@ def mount(app: Flask, inbound: Inbound) -> None:
 
 
 def _run(inbound: Inbound, kind: str, data: dict[str, Any]) -> Message:
-    to = str(data["to"])
+    if kind not in KINDS:
+        raise InboundError(f"Unknown inbound kind '{kind}': {', '.join(KINDS)}.")
+    to = _field(data, "to")
     if kind == "reply":
         return inbound.reply(
             to,
-            str(data["in_reply_to"]),
-            text=str(data["text"]),
-            from_address=data.get("from"),
-            subject=data.get("subject"),
+            _field(data, "in_reply_to"),
+            text=_field(data, "text"),
+            from_address=_optional(data, "from"),
+            subject=_optional(data, "subject"),
             references_only=bool(data.get("references_only")),
         )
     if kind == "message":
         return inbound.message(
-            to, from_address=str(data["from"]), subject=str(data["subject"]), text=str(data["text"])
+            to,
+            from_address=_field(data, "from"),
+            subject=_field(data, "subject"),
+            text=_field(data, "text"),
         )
     if kind == "mime":
-        return inbound.mime(to, str(data["raw"]).encode(), in_reply_to=data.get("in_reply_to"))
+        raw = _field(data, "raw").encode()
+        return inbound.mime(to, raw, in_reply_to=_optional(data, "in_reply_to"))
     if kind == "bounce":
-        return inbound.bounce(to, str(data["in_reply_to"]), hard=data.get("type", "hard") == "hard")
-    if kind == "out-of-office":
-        until = date.fromisoformat(str(data["until"]))
-        return inbound.out_of_office(
-            to, str(data["in_reply_to"]), until=until, from_address=data.get("from")
-        )
-    raise InboundError(
-        f"Unknown inbound kind '{kind}': reply, message, mime, bounce, out-of-office."
+        bounce = data.get("type", "hard")
+        if bounce not in ("hard", "soft"):
+            raise InboundError(f"A bounce's 'type' is hard or soft, not {bounce!r}.")
+        return inbound.bounce(to, _field(data, "in_reply_to"), hard=bounce == "hard")
+    try:
+        until = date.fromisoformat(_field(data, "until"))
+    except ValueError:
+        raise InboundError("'until' is the return date, as YYYY-MM-DD.") from None
+    return inbound.out_of_office(
+        to, _field(data, "in_reply_to"), until=until, from_address=_optional(data, "from")
     )
+
+
+KINDS = ("reply", "message", "mime", "bounce", "out-of-office")
+
+
+def _field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InboundError(f"'{name}' is missing: this kind of inbound mail needs it.")
+    return value
+
+
+def _optional(data: dict[str, Any], name: str) -> str | None:
+    return _field(data, name) if data.get(name) is not None else None

@@ -45,11 +45,15 @@ def test_interest_out_of_office_bounces_and_unsubscribe_land_with_their_numbers(
     mail, box = inbound(bot), RECRUITER.email
     mail.reply(box, sent_id(bot, "yes@talent.example"), text="Yes, I'm interested! Let's talk.")
     mail.reply(box, sent_id(bot, "no@talent.example"), text="Thanks, but I'm not interested.")
-    mail.out_of_office(box, sent_id(bot, "away@talent.example"), until=date(2026, 3, 13))
-    mail.bounce(box, sent_id(bot, "gone@talent.example"), hard=True)
+    away = mail.out_of_office(box, sent_id(bot, "away@talent.example"), until=date(2026, 3, 13))
+    gone = mail.bounce(box, sent_id(bot, "gone@talent.example"), hard=True)
     mail.reply(box, sent_id(bot, "stop@talent.example"), text="Please remove me from your list.")
-    mail.bounce(box, sent_id(bot, "soft@talent.example"), hard=False)
+    soft = mail.bounce(box, sent_id(bot, "soft@talent.example"), hard=False)
+    bot.sandbox.graph.faults.clear_log()
     assert sync(bot).replies == 6
+    # MIME ($value) is read for the mail systems' messages only, never for a person's reply.
+    mime = {r.path.split("/")[-2] for r in bot.sandbox.graph.faults.log() if "$value" in r.path}
+    assert mime == {away.id, gone.id, soft.id}
 
     assert states(bot) == {
         "yes@talent.example": "replied",
@@ -79,6 +83,11 @@ def test_interest_out_of_office_bounces_and_unsubscribe_land_with_their_numbers(
     assert step2.state == "pending" and step2.due_at.isoformat() == "2026-03-16T08:00:00+00:00"
     away = shown(next(c for c in cards(bot, channel) if "away@" in c["text"]))
     assert "Out of office" in away and "until Fri 13 Mar 2026" in away and "waits until" in away
+    # A bounce's card names the address that failed, and the mail system that said so.
+    bounced = shown(next(c for c in cards(bot, channel) if "gone@" in c["text"]))
+    postmaster = "postmaster@" + box.rsplit("@", 1)[-1]
+    assert f"Gus <gone@talent.example> (bounce from {postmaster})" in bounced
+    assert f"(from {postmaster})" not in bounced
     # The soft bounce is retried once, a day later; a second one counts as hard.
     retry = [r for r in outbox(bot, "soft@talent.example") if r.dedupe_key.startswith("retry:")]
     assert [(r.state, r.step_position) for r in retry] == [("pending", 1)]
@@ -106,8 +115,10 @@ def test_no_real_bounce_or_auto_reply_counts_as_a_reply(cbot: RunningBot, clock:
     bot = cbot
     start_and_send(bot, clock, PEOPLE[:1])
     imid = sent_id(bot, "yes@talent.example")
-    for path in FIXTURES:  # each delivered as MIME, as an answer to our email
-        inbound(bot).mime(RECRUITER.email, path.read_bytes(), in_reply_to=imid)
+    delivered = {  # each delivered as MIME, as an answer to our email
+        path.name: inbound(bot).mime(RECRUITER.email, path.read_bytes(), in_reply_to=imid)
+        for path in FIXTURES
+    }
     sync(bot)
     stored = replies(bot)
     # One row per Message-ID and mailbox: fixtures that share a Message-ID are one message.
@@ -115,24 +126,17 @@ def test_no_real_bounce_or_auto_reply_counts_as_a_reply(cbot: RunningBot, clock:
     assert len(stored) == len({i for i in ids if i}) + ids.count(None)
     assert [r.kind for r in stored if r.kind == "reply"] == []
     assert states(bot)["yes@talent.example"] != "replied"
-    # Read through Graph (headers and text, no MIME parts) each bounce is still a bounce of
-    # the type its file says, but for the three below.
+    # Each comes out as its file does (a mail system's report is read as MIME, $value):
+    # bounces are bounces of the same type, auto-replies auto-replies, the abuse report an
+    # opt-out.
     by_id = {r.internet_message_id: r for r in stored}
     wrong = []
-    for path, message_id in zip(FIXTURES, ids, strict=True):
+    for path in FIXTURES:
         verdict = classify_file(path)
-        row = by_id.get(message_id or "")
-        if row is not None and verdict.kind == "bounce":
-            if (row.kind, row.bounce_type) != ("bounce", verdict.bounce_type):
-                wrong.append((path.name, row.kind, row.bounce_type, verdict.bounce_type))
-    # Known gap: Graph's JSON has no message/delivery-status part, so these three are read
-    # from their text alone. Reading a mail system's message as MIME ($value) would fix it;
-    # the sandbox Graph does not serve $value yet.
-    assert wrong == [
-        ("lhost-outlook-01.eml", "bounce", "hard", "soft"),
-        ("lhost-x6-01.eml", "auto_reply", None, "hard"),
-        ("rhost-outlook-01.eml", "bounce", "hard", "soft"),
-    ]
+        row = by_id[delivered[path.name].internet_message_id]
+        if (row.kind, row.bounce_type) != (verdict.kind, verdict.bounce_type):
+            wrong.append((path.name, row.kind, row.bounce_type, verdict.kind, verdict.bounce_type))
+    assert wrong == []
     # The abuse report (arf-01, first) stopped the candidate as unsubscribed; the hard
     # bounces after it mark the address bounced as well.
     assert states(bot)["yes@talent.example"] == "unsubscribed"
