@@ -29,6 +29,7 @@ from bot.worker import Waker, start_scheduler
 from outreach import replytext
 from tests.conftest import RunningBot, start_bot
 from tests.e2e.replies_helpers import start_and_send, sync
+from tests.e2e.test_make_run import _free_base, _url, scaleup_dev
 from tests.fakes import MONDAY, FakeClock
 
 JANA = ("jana@talent.example", "Jana", "Europe/Berlin", "DE")
@@ -325,3 +326,20 @@ def test_a_wake_during_a_running_tick_runs_it_again_when_it_ends() -> None:
         wait_for(lambda: len(runs) == 2)  # not an hour later: right after the first ended
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_scaleup_dev_shares_its_clock_with_the_console(tmp_path: Path) -> None:
+    with scaleup_dev(tmp_path, _free_base()) as (_dev, banner):
+        console = _url(banner, "Slack console:").rstrip("/")
+        before = requests.get(f"{console}/outlook", timeout=10).text
+        assert 'action="/console/clock"' in before and "Riley Chen" in before
+        moved = requests.post(
+            f"{console}/console/clock", data={"step": "day", "back": "/outlook"}, timeout=10
+        )
+        assert moved.url == f"{console}/outlook"
+        shown_at = [
+            datetime.fromisoformat(t)
+            for page in (before, moved.text)
+            for t in re.findall(r'<time datetime="([^"]+)"', page)[:1]
+        ]
+        assert shown_at[1] - shown_at[0] >= timedelta(days=1)
