@@ -98,7 +98,10 @@ def test_reply_as_candidate_interested_threads_into_the_inbox_and_the_bot_reads_
     cbot: RunningBot, step1: Message
 ) -> None:
     outlook = Outlook(cbot.sandbox)
+    state = outlook.http.get(f"{outlook.base}/outlook/state", params={"mailbox": MAILBOX}).json()
     answered = outlook.post("/outlook/reply", id=step1.id, preset="interested")
+    # The page polls this and redraws itself when mail arrives.
+    assert outlook.http.get(f"{outlook.base}/outlook/state").json() != state
     assert answered.status_code == 200 and "/outlook/message?" in answered.url
     [reply] = cbot.sandbox.store.inbox(MAILBOX)
     assert reply.in_reply_to == step1.internet_message_id

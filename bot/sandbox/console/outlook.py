@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-from flask import Flask, abort, redirect, request
+from flask import Flask, abort, jsonify, redirect, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -63,6 +63,7 @@ class Outlook:
     def register(self, app: Flask) -> None:
         app.add_url_rule("/outlook", "outlook", self.folder)
         app.add_url_rule("/outlook/message", "outlook_message", self.message)
+        app.add_url_rule("/outlook/state", "outlook_state", self.state)
         for name in ("reply", "bounce", "eml"):
             view = same_origin_only(lambda: self.console.slack.url, getattr(self, name))
             app.add_url_rule(f"/outlook/{name}", f"outlook_{name}", view, methods=["POST"])
@@ -95,6 +96,15 @@ class Outlook:
         return self._page(
             mailbox, folder=message.folder, message=message, thread=thread, back_on=back_on
         )
+
+    def state(self) -> Response:
+        """``GET /outlook/state?mailbox=…``: a token that changes when the mailbox does
+        (the page polls it and redraws itself)."""
+        return jsonify(state=self._state(self._mailbox(request.args)))
+
+    def _state(self, mailbox: str) -> str:
+        found = [m for f in FOLDERS for m in self.store.messages(mailbox, f)]
+        return f"{len(found)}.{max((m.seq for m in found), default=0)}"
 
     # ---- what a candidate does ----------------------------------------------------------
 
@@ -212,6 +222,7 @@ class Outlook:
             notice=notice,
             now=self.store.clock(),
             clock_steps=STEPS if self.console.clock is not None else {},
+            state=self._state(mailbox),
             back=request.full_path.rstrip("?"),
             presets=PRESETS,
             OUT_OF_OFFICE=OUT_OF_OFFICE,
