@@ -346,3 +346,13 @@ def test_scaleup_dev_shares_its_clock_with_the_console(tmp_path: Path) -> None:
             for t in re.findall(r'<time datetime="([^"]+)"', page)[:1]
         ]
         assert shown_at[1] - shown_at[0] >= timedelta(days=1)
+
+
+@pytest.mark.parametrize("back", ["//evil.example/x", "https://evil.example/", "/\\evil.example"])
+def test_the_clock_goes_back_only_to_a_console_page(bot: RunningBot, back: str) -> None:
+    control = share_clock(bot.sandbox, OffsetClock())
+    console = Outlook(bot.sandbox)
+    moved = console.http.post(
+        f"{console.base}/console/clock", data={"step": "hour", "back": back}, timeout=10
+    )
+    assert moved.url == f"{console.base}/" and control.clock.offset == timedelta(hours=1)
