@@ -184,12 +184,13 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     from bot.banner import banner
+    from bot.clock import OffsetClock
     from bot.container import build
     from bot.db import make_engine, upgrade
     from bot.private_files import private_dir
     from bot.sandbox import Sandbox
     from bot.sandbox.server import listen, serve
-    from bot.worker import AnotherWorker, sole_sqlite_worker, start_scheduler
+    from bot.worker import AnotherWorker, Waker, sole_sqlite_worker, start_scheduler
 
     sole = sole_sqlite_worker(settings.database_url)
     try:
@@ -217,10 +218,14 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
         sandbox = Sandbox.start(settings.data_dir / "sandbox", base_port=wanted)
         settings = sandbox.configure(settings)
     upgrade(make_engine(settings.database_url))
-    container = build(settings)
+    clock = OffsetClock()  # the console's clock control moves it (and the sandbox's) on
+    container = build(settings, clock=clock)
     server = serve(container.web, host=args.host, sock=sock, name="web")
     scheduler = start_scheduler(container)
     if sandbox is not None:
+        from bot.sandbox.console.clock import share_clock
+
+        share_clock(sandbox, clock, wake=Waker(scheduler))
         sandbox.attach_bot(settings.public_url + "/slack/events")
     print(banner(chosen, server.url, sandbox, wanted_port=wanted), flush=True)
     _wait_for_signal()

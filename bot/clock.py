@@ -45,3 +45,45 @@ class FakeClock:
 
     def monotonic(self) -> float:
         return self.now().timestamp()
+
+
+class OffsetClock:
+    """Another clock's time plus an offset that only grows: ``scaleup dev`` fast-forwards.
+
+    The bot and the sandbox read one of these under ``scaleup dev``, so the console can move
+    both on (to watch a follow-up two business days away go out) without touching the
+    machine's clock. Time never goes back: what was sent stays in the past.
+    """
+
+    def __init__(self, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    @property
+    def offset(self) -> timedelta:
+        """How far ahead of the base clock this clock runs."""
+        with self._lock:
+            return self._offset
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._base.now() + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move on by ``delta`` (not negative: ValueError) and return the new time."""
+        if delta < timedelta(0):
+            raise ValueError("The clock only moves forward.")
+        with self._lock:
+            self._offset += delta
+            return self._base.now() + self._offset
+
+    def advance_to(self, when: datetime) -> datetime:
+        """Move on to ``when`` (aware); a time already past leaves the clock where it is."""
+        if when.tzinfo is None:
+            raise ValueError("give an aware datetime")
+        with self._lock:
+            ahead = when - (self._base.now() + self._offset)
+            if ahead > timedelta(0):
+                self._offset += ahead
+            return self._base.now() + self._offset

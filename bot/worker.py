@@ -11,14 +11,18 @@ import fcntl
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import delete, select
 
+from bot.clock import SystemClock
 from bot.container import Container
 from bot.db import transaction
 from bot.models import Mailbox, OutlookAuthFlow, SlackPost
@@ -203,10 +207,49 @@ def start_scheduler(container: Container) -> BackgroundScheduler:
             id=name,
             max_instances=1,
             coalesce=True,
-            next_run_time=container.clock.now(),
+            next_run_time=SystemClock().now(),  # APScheduler runs on the machine's time
         )
     scheduler.start()
     return scheduler
+
+
+class Waker:
+    """Runs the dispatch and reply-sync ticks now rather than at their next interval
+    (``scaleup dev`` after its clock moved on: what became due goes out at once).
+
+    A tick still running when asked (APScheduler then skips the run) runs again right
+    after it ends, so a wake is never lost to an interval.
+    """
+
+    jobs = ("dispatch", "sync_replies")
+
+    def __init__(self, scheduler: BaseScheduler) -> None:
+        self._scheduler = scheduler
+        self._wanted: dict[str, datetime] = {}  # job -> a run at or after this is the wake's
+        self._lock = threading.Lock()
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
+
+    def __call__(self) -> None:
+        # APScheduler runs on the machine's time, whatever the bot's clock says.
+        at = SystemClock().now()
+        with self._lock:
+            self._wanted.update(dict.fromkeys(self.jobs, at))
+        for name in self.jobs:
+            self._scheduler.modify_job(name, next_run_time=at)
+
+    def _submitted(self, event: JobSubmissionEvent) -> None:
+        with self._lock:
+            wanted = self._wanted.get(event.job_id)
+            if wanted is not None and max(event.scheduled_run_times) >= wanted:
+                del self._wanted[event.job_id]
+
+    def _skipped(self, event: JobSubmissionEvent) -> None:
+        with self._lock:
+            again = event.job_id in self._wanted
+        if again:
+            at = SystemClock().now() + timedelta(seconds=0.2)
+            self._scheduler.modify_job(event.job_id, next_run_time=at)
 
 
 def _logged(name: str, job: Callable[[], None]) -> Callable[[], None]:

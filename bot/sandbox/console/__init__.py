@@ -14,6 +14,10 @@ mrkdwn to HTML: emoji, mentions and channels by name) and ``dates`` (``<!date^â€
 (Block Kit and the page as HTML, Jinja2 with autoescape), ``exchanges`` (what a person
 did, the recording driver), ``timeline`` (what a person saw), ``origin`` (forms only from
 the console's own page) and ``routes`` (the Flask routes and state).
+
+``/outlook`` is the mail side (``outlook``: each sandbox mailbox's folders and threads;
+``candidate``: what a candidate answers), and ``clock`` moves the time of ``scaleup dev``'s
+bot and sandbox forward.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
+from bot.sandbox.console import clock
 from bot.sandbox.console.elements import REQUIRED, form_values
 from bot.sandbox.console.mrkdwn import mrkdwn
+from bot.sandbox.console.outlook import Outlook
 from bot.sandbox.console.render import Where, block_html, message_html, modal_html
 from bot.sandbox.console.routes import Console
 
@@ -35,6 +41,7 @@ __all__ = [
     "Console",
     "Where",
     "block_html",
+    "console_of",
     "console_url",
     "form_values",
     "message_html",
@@ -57,4 +64,16 @@ def mount_console(app: Flask, sandbox: Sandbox) -> Console:
     """
     console = Console(sandbox)
     console.register(app)
+    Outlook(console).register(app)
+    clock.register(app, console)
+    app.extensions[_EXTENSION] = console
+    return console
+
+
+_EXTENSION = "scaleup.console"
+
+
+def console_of(sandbox: Sandbox) -> Console:
+    """The console mounted on ``sandbox``'s Slack server."""
+    console: Console = sandbox.slack.wsgi_app.extensions[_EXTENSION]
     return console

@@ -111,6 +111,11 @@ def exchange_html(
     return Markup(_macro("timeline.html", "exchange")(exchange, replies, where, gone))
 
 
+def render(template: str, **context: Any) -> str:
+    """A whole page from ``templates/`` (``outlook.html``…), with the console's globals."""
+    return _ENV.get_template(template).render(**context)
+
+
 def page_html(**context: Any) -> str:
     """The whole console page (see ``templates/page.html`` for what it takes)."""
     return _ENV.get_template("page.html").render(**context)

@@ -15,6 +15,7 @@ from flask import Flask, abort, jsonify, redirect, request
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from bot.sandbox.console.clock import STEPS, ClockControl
 from bot.sandbox.console.elements import form_values, plain
 from bot.sandbox.console.exchanges import Draft, Exchange, RecordingDriver
 from bot.sandbox.console.origin import guard_console, same_origin_only
@@ -44,6 +45,8 @@ class Console:
         self._drafts: dict[tuple[str, str], Draft] = {}
         self._notices: dict[str, str] = {}
         self._driver: RecordingDriver | None = None
+        #: The shared clock's control under ``scaleup dev`` (``clock.share_clock``).
+        self.clock: ClockControl | None = None
 
     def register(self, app: Flask) -> None:
         guard_console(app, lambda: self.slack.url)
@@ -93,6 +96,8 @@ class Console:
             timeline=[html for _, html in sorted(items, key=lambda t: -t[0])],
             state=state,
             now=now,
+            sandbox_now=self.sandbox.store.clock(),
+            clock_steps=STEPS if self.clock is not None else {},
         )
 
     def updates(self) -> Response:
