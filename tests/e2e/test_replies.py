@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
+from bot.sandbox.testing import post_slack
+from bot.worker import reply_sync, slack_poster
 from handlers import reply_blocks as rb
 from tests.conftest import RunningBot
 from tests.e2e.replies_helpers import (
@@ -171,3 +173,45 @@ def test_a_reply_to_the_hiring_managers_mailbox_stops_the_recruiters_campaign(
     ]
     assert len(cards(bot, channel)) == 1
     assert TEAM
+
+
+def test_cards_found_while_slack_is_down_are_each_posted_once_when_it_is_back(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    """Replies arrive during a Slack outage (5xx), then a 429 with Retry-After: the sync
+    still stops each sequence at once, and every card reaches the thread exactly once."""
+    bot = cbot
+    channel = start_and_send(bot, clock, PEOPLE)
+    slack = bot.sandbox.slack
+    mail, box = inbound(bot), RECRUITER.email
+    for email in ("jana@talent.example", "omar@talent.example", "mei@talent.example"):
+        mail.reply(box, sent_id(bot, email), text="Yes, I'm interested! Let's talk.")
+
+    slack.faults.outage(503)
+    report = reply_sync(bot.container, "w1").tick()
+    assert report.replies == 3
+    assert [s for e, s in states(bot).items() if e != "li@talent.example"] == ["replied"] * 3
+    poster = slack_poster(bot.container, "p1")
+    for _ in range(4):  # Slack is down: every try fails, nothing is dropped
+        assert poster.tick().posted == 0
+        clock.advance(minutes=5)
+    assert cards(bot, channel) == []
+
+    slack.faults.restore()
+    slack.faults.throttle(retry_after=7, calls=1)
+    assert poster.tick().posted == 0  # the 429: its Retry-After is waited out
+    clock.advance(seconds=8)
+    post_slack(bot)
+    posted = cards(bot, channel)
+    assert sorted(c["text"].split(" answered")[0].split()[-1] for c in posted) == [
+        "jana@talent.example",
+        "mei@talent.example",
+        "omar@talent.example",
+    ]
+    ok = [
+        c
+        for c in slack.calls("chat.postMessage")
+        if c.response.get("ok") and "answered" in str(c.params.get("text", ""))
+    ]
+    assert len(ok) == 3  # each card exactly once, though each was tried while Slack was down
+    assert reply_sync(bot.container, "w1").tick().replies == 0  # and never found twice
