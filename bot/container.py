@@ -131,7 +131,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     )
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="bolt-listener")
     bolt = build_bolt_app(settings, deps, db, installations, clock, listeners)
-    web = create_web_app(bolt, mailboxes, db, slack_step)
+    web = create_web_app(
+        bolt, mailboxes, db, slack_step, secure_cookies=settings.public_url.startswith("https://")
+    )
     web.wsgi_app = SlackRequestGuard(web.wsgi_app, settings.slack_signing_secret)  # type: ignore[method-assign]
     return Container(
         settings,

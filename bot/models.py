@@ -126,6 +126,12 @@ class OutlookAuthFlow(Base):
     slack_nonce: Mapped[str | None] = mapped_column(String(128))
     #: When Sign in with Slack proved the browser is the flow's own Slack user.
     slack_verified_at: Mapped[datetime | None]
+    #: SHA-256 (hex) of the cookie given to the browser that passed Sign in with Slack;
+    #: the Microsoft callback must come from that browser.
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The mailbox this sign-in replaces once it succeeds: ``{"mailbox": id, "connected":
+    #: ISO 8601, "named": fingerprint of what the confirmation named}``.
+    replaces: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AuditEntry(Base):

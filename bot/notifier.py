@@ -13,6 +13,7 @@ from handlers.mrkdwn import esc
 from handlers.notice_blocks import thread_notice
 from handlers.reply_blocks import reply_card
 from outreach.notify import (
+    CampaignDeletedWithMailbox,
     CampaignPaused,
     DelegationRevoked,
     MailboxConnected,
@@ -55,6 +56,11 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
         case MailboxConnectedByOther(email=email):
             return f"Your address {esc(email)} was connected to ScaleUp", blocks.connected_by_other(
                 notice
+            )
+        case CampaignDeletedWithMailbox(campaign=name):
+            return (
+                f"Your campaign {esc(name)} was deleted with its mailbox",
+                blocks.campaign_deleted_with_mailbox(notice),
             )
         case MailboxNeedsReconnect(email=email, reason=reason):
             return f"Reconnect {esc(email)}", blocks.needs_reconnect(email, reason, notice.advice)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.db import SessionFactory
 from outreach.errors import ConnectError, GraphError, MailboxError
 from outreach.mailboxes import Mailboxes
-from outreach.signin import SlackStep
+from outreach.signin import SlackStep, browser_cookie_name
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,17 @@ def page(title: str, message: str, *, ok: bool, status: int = 200) -> Response:
 
 
 def create_web_app(
-    bolt: App, mailboxes: Mailboxes, db: SessionFactory, slack_step: SlackStep | None = None
+    bolt: App,
+    mailboxes: Mailboxes,
+    db: SessionFactory,
+    slack_step: SlackStep | None = None,
+    *,
+    secure_cookies: bool = False,
 ) -> Flask:
     """The WSGI app served by gunicorn (``scaleup web``) or by ``scaleup dev``.
 
-    ``slack_step`` is None when Sign in with Slack is not configured.
+    ``slack_step`` is None when Sign in with Slack is not configured; ``secure_cookies``
+    (PUBLIC_URL is https) marks the sign-in cookie ``Secure``.
     """
     web = Flask("scaleup")
     slack = SlackRequestHandler(bolt)
@@ -83,10 +89,18 @@ def create_web_app(
     @web.route("/outlook/callback", methods=["GET", "POST"])
     def outlook_callback() -> Response:
         params = request.form if request.method == "POST" else request.args
+        # The cookie of the browser that passed Sign in with Slack, if this sign-in went
+        # through it: Microsoft answers with a top-level GET (response_mode=query), so a
+        # SameSite=Lax cookie comes along.
+        cookie = browser_cookie_name(params.get("state", ""))
         try:
-            status = mailboxes.complete_connect({k: v for k, v in params.items()})
+            status = mailboxes.complete_connect(
+                {k: v for k, v in params.items()}, request.cookies.get(cookie)
+            )
         except ConnectError as exc:
-            return page("Mailbox not connected", exc.message, ok=False, status=400)
+            refused = page("Mailbox not connected", exc.message, ok=False, status=400)
+            refused.delete_cookie(cookie, path="/outlook")
+            return refused
         except (GraphError, MailboxError):
             log.exception("Graph failed while connecting a mailbox")
             return page(
@@ -96,12 +110,14 @@ def create_web_app(
                 ok=False,
                 status=502,
             )
-        return page(
+        done = page(
             "Outlook connected",
             f"ScaleUp can now send from {status.email} as “{status.sender_name}”. "
             "A confirmation is waiting in Slack.",
             ok=True,
         )
+        done.delete_cookie(cookie, path="/outlook")
+        return done
 
     @web.get("/outlook/start")
     def outlook_start() -> Response:
@@ -119,9 +135,22 @@ def create_web_app(
         if slack_step is None:
             return page("Sign-in link not valid", SIGN_IN_OFF, ok=False, status=404)
         try:
-            return _redirect(slack_step.finish(dict(request.args.items())))
+            passed = slack_step.finish(dict(request.args.items()))
         except ConnectError as exc:
             return page("Mailbox not connected", exc.message, ok=False, status=400)
+        onward = _redirect(passed.microsoft_url)
+        # Only this browser may finish the Microsoft step (a forwarded Microsoft link
+        # lacks the cookie); the bot keeps only the value's hash.
+        onward.set_cookie(
+            passed.cookie_name,
+            passed.cookie_value,
+            max_age=passed.max_age,
+            path="/outlook",
+            secure=secure_cookies,
+            httponly=True,
+            samesite="Lax",
+        )
+        return onward
 
     @web.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:

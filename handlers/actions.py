@@ -3,7 +3,6 @@ that the clicker may; a stale or foreign button gets a sentence only the clicker
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any
 
@@ -14,14 +13,16 @@ from handlers import blocks
 from handlers.commands import open_connect_modal
 from handlers.deps import Deps
 from handlers.events import publish_home
-from handlers.views import sign_in_reply, tell
+from handlers.views import sign_in_link_reply, tell
 from outreach.errors import OutreachError
+from outreach.removal import RemovalChanged
 
 
 def register(app: App, deps: Deps) -> None:
     app.action(blocks.CONNECT_START)(partial(connect_start, deps=deps))
     app.action(blocks.SIGN_IN)(sign_in_clicked)
     app.action(blocks.DISCONNECT_CONFIRM)(partial(disconnect_confirmed, deps=deps))
+    app.action(blocks.DISCONNECT_START)(partial(disconnect_started, deps=deps))
     app.action(blocks.DISCONNECT_CANCEL)(disconnect_cancelled)
     app.action(blocks.REPLACE_CONFIRM)(partial(replace_confirmed, deps=deps))
 
@@ -79,17 +80,21 @@ def sign_in_clicked(ack: Ack) -> None:
 def disconnect_confirmed(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
 ) -> None:
+    """Disconnect the mailbox the button names, if it is still that connection and what
+    goes is still what the confirmation named; else say so, deleting nothing."""
     ack()
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-    mailbox_id, email = blocks.parse_mailbox_value(_value(body))
+    ref = blocks.parse_mailbox_value(_value(body))
+    if ref is None:
+        message = blocks.OUTDATED_MAILBOX_BUTTON
+        _answer(body, respond, client, message, blocks.error(message))
+        return
     try:
-        if mailbox_id is None and email is not None:  # a button from before ids: its address
-            mine = deps.mailboxes.status(team_id, user_id)
-            if mine is None or mine.email != email:
-                mailbox_id, email = -1, email  # gone: answered as stale below
-            else:
-                mailbox_id = mine.id
-        report = deps.mailboxes.disconnect(team_id, user_id, mailbox_id, email)
+        # A button that named nothing (a DM of an older version) names nothing to delete.
+        report = deps.mailboxes.disconnect(team_id, user_id, ref.key, ref.email, ref.named or "")
+    except RemovalChanged as exc:
+        _answer(body, respond, client, exc.message, blocks.disconnect_confirm(exc.preview))
+        return
     except OutreachError as exc:
         _answer(body, respond, client, exc.message, blocks.error(exc.message))
         return
@@ -104,28 +109,63 @@ def disconnect_confirmed(
     publish_home(client, deps, team_id, user_id)
 
 
-def replace_confirmed(
+def disconnect_started(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
 ) -> None:
-    """ "Replace X with Y": disconnect X (the mailbox the button names), then sign in to Y."""
+    """App Home's Disconnect: answer with the confirmation naming what goes."""
     ack()
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-    try:
-        value = json.loads(_value(body) or "{}")
-        mailbox_id, old, new = int(value["id"]), str(value["email"]), str(value["new"])
-        name = str(value.get("name") or new)
-    except (ValueError, KeyError, TypeError):
-        message = "This button is no longer valid. Run /scaleup connect again."
+    ref = blocks.parse_mailbox_value(_value(body))
+    if ref is None:
+        message = blocks.OUTDATED_MAILBOX_BUTTON
         _answer(body, respond, client, message, blocks.error(message))
         return
     try:
-        report = deps.mailboxes.disconnect(team_id, user_id, mailbox_id, old)
+        preview = deps.mailboxes.removal_preview(team_id, user_id, ref.key, ref.email)
     except OutreachError as exc:
         _answer(body, respond, client, exc.message, blocks.error(exc.message))
         return
-    summary, reply = sign_in_reply(deps, team_id, user_id, new, name)
-    _answer(body, respond, client, summary, blocks.disconnected(report) + reply, replace=True)
-    publish_home(client, deps, team_id, user_id)
+    summary = f"Disconnect {preview.email}?"
+    _answer(body, respond, client, summary, blocks.disconnect_confirm(preview))
+
+
+def replace_confirmed(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """ "Replace X with Y": the sign-in for Y, recording that it replaces X as the
+    confirmation named it. Nothing is deleted here: X goes only when Y's sign-in succeeds."""
+    ack()
+    team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+    ref = blocks.parse_mailbox_value(_value(body))
+    new, name = (ref.extra.get("new"), ref.extra.get("name")) if ref else (None, None)
+    if ref is None or not new:
+        message = "This button is out of date. Run /scaleup connect again."
+        _answer(body, respond, client, message, blocks.error(message))
+        return
+    name = name or new
+    try:
+        link = deps.mailboxes.begin_connect(
+            team_id,
+            user_id,
+            new,
+            name,
+            replaces=ref.key,
+            replaces_email=ref.email,
+            named=ref.named or "",
+        )
+    except RemovalChanged as exc:
+        summary = f"Replace {exc.preview.email} with {new}?"
+        _answer(body, respond, client, summary, blocks.replace_confirm(exc.preview, new, name))
+        return
+    except OutreachError as exc:
+        _answer(body, respond, client, exc.message, blocks.error(exc.message))
+        return
+    summary, reply = sign_in_link_reply(link, new)
+    note = blocks.context(
+        f"{blocks.esc(ref.email)} stays connected until this sign-in succeeds; it is deleted "
+        "then, as the confirmation said."
+    )
+    _answer(body, respond, client, summary, [*reply, note], replace=True)
 
 
 def disconnect_cancelled(ack: Ack, respond: Respond) -> None:

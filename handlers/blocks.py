@@ -6,13 +6,19 @@ Action ids are constants here so listeners and builders cannot drift apart.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from handlers.limits import BUTTON_CHARS, SECTION_CHARS, clip, confirm_dialog
 from handlers.mrkdwn import esc as esc  # the one escaping function, re-exported
 from handlers.mrkdwn import esc_message, mention
+from outreach.keys import MailboxKey, mailbox_key
 from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
-from outreach.notify import MailboxConnectedByOther, SendingFromYourMailbox
+from outreach.notify import (
+    CampaignDeletedWithMailbox,
+    MailboxConnectedByOther,
+    SendingFromYourMailbox,
+)
 
 Block = dict[str, Any]
 
@@ -200,28 +206,69 @@ def mailbox_status(status: MailboxStatus | None) -> list[Block]:
     return [text(_state_line(status) + f"\nSender name: {esc(status.sender_name)}")]
 
 
-def mailbox_value(mailbox_id: int, email: str) -> str:
-    """A button value naming one mailbox: ``id:address`` (ids can be reused, addresses not)."""
-    return f"{mailbox_id}:{email}"
+def mailbox_value(key: MailboxKey, email: str, named: str = "", **extra: str) -> str:
+    """A button value naming one connection of a mailbox (its key: ids can be reused), its
+    address for the sentences, and the fingerprint of what the message named as deleted
+    (:attr:`RemovalPreview.named`). At most about 400 characters (Slack: 2,000)."""
+    value = {
+        "mailbox": key.id,
+        "connected": key.connected_at.isoformat(),
+        "email": email,
+        "named": named,
+        **extra,
+    }
+    return json.dumps(value)
 
 
-def parse_mailbox_value(value: str | None) -> tuple[int | None, str | None]:
-    """(mailbox id, address) from :func:`mailbox_value`; a bare address (older buttons)
-    gives (None, address)."""
-    head, sep, tail = (value or "").partition(":")
-    if sep and head.isdigit():
-        return int(head), tail or None
-    return None, value or None
+@dataclass(frozen=True)
+class MailboxRef:
+    """What a mailbox button carries (:func:`mailbox_value`)."""
+
+    key: MailboxKey
+    email: str
+    named: str | None  # None: the button named nothing to delete (App Home)
+    extra: dict[str, str]
+
+
+def parse_mailbox_value(value: object) -> MailboxRef | None:
+    """The :class:`MailboxRef` of a mailbox button, or None for any other value (a
+    button of an older version, an id out of range, a value not written here)."""
+    try:
+        data = json.loads(str(value))
+        key = mailbox_key(data["mailbox"], data["connected"])
+        email, named = data["email"], data.get("named")
+    except (ValueError, TypeError, KeyError, RecursionError, AttributeError):
+        return None
+    if key is None or not isinstance(email, str) or not isinstance(named, str | None):
+        return None
+    extra = {k: v for k, v in data.items() if isinstance(v, str) and k not in _MAILBOX_KEYS}
+    return MailboxRef(key, email, named or None, extra)
+
+
+_MAILBOX_KEYS = frozenset({"mailbox", "connected", "email", "named"})
+OUTDATED_MAILBOX_BUTTON = (
+    "This button is out of date. `/scaleup status` shows your mailbox; `/scaleup disconnect` "
+    "asks again."
+)
 
 
 def _what_goes(preview: RemovalPreview) -> str:
-    """The campaigns and stored messages a disconnect deletes, named."""
+    """The campaigns and stored messages a disconnect deletes, named, with the campaigns
+    other people run from the mailbox and who they are."""
     lines = ["• its Microsoft sign-in tokens (ScaleUp can no longer send from it)"]
     if preview.campaigns:
         named = ", ".join(f"*{esc(name)}* ({esc(state)})" for name, state in preview.campaigns[:20])
         more = len(preview.campaigns) - 20
         named += f" and {more} more" if more > 0 else ""
         lines.append(f"• {len(preview.campaigns)} campaign(s) sending from it: {named}")
+        if preview.others:
+            theirs = ", ".join(f"*{esc(name)}* ({mention(by)})" for name, by in preview.others[:10])
+            more = len(preview.others) - 10
+            theirs += f" and {more} more" if more > 0 else ""
+            lines.append(
+                f"   including {len(preview.others)} campaign(s) other people run from it, "
+                f"who are told when they go: {theirs}"
+            )
     else:
         lines.append("• no campaigns (none send from it)")
     lines.append(f"• {preview.messages} stored outgoing message(s)")
@@ -238,7 +285,7 @@ def disconnect_confirm(preview: RemovalPreview) -> list[Block]:
             button(
                 "Disconnect",
                 DISCONNECT_CONFIRM,
-                value=mailbox_value(preview.mailbox_id, preview.email),
+                value=mailbox_value(preview.key, preview.email, preview.named),
                 style="danger",
             ),
             button("Cancel", DISCONNECT_CANCEL),
@@ -248,14 +295,15 @@ def disconnect_confirm(preview: RemovalPreview) -> list[Block]:
 
 def replace_confirm(preview: RemovalPreview, new_email: str, sender_name: str) -> list[Block]:
     """Connecting another address while one is connected: say what goes, then ask."""
-    value = json.dumps(
-        {"id": preview.mailbox_id, "email": preview.email, "new": new_email, "name": sender_name}
+    value = mailbox_value(
+        preview.key, preview.email, preview.named, new=new_email, name=sender_name[:100]
     )
     return [
         text(
             f"*{esc(preview.email)}* is connected now; you can connect one mailbox. To connect "
-            f"*{esc(new_email)}* instead, ScaleUp first disconnects {esc(preview.email)} and "
-            f"deletes:\n{_what_goes(preview)}\nNothing is deleted until you click the button."
+            f"*{esc(new_email)}* instead, sign in to it; once that sign-in succeeds, ScaleUp "
+            f"disconnects {esc(preview.email)} and deletes:\n{_what_goes(preview)}\n"
+            "Nothing is deleted before then, nor if any of this changes meanwhile."
         ),
         actions(
             button(
@@ -286,7 +334,11 @@ def connected_by_other(notice: MailboxConnectedByOther) -> list[Block]:
             button(
                 "Disconnect",
                 DISCONNECT_CONFIRM,
-                value=mailbox_value(notice.mailbox_id, notice.email),
+                value=mailbox_value(
+                    MailboxKey(notice.mailbox_id, notice.connected_at), notice.email, notice.named
+                )
+                if notice.connected_at
+                else json.dumps({"email": notice.email}),
                 style="danger",
                 confirm=confirm_dialog(
                     "Disconnect this mailbox?",
@@ -320,6 +372,19 @@ def disconnected(report: DisconnectReport) -> list[Block]:
     ]
 
 
+def campaign_deleted_with_mailbox(notice: CampaignDeletedWithMailbox) -> list[Block]:
+    """The DM to someone whose campaign went with another person's mailbox."""
+    return [
+        text(
+            f":wastebasket: Your campaign *{esc(notice.campaign)}* was deleted: "
+            f"{mention(notice.disconnected_by)} disconnected the mailbox "
+            f"*{esc(notice.mailbox_email)}* it sent from, and a mailbox's campaigns go with it. "
+            "Its shortlist stays; to go on, create the campaign again from a mailbox you may "
+            "send from."
+        )
+    ]
+
+
 def error(message: str) -> list[Block]:
     return [text(f":x: {message}")]
 
@@ -338,22 +403,15 @@ def home(status: MailboxStatus | None, campaigns: list[Block] | None = None) -> 
         ]
     else:
         blocks.append(text(_state_line(status) + f"\nSender name: {esc(status.sender_name)}"))
-        confirm = confirm_dialog(
-            "Disconnect Outlook?",
-            f"ScaleUp deletes the sign-in tokens and stored data of {clip(status.email, 200)}.",
-            "Disconnect",
-            "Keep it",
-        )
         reconnect = "Reconnect" if status.state != "connected" else "Reconnect / switch"
         blocks.append(
             actions(
                 button(reconnect, CONNECT_START, value=status.email),
+                # Answers with the confirmation that names what goes; deletes nothing itself.
                 button(
-                    "Disconnect",
-                    DISCONNECT_CONFIRM,
-                    value=mailbox_value(status.id, status.email),
-                    style="danger",
-                    confirm=confirm,
+                    "Disconnect…",
+                    DISCONNECT_START,
+                    value=mailbox_value(MailboxKey(status.id, status.connected_at), status.email),
                 ),
             )
         )

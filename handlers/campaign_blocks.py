@@ -15,7 +15,7 @@ from handlers.blocks import Block, actions, button, context, esc, text
 from handlers.limits import LINE_CHARS, TEXT_BUDGET, clip, confirm_dialog, fit_lines, sections
 from outreach.campaigns import CampaignStatus, StartReport
 from outreach.counters import ParentCounters
-from outreach.keys import CampaignKey
+from outreach.keys import CampaignKey, campaign_key
 from outreach.metrics import CampaignNumbers
 from outreach.previews import Preview, PreviewStep
 from outreach.schedule import MAX_DAILY_CAP
@@ -245,12 +245,12 @@ def campaign_button_ref(value: object) -> tuple[CampaignKey, str] | None:
     """The (key, name) a campaign button carries, or None for anything else."""
     try:
         data = json.loads(str(value))
-        campaign_id, created, name = data["campaign"], data["created"], data["name"]
-        if type(campaign_id) is not int or not isinstance(name, str):
-            return None
-        return CampaignKey(campaign_id, datetime.fromisoformat(created)), name
-    except (ValueError, TypeError, KeyError):
+        key, name = campaign_key(data["campaign"], data["created"]), data["name"]
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
+    if key is None or not isinstance(name, str):
+        return None
+    return key, name
 
 
 _STALE = {

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from handlers.blocks import Block, actions, button, context, text
 from handlers.mrkdwn import esc
-from outreach.keys import ReplyKey
+from outreach.keys import ReplyKey, reply_key
 from outreach.notify import ReplyReceived
 
 REPLY_INTERESTED = "reply_interested"
@@ -48,11 +48,8 @@ def reply_value(key: ReplyKey) -> str:
 
 def reply_ref(value: object) -> ReplyKey | None:
     """The reply a button's value names, or None for a value this version did not write."""
-    try:
-        raw_id, raw_at = str(value).split("|", 1)
-        return ReplyKey(int(raw_id), datetime.fromisoformat(raw_at))
-    except (ValueError, TypeError):
-        return None
+    raw_id, sep, raw_at = str(value).partition("|")
+    return reply_key(raw_id, raw_at) if sep else None
 
 
 def _date(moment: datetime, fmt: str = "{date_short_pretty} {time}") -> str:

@@ -8,7 +8,7 @@ from datetime import datetime
 from handlers.blocks import Block, context, esc, text
 from handlers.limits import TEXT_BUDGET, fitting, sections
 from outreach.delegations import Delegated, Revoked
-from outreach.keys import MailboxKey
+from outreach.keys import MailboxKey, mailbox_key
 from outreach.suppressions import DncAdded, DncEntry
 
 DELEGATE_USAGE = (
@@ -100,11 +100,11 @@ def revoke_button_ref(value: object) -> tuple[MailboxKey, str, str] | None:
     None for any other value."""
     try:
         data = json.loads(str(value))
-        box, email, delegate = data["mailbox"], data["email"], data["delegate"]
-        key = MailboxKey(box, datetime.fromisoformat(data["connected"]))
-    except (ValueError, TypeError, KeyError):
+        key = mailbox_key(data["mailbox"], data["connected"])
+        email, delegate = data["email"], data["delegate"]
+    except (ValueError, TypeError, KeyError, RecursionError):
         return None
-    if type(box) is not int or not isinstance(email, str) or not isinstance(delegate, str):
+    if key is None or not isinstance(email, str) or not isinstance(delegate, str):
         return None
     return key, email, delegate
 

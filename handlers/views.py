@@ -15,6 +15,7 @@ from handlers import blocks
 from handlers.deps import Deps
 from outreach.addresses import normalize_email
 from outreach.errors import InvalidEmail, OutreachError
+from outreach.mailboxes import SignInLink
 from outreach.signin import AnotherMailboxConnected
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,20 @@ def sign_in_reply(
     try:
         link = deps.mailboxes.begin_connect(team_id, user_id, email, name)
     except AnotherMailboxConnected as exc:
-        preview = deps.mailboxes.removal_preview(team_id, user_id, exc.current_id, exc.current)
+        try:
+            preview = deps.mailboxes.removal_preview(team_id, user_id)
+        except OutreachError as gone:  # disconnected meanwhile
+            return gone.message, blocks.error(gone.message)
         return (
-            f"Replace {exc.current} with {exc.requested}?",
+            f"Replace {preview.email} with {exc.requested}?",
             blocks.replace_confirm(preview, exc.requested, name),
         )
     except OutreachError as exc:
         return exc.message, blocks.error(exc.message)
+    return sign_in_link_reply(link, email)
+
+
+def sign_in_link_reply(link: SignInLink, email: str) -> tuple[str, list[blocks.Block]]:
+    """The sign-in button for ``link``."""
     summary = "Sign in with Slack, then Microsoft" if link.slack_first else "Sign in with Microsoft"
     return summary, blocks.sign_in_prompt(link.url, email.lower(), slack_first=link.slack_first)

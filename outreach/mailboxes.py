@@ -9,6 +9,7 @@ which the user confirms after seeing what goes.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import secrets
@@ -29,7 +30,6 @@ from bot.models import (
     AuditEntry,
     Campaign,
     Mailbox,
-    OutboxMessage,
     OutlookAuthFlow,
     Shortlist,
     Suppression,
@@ -44,6 +44,7 @@ from outreach.errors import (
     MailboxNeedsReconnect,
     MailboxTaken,
     NoMailbox,
+    OutreachError,
     SignInFailed,
     SignInLinkExpired,
     SignInLinkUnknown,
@@ -51,15 +52,26 @@ from outreach.errors import (
     WrongMailbox,
 )
 from outreach.graph import GraphClient, TokenSource, all_addresses, primary_smtp_address
+from outreach.keys import MailboxKey
 from outreach.microsoft import MicrosoftLogin, TokenCache, refusal
 from outreach.notify import MailboxConnected, MailboxConnectedByOther, Notifier, SlackDirectory
 from outreach.notify import MailboxNeedsReconnect as NeedsReconnectNotice
+from outreach.removal import (
+    AlreadyYourMailbox,
+    RemovalChanged,
+    ReplacedMailboxChanged,
+    preview_of,
+    tell_other_creators,
+)
+from outreach.removal import RemovalPreview as RemovalPreview  # builders import it from here
 from outreach.signin import (
     AnotherMailboxConnected,
+    NotYourBrowser,
     NotYourMailbox,
     NotYourMailboxButton,
     SlackSignInUnavailable,
     StaleMailboxButton,
+    browser_hash,
     owns_mailbox,
 )
 
@@ -111,16 +123,6 @@ class SignInLink:
     slack_first: bool
 
 
-@dataclass(frozen=True)
-class RemovalPreview:
-    """What disconnecting a mailbox would delete, for the confirmation that names it."""
-
-    mailbox_id: int
-    email: str
-    campaigns: list[tuple[str, str]]  # (name, state), by name
-    messages: int  # stored outgoing messages (the outbox) of the mailbox
-
-
 class Mailboxes:
     """The mailbox connection service."""
 
@@ -155,16 +157,38 @@ class Mailboxes:
 
     # -- connect -----------------------------------------------------------------------
     def begin_connect(
-        self, team_id: str, user_id: str, email: str, sender_name: str
+        self,
+        team_id: str,
+        user_id: str,
+        email: str,
+        sender_name: str,
+        *,
+        replaces: MailboxKey | None = None,
+        replaces_email: str | None = None,
+        named: str | None = None,
     ) -> SignInLink:
         """Record a single-use sign-in for this user and return the URL to open.
 
         That is Microsoft's sign-in URL when ``email`` is the user's Slack profile email,
         else the bot's ``/outlook/start`` (Sign in with Slack first). Raises MailboxTaken,
-        AnotherMailboxConnected (the user must confirm replacing it first) or
+        AnotherMailboxConnected (the user must confirm replacing it first),
+        AlreadyYourMailbox (``email`` is an address of the connected mailbox) or
         SlackSignInUnavailable (another address, and Sign in with Slack is not configured).
+
+        ``replaces`` (with ``replaces_email``, the address the button showed, and
+        ``named``, the fingerprint of what the Replace confirmation named):
+        the user confirmed replacing that mailbox. Nothing is deleted here; the sign-in
+        records it, and the old mailbox goes only when the new one is stored
+        (:meth:`complete_connect`). Raises StaleMailboxButton / NotYourMailboxButton when
+        the key no longer names the user's mailbox, RemovalChanged when what it deletes
+        is no longer what the confirmation named.
         """
         address = normalize_email(email)
+        with self._db() as session:
+            current = self._owned(session, team_id, user_id)
+            current_id, current_email = (current.id, current.email) if current else (0, "")
+        if current_email and current_email != address:
+            self._refuse_own_alias(current_id, current_email, address)
         profile = self._directory.email_of(team_id, user_id) if self._directory else None
         needs_slack = not owns_mailbox(profile, [address])
         now = self._clock.now()
@@ -172,8 +196,21 @@ class Mailboxes:
             owner = session.scalars(select(Mailbox).where(Mailbox.email == address)).first()
             if owner and (owner.team_id, owner.owner_user_id) != (team_id, user_id):
                 raise MailboxTaken(address)
+            replacing = None
+            if replaces is not None:
+                old = self._keyed(
+                    session, team_id, user_id, replaces, replaces_email, owner_only=True
+                )
+                preview = preview_of(session, old)
+                if named is not None and preview.named != named:
+                    raise RemovalChanged(preview)
+                replacing = {
+                    "mailbox": old.id,
+                    "connected": old.connected_at.isoformat(),
+                    "named": preview.named,
+                }
             mine = self._owned(session, team_id, user_id)
-            if mine is not None and mine.email != address:
+            if replacing is None and mine is not None and mine.email != address:
                 raise AnotherMailboxConnected(mine.id, mine.email, address)
             if needs_slack and self._slack_start_url is None:
                 raise SlackSignInUnavailable(address, profile)
@@ -190,15 +227,40 @@ class Mailboxes:
                     flow_enc=self._cipher.encrypt(json.dumps(flow)),
                     created_at=now,
                     expires_at=now + FLOW_LIFETIME,
+                    replaces=replacing,
                 )
             )
         if needs_slack:
             return SignInLink(f"{self._slack_start_url}?{urlencode({'state': state})}", True)
         return SignInLink(str(flow["auth_uri"]), False)
 
-    def complete_connect(self, auth_response: Mapping[str, str]) -> MailboxStatus:
-        """Finish a sign-in from Microsoft's redirect; raise a ConnectError saying why not."""
+    def _refuse_own_alias(self, mailbox_id: int, connected: str, requested: str) -> None:
+        """Raise AlreadyYourMailbox when ``requested`` is an address of the connected
+        mailbox (read from Graph with its own token). When Graph cannot tell, the normal
+        flow goes on: the sign-in refuses an alias anyway, before anything is deleted."""
+        try:
+            me = self.graph_for(mailbox_id).me()
+        except (OutreachError, requests.RequestException) as exc:
+            log.info("could not read the connected mailbox's addresses: %s", type(exc).__name__)
+            return
+        if requested in {a.lower() for a in all_addresses(me)}:
+            raise AlreadyYourMailbox(requested, connected)
+
+    def complete_connect(
+        self, auth_response: Mapping[str, str], browser_secret: str | None = None
+    ) -> MailboxStatus:
+        """Finish a sign-in from Microsoft's redirect; raise a ConnectError saying why not.
+
+        ``browser_secret`` is the cookie the Sign in with Slack step gave the browser
+        (:meth:`outreach.signin.SlackStep.finish`). A sign-in that went through that step
+        completes only in the same browser: a Microsoft link forwarded after it is refused
+        (NotYourBrowser) and nothing is stored.
+        """
         pending = self._consume_flow(auth_response.get("state", ""))
+        if pending.slack_verified_at is not None and not _same_browser(
+            pending.browser_hash, browser_secret
+        ):
+            raise NotYourBrowser(pending.email)
         if auth_response.get("error"):
             error, description = auth_response["error"], auth_response.get("error_description")
             reason = refusal(error, description)
@@ -253,10 +315,14 @@ class Mailboxes:
             else None
         )
         if holder and holder != pending.user_id:  # the address's Slack owner learns who took it
+            with self._db() as session:
+                named = preview_of(session, session.get_one(Mailbox, status.id)).named
             self._notifier.notify_user(
                 pending.team_id,
                 holder,
-                MailboxConnectedByOther(status.email, status.id, pending.user_id),
+                MailboxConnectedByOther(
+                    status.email, status.id, pending.user_id, status.connected_at, named
+                ),
             )
         return status
 
@@ -286,8 +352,10 @@ class Mailboxes:
                 raise MailboxTaken(pending.email)
             mine = self._owned(session, pending.team_id, pending.user_id)
             if mine is not None and mine.email != pending.email:
-                # Never delete here: replacing a mailbox is confirmed in Slack first.
-                raise AnotherMailboxConnected(mine.id, mine.email, pending.email)
+                if not self._replace(session, pending, mine, now):
+                    # Nothing is deleted unless the user confirmed replacing exactly this.
+                    raise AnotherMailboxConnected(mine.id, mine.email, pending.email)
+                mine = None
             if mine is None:
                 mine = Mailbox(
                     team_id=pending.team_id,
@@ -314,6 +382,34 @@ class Mailboxes:
                 mailbox_id=mine.id,
             )
             return _status(mine)
+
+    def _replace(
+        self, session: Session, pending: OutlookAuthFlow, mine: Mailbox, now: datetime
+    ) -> bool:
+        """Delete ``mine`` in ``session`` when ``pending`` was confirmed to replace it, as it
+        was then; False when it was not. Raises ReplacedMailboxChanged when it changed."""
+        if not pending.replaces:
+            return False
+        confirmed = pending.replaces
+        preview = preview_of(session, mine)
+        if (
+            confirmed.get("mailbox") != mine.id
+            or confirmed.get("connected") != mine.connected_at.isoformat()
+            or confirmed.get("named") != preview.named
+        ):
+            raise ReplacedMailboxChanged(mine.email, pending.email)
+        tell_other_creators(session, preview, pending.team_id, pending.user_id, now)
+        self.forget_token(mine.id)
+        session.delete(mine)
+        session.flush()  # one mailbox per user: the old row goes before the new one comes
+        audit.record(
+            session,
+            now,
+            pending.team_id,
+            "mailbox.replaced",
+            actor=pending.user_id,
+        )
+        return True
 
     # -- use ---------------------------------------------------------------------------
     def status(self, team_id: str, user_id: str) -> MailboxStatus | None:
@@ -416,41 +512,40 @@ class Mailboxes:
 
     # -- disconnect and wipe -----------------------------------------------------------
     def removal_preview(
-        self, team_id: str, user_id: str, mailbox_id: int | None = None, email: str | None = None
+        self, team_id: str, user_id: str, key: MailboxKey | None = None, email: str | None = None
     ) -> RemovalPreview:
         """What :meth:`disconnect` would delete, after the same checks of who asks.
 
-        Without ``mailbox_id``: the user's own mailbox (NoMailbox if none).
+        Without ``key``: the user's own mailbox (NoMailbox if none). ``email`` is the
+        address the button showed, for the stale-button sentence.
         """
         with self._db() as session:
-            mailbox = self._removable(session, team_id, user_id, mailbox_id, email)
-            campaigns = session.execute(
-                select(Campaign.name, Campaign.state)
-                .where(Campaign.mailbox_id == mailbox.id)
-                .order_by(Campaign.name)
-            ).all()
-            messages = session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.mailbox_id == mailbox.id)
-            )
-            return RemovalPreview(
-                mailbox.id, mailbox.email, [(n, st) for n, st in campaigns], int(messages or 0)
-            )
+            return preview_of(session, self._keyed(session, team_id, user_id, key, email))
 
     def disconnect(
-        self, team_id: str, user_id: str, mailbox_id: int | None = None, email: str | None = None
+        self,
+        team_id: str,
+        user_id: str,
+        key: MailboxKey | None = None,
+        email: str | None = None,
+        named: str | None = None,
     ) -> DisconnectReport:
         """Delete a mailbox's token cache and every stored datum of it.
 
-        ``mailbox_id`` (and ``email``, the address the button showed) name the mailbox; the
-        user must have connected it, or be the member whose Slack profile email it is.
-        Without ``mailbox_id``: the user's own mailbox. Raises NoMailbox,
-        StaleMailboxButton (gone, or now another address) or NotYourMailboxButton.
+        ``key`` (and ``email``, the address the button showed) name the mailbox; the user
+        must have connected it, or be the member whose Slack profile email it is. Without
+        ``key``: the user's own mailbox. ``named`` is the fingerprint of what the
+        confirmation named (:attr:`RemovalPreview.named`); when what goes now differs,
+        nothing is deleted and RemovalChanged carries what goes now. Campaigns other
+        people run from the mailbox go too; each of them is told by DM. Raises NoMailbox,
+        StaleMailboxButton (gone, or connected again since) or NotYourMailboxButton.
         """
         now = self._clock.now()
         with transaction(self._db) as session:
-            mailbox = self._removable(session, team_id, user_id, mailbox_id, email)
+            mailbox = self._keyed(session, team_id, user_id, key, email)
+            preview = preview_of(session, mailbox)
+            if named is not None and named != preview.named:
+                raise RemovalChanged(preview)
             owner = mailbox.owner_user_id
             flows = session.scalar(
                 select(func.count())
@@ -462,21 +557,14 @@ class Mailboxes:
                     OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == owner
                 )
             )
-            campaigns = session.scalar(
-                select(func.count()).select_from(Campaign).where(Campaign.mailbox_id == mailbox.id)
-            )
-            messages = session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.mailbox_id == mailbox.id)
-            )
             self.forget_token(mailbox.id)
             report = DisconnectReport(
                 mailbox.email,
                 pending_sign_ins=int(flows or 0),
-                campaigns=int(campaigns or 0),
-                messages=int(messages or 0),
+                campaigns=len(preview.campaigns),
+                messages=preview.messages,
             )
+            tell_other_creators(session, preview, team_id, user_id, now)
             # Campaigns, their enrollments and every outbox message of the mailbox go with it
             # (ON DELETE CASCADE); shortlists stay, they belong to the workspace.
             session.delete(mailbox)
@@ -489,28 +577,36 @@ class Mailboxes:
             select(Mailbox).where(Mailbox.team_id == team_id, Mailbox.owner_user_id == user_id)
         ).first()
 
-    def _removable(
+    def _keyed(
         self,
         session: Session,
         team_id: str,
         user_id: str,
-        mailbox_id: int | None,
+        key: MailboxKey | None,
         email: str | None,
+        *,
+        owner_only: bool = False,
     ) -> Mailbox:
-        """The mailbox a disconnect names, checked against who asks."""
-        if mailbox_id is None:
+        """The mailbox a button names, checked against who asks: its owner, or (unless
+        ``owner_only``) the member whose Slack profile email is its address."""
+        if key is None:
             mine = self._owned(session, team_id, user_id)
             if mine is None:
                 raise NoMailbox()
             return mine
-        mailbox = session.get(Mailbox, mailbox_id)
-        if mailbox is None or mailbox.team_id != team_id or email not in (None, mailbox.email):
+        mailbox = session.get(Mailbox, key.id)
+        if (
+            mailbox is None
+            or mailbox.team_id != team_id
+            or mailbox.connected_at != key.connected_at
+            or email not in (None, mailbox.email)
+        ):
             raise StaleMailboxButton(email or "this mailbox")
         if mailbox.owner_user_id == user_id:
             return mailbox
         # The member whose Slack profile email is the address owns it in truth.
         profile = self._directory.email_of(team_id, user_id) if self._directory else None
-        if owns_mailbox(profile, [mailbox.email]):
+        if not owner_only and owns_mailbox(profile, [mailbox.email]):
             return mailbox
         raise NotYourMailboxButton(mailbox.email)
 
@@ -546,6 +642,12 @@ def _status(mailbox: Mailbox) -> MailboxStatus:
         connected_at=mailbox.connected_at,
         last_error=mailbox.last_error,
     )
+
+
+def _same_browser(stored: str | None, secret: str | None) -> bool:
+    if not stored or not secret:
+        return False
+    return hmac.compare_digest(stored, browser_hash(secret))
 
 
 def _first_line(text: str | None) -> str | None:

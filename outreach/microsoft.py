@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -225,14 +226,22 @@ class MicrosoftLogin:
 
     def start(self, state: str, login_hint: str) -> dict[str, Any]:
         """A new auth-code flow; keep the whole dict server-side (it holds the PKCE verifier)."""
-        flow: dict[str, Any] = self.client().initiate_auth_code_flow(
-            list(self.app.scopes),
-            redirect_uri=self.app.redirect_uri,
-            state=state,
-            login_hint=login_hint,
-            prompt="select_account",
-            response_mode="form_post",
-        )
+        # query, not form_post: Microsoft's answer must be a top-level GET so that the
+        # SameSite=Lax cookie binding it to the browser that passed Sign in with Slack
+        # comes along (a cross-site POST carries no Lax cookie). MSAL warns about query
+        # (RFC 9700 4.3: a code in the URL may leak through history or Referer); here the
+        # code is single use and bound to the PKCE verifier and the client secret, and the
+        # callback page is sent with Referrer-Policy: no-referrer and Cache-Control: no-store.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="response_mode='form_post'")
+            flow: dict[str, Any] = self.client().initiate_auth_code_flow(
+                list(self.app.scopes),
+                redirect_uri=self.app.redirect_uri,
+                state=state,
+                login_hint=login_hint,
+                prompt="select_account",
+                response_mode="query",
+            )
         return flow
 
     def redeem(

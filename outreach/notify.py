@@ -28,6 +28,10 @@ class MailboxConnectedByOther:
     email: str
     mailbox_id: int
     connected_by: str  # the Slack user id who connected it
+    #: The connection the Disconnect button acts on (None: not known; the button then
+    #: answers with a fresh confirmation), and the fingerprint of what it would delete.
+    connected_at: datetime | None = None
+    named: str = ""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,15 @@ class MailboxNeedsReconnect:
     email: str
     reason: str | None = None  # Microsoft's own words, quoted as they came
     advice: str | None = None  # our sentence saying what to do, when we know the cause
+
+
+@dataclass(frozen=True)
+class CampaignDeletedWithMailbox:
+    """A campaign this person created on someone else's mailbox was deleted with it."""
+
+    campaign: str
+    mailbox_email: str
+    disconnected_by: str  # the Slack user id who disconnected or replaced the mailbox
 
 
 @dataclass(frozen=True)
@@ -159,6 +172,7 @@ Notice = (
     MailboxConnected
     | MailboxConnectedByOther
     | MailboxNeedsReconnect
+    | CampaignDeletedWithMailbox
     | SendingFromYourMailbox
     | ThreadNotice
     | ReplyReceived

@@ -16,6 +16,7 @@ The Slack side is behind :class:`SlackSignIn`, implemented in ``bot/`` with ``sl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping
@@ -85,6 +86,18 @@ class NotYourMailbox(ConnectError):
         )
 
 
+class NotYourBrowser(ConnectError):
+    """This Microsoft sign-in was started in another browser, after Sign in with Slack there."""
+
+    def __init__(self, requested: str) -> None:
+        super().__init__(
+            f"This Microsoft sign-in for {requested} was started in another browser, where "
+            "Sign in with Slack confirmed who asked for it, so it can only be finished there. "
+            f"Nothing was stored. If {requested} is your mailbox, run /scaleup connect "
+            f"{requested} in Slack yourself."
+        )
+
+
 class AnotherMailboxConnected(ConnectError):
     """You have another mailbox connected; disconnect it first."""
 
@@ -142,6 +155,32 @@ class SlackSignIn(Protocol):
         ...
 
 
+def browser_hash(secret: str) -> str:
+    """What is stored of a browser's sign-in cookie: its SHA-256, hex (64 characters)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+#: The cookie that binds the Microsoft step to the browser that passed Sign in with Slack;
+#: one per pending sign-in, so two links open in one browser do not displace each other.
+COOKIE_PREFIX = "scaleup_signin_"
+
+
+def browser_cookie_name(state: str) -> str:
+    """The name of the sign-in cookie of the pending sign-in ``state``."""
+    return COOKIE_PREFIX + hashlib.sha256(state.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SlackPassed:
+    """Sign in with Slack confirmed the requester: where the browser goes next, and the
+    cookie it must carry back to ``/outlook/callback``."""
+
+    microsoft_url: str
+    cookie_name: str
+    cookie_value: str
+    max_age: int  # seconds the pending sign-in has left
+
+
 def owns_mailbox(profile_email: str | None, addresses: Iterable[str]) -> bool:
     """True when the Slack profile email is one of the mailbox's SMTP addresses (any case)."""
     if not profile_email:
@@ -176,8 +215,10 @@ class SlackStep:
             team_id = flow.team_id
         return self._signin.authorize_url(slack_state, nonce, team_id)
 
-    def finish(self, params: Mapping[str, str]) -> str:
-        """Check Slack's answer and return the Microsoft sign-in URL to send the browser to.
+    def finish(self, params: Mapping[str, str]) -> SlackPassed:
+        """Check Slack's answer; the Microsoft sign-in URL to send the browser to, and a
+        fresh random cookie for that browser, of which only the hash is kept with the
+        pending sign-in (:meth:`outreach.mailboxes.Mailboxes.complete_connect` requires it).
 
         The Slack state works once. A different Slack person (or team) deletes the pending
         sign-in and raises :class:`NotYourSlackAccount`; cancelling raises
@@ -213,13 +254,18 @@ class SlackStep:
             with transaction(self._db) as session:
                 session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.state == state))
             raise NotYourSlackAccount(email)
+        secret = secrets.token_urlsafe(32)
+        now = self._clock.now()
         with transaction(self._db) as session:
             flow = session.get(OutlookAuthFlow, state)
             if flow is None:  # used or swept meanwhile
                 raise SignInLinkUnknown()
-            flow.slack_verified_at = self._clock.now()
-            flow_enc = flow.flow_enc
-        return str(json.loads(self._decrypt(flow_enc))["auth_uri"])
+            flow.slack_verified_at = now
+            flow.browser_hash = browser_hash(secret)
+            flow_enc, expires_at = flow.flow_enc, flow.expires_at
+        url = str(json.loads(self._decrypt(flow_enc))["auth_uri"])
+        left = max(1, int((expires_at - now).total_seconds()))
+        return SlackPassed(url, browser_cookie_name(state), secret, left)
 
 
 class _Decrypt(Protocol):

@@ -96,6 +96,8 @@ class Redirect:
     method: Literal["GET", "POST"]
     params: dict[str, str] = field(default_factory=dict)
     data: dict[str, str] = field(default_factory=dict)
+    #: The browser's session (its cookies), which :meth:`follow` uses as a browser would.
+    browser_session: requests.Session | None = field(default=None, repr=False, compare=False)
 
     @property
     def auth_response(self) -> dict[str, str]:
@@ -103,10 +105,12 @@ class Redirect:
         return self.data if self.method == "POST" else self.params
 
     def follow(self, session: requests.Session | None = None) -> requests.Response:
-        """Make the request to the redirect target, as the browser would.
+        """Make the request to the redirect target, as the browser would: with the
+        browser's cookies, or those of ``session`` (another browser).
 
         Redirects the target answers with are not followed: the caller sees them.
         """
+        session = session or self.browser_session
         send = session.request if session else requests.request
         return send(
             self.method,
@@ -235,7 +239,10 @@ class ConsentBrowser:
         if response.is_redirect:
             parts = urlsplit(urljoin(response.url, response.headers["Location"]))
             return Redirect(
-                urlunsplit(parts._replace(query="")), "GET", params=dict(parse_qsl(parts.query))
+                urlunsplit(parts._replace(query="")),
+                "GET",
+                params=dict(parse_qsl(parts.query)),
+                browser_session=self.session,
             )
         parser = _PageParser()
         parser.feed(response.text)
@@ -244,7 +251,12 @@ class ConsentBrowser:
             raise SignInError(error or f"HTTP {response.status_code}", response.status_code)
         form = parser.forms[0]
         if "action" not in form.buttons:  # No buttons to press: the form_post answer page.
-            return Redirect(urljoin(response.url, form.action), "POST", data=form.fields)
+            return Redirect(
+                urljoin(response.url, form.action),
+                "POST",
+                data=form.fields,
+                browser_session=self.session,
+            )
         return ConsentPage(
             url=response.url,
             app_name=parser.texts.get("app-name", "").strip(),

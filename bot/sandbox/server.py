@@ -29,7 +29,10 @@ class _BufferedHandler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logging.getLogger("scaleup.sandbox.http").debug("%s %s %s", self.command, self.path, code)
+        # Without the query string: sign-in answers carry a code and a state there.
+        path, query = self.path.split("?", 1) if "?" in self.path else (self.path, "")
+        shown = f"{path}?…" if query else path
+        logging.getLogger("scaleup.sandbox.http").debug("%s %s %s", self.command, shown, code)
 
 
 @dataclass

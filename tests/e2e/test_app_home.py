@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.sandbox.slack_blockkit import blocks_problems
+from bot.sandbox.testing import TEAM
 from handlers import blocks, home_blocks
 from outreach.mailboxes import MailboxStatus
 from outreach.metrics import CampaignNumbers, CampaignSummary, UserCampaigns
@@ -88,12 +89,32 @@ def test_a_disconnect_from_the_home_redraws_it_with_the_campaigns(
     slack = cbot.sandbox.slack
     assert cbot.slack.home_opened(RECRUITER.slack_id).status_code == 200
     home = slack.wait_for(lambda: slack.home_view(RECRUITER.slack_id))
+    # App Home's "Disconnect…" answers with the confirmation naming what goes (by DM: a
+    # home tab has no message to answer); its Disconnect button deletes and redraws.
+    start = button(home, blocks.DISCONNECT_START)
+    cbot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_START, start["value"], view=home)
+    confirm = slack.wait_for(
+        lambda: [
+            m
+            for m in slack.dm_messages(TEAM, RECRUITER.slack_id)
+            if any(el.get("action_id") == blocks.DISCONNECT_CONFIRM for el in elements(m))
+        ]
+    )[-1]
     before = len(slack.calls("views.publish"))
-    cbot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, RECRUITER.email, view=home)
+    cbot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, message=confirm)
     slack.wait_for(lambda: len(slack.calls("views.publish")) > before)
     redrawn = texts(slack.home_view(RECRUITER.slack_id)["blocks"])  # type: ignore[index]
     assert "Not connected" in redrawn
     assert "None yet" in redrawn  # the disconnect deleted the mailbox's campaigns
+
+
+def elements(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [el for b in message.get("blocks", []) for el in b.get("elements", []) or []]
+
+
+def button(view: dict[str, Any], action_id: str) -> dict[str, Any]:
+    [found] = [el for el in elements(view) if el.get("action_id") == action_id]
+    return found
 
 
 # -- the builder (pure) ---------------------------------------------------------------------

@@ -21,12 +21,13 @@ import pytest
 from sqlalchemy import delete, select
 
 from bot.db import transaction
-from bot.models import Campaign, Delegation, Mailbox
+from bot.models import Campaign, Delegation, Mailbox, OutlookAuthFlow
 from bot.models import Mailbox as MailboxRow
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.worker import check_mailboxes
 from handlers import blocks
 from handlers import campaign_blocks as cb
+from handlers import reply_blocks as rb
 from handlers import team_blocks as tb
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect, create_campaign, seed_shortlist
@@ -144,6 +145,13 @@ def disconnect_and_reconnect_sam(bot: RunningBot) -> None:
 def mailboxes(bot: RunningBot) -> list[str]:
     with bot.db() as session:
         return sorted(session.scalars(select(Mailbox.email)))
+
+
+def replacing(bot: RunningBot) -> list[str]:
+    """The addresses of the mailboxes pending sign-ins are to replace."""
+    with bot.db() as session:
+        ids = [f.replaces["mailbox"] for f in session.scalars(select(OutlookAuthFlow)) if f.replaces]
+        return sorted(session.scalars(select(Mailbox.email).where(Mailbox.id.in_(ids))))
 
 
 def disconnect_asked(bot: RunningBot) -> None:
@@ -292,12 +300,13 @@ CASES += [
         [Change("mailbox gone and its id taken by another", riley_gone_alex_in, GONE, mailboxes)],
     ),
     ButtonCase(
+        # Replace deletes nothing itself: it starts the sign-in that replaces on success.
         blocks.REPLACE_CONFIRM,
         replace_asked,
         RILEY,
-        mailboxes,
-        [],
-        [RECRUITER.email],
+        lambda b: (mailboxes(b), replacing(b)),
+        ([RECRUITER.email], [RECRUITER.email]),
+        ([RECRUITER.email], []),
         ALEX,
         NOT_YOURS,
         [Change("mailbox gone and its id taken by another", riley_gone_alex_in, GONE, mailboxes)],
@@ -353,11 +362,9 @@ def test_every_button_the_bot_posts_is_one_of_the_cases(bot: RunningBot) -> None
     assert seen <= covered | NOT_COVERED_HERE, seen - covered - NOT_COVERED_HERE
     for message, el in buttons(bot):
         if el["action_id"] in covered:  # each carries the id of its object, not a name
-            if el["action_id"] == blocks.DISCONNECT_CONFIRM:
-                assert blocks.parse_mailbox_value(el["value"])[0], message
-                continue
-            if el["action_id"] == blocks.REPLACE_CONFIRM:
-                assert json.loads(el["value"])["id"] > 0, message
+            if el["action_id"] in (blocks.DISCONNECT_CONFIRM, blocks.REPLACE_CONFIRM):
+                mailbox = blocks.parse_mailbox_value(el["value"])
+                assert mailbox is not None and mailbox.key.id > 0 and mailbox.named, message
                 continue
             ref = (
                 tb.revoke_button_ref(el["value"])
@@ -400,3 +407,54 @@ def test_reconnect_opens_the_sign_in_for_its_address_only_for_its_owner(bot: Run
 def mailbox_id(bot: RunningBot) -> int:
     with bot.db() as session:
         return session.scalars(select(Mailbox.id)).one()
+
+
+# -- values no version of ScaleUp wrote -----------------------------------------------------
+
+AT = "2026-03-02T06:00:00+00:00"
+HUGE = 10**30
+_MAILBOX = {"connected": AT, "email": RECRUITER.email, "named": "0" * 16, "new": "x@acme.test"}
+_OUTDATED_MAILBOX = blocks.OUTDATED_MAILBOX_BUTTON
+_OUTDATED_REPLACE = "This button is out of date. Run /scaleup connect again."
+JUNK: list[tuple[str, str, str]] = []
+for _raw in [HUGE, -1, 0, True, "²", "99999999999999999999999", "1e3", None]:
+    JUNK += [
+        (blocks.DISCONNECT_CONFIRM, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_MAILBOX),
+        (blocks.DISCONNECT_START, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_MAILBOX),
+        (blocks.REPLACE_CONFIRM, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_REPLACE),
+        (cb.CAMPAIGN_PAUSE, json.dumps({"campaign": _raw, "created": AT, "name": NAME}),
+         cb.OUTDATED_BUTTON),
+        (cb.CAMPAIGN_RESUME, json.dumps({"campaign": _raw, "created": AT, "name": NAME}),
+         cb.OUTDATED_BUTTON),
+        (cb.CAMPAIGN_STOP, json.dumps({"campaign": _raw, "created": AT, "name": NAME}),
+         cb.OUTDATED_BUTTON),
+        (blocks.DELEGATION_REVOKE,
+         json.dumps({"mailbox": _raw, "connected": AT, "email": "x", "delegate": RILEY}),
+         tb.OUTDATED_REVOKE_BUTTON),
+        *[(action, f"{_raw}|{AT}", rb.OUTDATED_REPLY_BUTTON) for action in rb.REPLY_ACTIONS],
+    ]  # fmt: skip
+JUNK += [
+    (blocks.DISCONNECT_CONFIRM, "99999999999999999999999:x", _OUTDATED_MAILBOX),  # before keys
+    (blocks.DISCONNECT_CONFIRM, "²:x", _OUTDATED_MAILBOX),
+    (blocks.DISCONNECT_CONFIRM, "[" * 1900, _OUTDATED_MAILBOX),
+    (cb.CAMPAIGN_PAUSE, "[" * 1900, cb.OUTDATED_BUTTON),
+    (blocks.DELEGATION_REVOKE, json.dumps({"mailbox": 1, "connected": "x" * 500}),
+     tb.OUTDATED_REVOKE_BUTTON),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("action_id", "value", "says"),
+    [pytest.param(a, v, s, id=f"{a}-{v[:40]}") for a, v, s in JUNK],
+)
+def test_a_button_value_no_version_wrote_is_answered_and_changes_nothing(
+    bot: RunningBot, action_id: str, value: str, says: str
+) -> None:
+    """Out-of-range ids (beyond SQLite's 64-bit integers), digits ``int`` refuses (``²``),
+    other types and deep nesting: one sentence to the clicker, never a crash."""
+    connect(bot, RECRUITER)
+    before = len(bot.sandbox.slack.responses())
+    assert bot.slack.click(RILEY, action_id, value).status_code == 200
+    answer = reply(bot, before)
+    assert answer["text"] == says
+    assert mailboxes(bot) == [RECRUITER.email]

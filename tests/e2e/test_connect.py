@@ -154,7 +154,8 @@ def test_another_users_state_cannot_carry_a_code(bot: RunningBot) -> None:
     riley = sign_in(bot, start_connect(bot, RECRUITER.slack_id, RECRUITER.email), RECRUITER.email)
     sam_url = start_connect(bot, HIRING_MANAGER.slack_id, HIRING_MANAGER.email)
     sam_state = sam_url.split("state=", 1)[1].split("&", 1)[0]
-    forged = Redirect(riley.url, riley.method, riley.params, {**riley.data, "state": sam_state})
+    assert riley.method == "GET"  # response_mode=query: the answer is in the query string
+    forged = Redirect(riley.url, "GET", {**riley.params, "state": sam_state})
     result = forged.follow()
     assert result.status_code == 400
     assert "Microsoft did not accept the sign-in" in result.text
@@ -233,7 +234,7 @@ def test_tokens_never_reach_the_logs(bot: RunningBot, caplog: pytest.LogCaptureF
     assert redirect.follow().status_code == 200
     [mailbox] = mailboxes(bot)
     cache = json.loads(bot.container.cipher.decrypt(mailbox.token_cache_enc))
-    secrets_seen = [redirect.data["code"]]
+    secrets_seen = [redirect.auth_response["code"]]
     for kind in ("AccessToken", "RefreshToken", "IdToken"):
         secrets_seen += [entry["secret"] for entry in cache[kind].values()]
     logged = "\n".join(r.getMessage() for r in caplog.records)

@@ -7,17 +7,21 @@ page in the sandbox → the bot's callbacks, on both databases.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from sqlalchemy import select
 
-from bot.models import Campaign, Mailbox, OutlookAuthFlow
+from bot.models import Campaign, OutlookAuthFlow
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
+from bot.sandbox.browser import ConsentBrowser, Redirect
 from handlers import blocks
 from tests.conftest import RunningBot
-from tests.e2e.campaign_helpers import connect, create_campaign, seed_shortlist
+from tests.e2e.campaign_helpers import connect, create_campaign, post_slack, seed_shortlist
 from tests.e2e.test_connect import (
     TEAM,
     find_button_url,
@@ -126,15 +130,18 @@ def test_connecting_a_second_mailbox_asks_first_naming_what_goes(bot: RunningBot
     assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
 
     done = click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, confirm)
-    assert f"Disconnected *{RECRUITER.email}*" in json.dumps(done["blocks"])
+    # The click deletes nothing: it starts the sign-in, which replaces on success only.
+    assert f"{RECRUITER.email} stays connected until this sign-in succeeds" in json.dumps(done)
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
     with bot.db() as session:
-        assert session.scalars(select(Mailbox)).all() == []
-        assert session.scalars(select(Campaign)).all() == []
+        assert len(session.scalars(select(Campaign)).all()) == 1
     url = find_button_url([done])
     assert url is not None
     microsoft = through_slack(bot, url, RECRUITER.slack_id)
     assert sign_in(bot, microsoft, SHARED).follow().status_code == 200
     assert emails(bot) == {SHARED: RECRUITER.slack_id}
+    with bot.db() as session:
+        assert session.scalars(select(Campaign)).all() == []  # went with the old mailbox
 
 
 def test_an_old_link_for_another_address_deletes_nothing(bot: RunningBot) -> None:
@@ -164,7 +171,8 @@ def test_a_disconnect_button_acts_only_on_its_mailbox_for_its_owner(bot: Running
     before = len(bot.sandbox.slack.responses())
     bot.slack.slash(RECRUITER.slack_id, "disconnect")
     confirm = reply_after(bot, before)
-    assert button(confirm, blocks.DISCONNECT_CONFIRM)["value"].endswith(f":{RECRUITER.email}")
+    ref = blocks.parse_mailbox_value(button(confirm, blocks.DISCONNECT_CONFIRM)["value"])
+    assert ref is not None and ref.email == RECRUITER.email
 
     # Alex clicks Riley's button: refused, and Alex's own mailbox is not touched either.
     refused = click(bot, COLLEAGUE.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
@@ -194,3 +202,226 @@ def test_sign_in_pages_are_not_cached_framed_or_referred(bot: RunningBot) -> Non
     url = start_connect(bot, RECRUITER.slack_id, RECRUITER.email)
     done = sign_in(bot, url, RECRUITER.email).follow()
     assert done.status_code == 200 and done.headers["Cache-Control"] == "no-store"
+
+
+# -- the Microsoft step belongs to the browser that passed Sign in with Slack ----------------
+
+
+def other_browser(bot: RunningBot) -> ConsentBrowser:
+    """Another person's browser: no cookies of the first."""
+    return ConsentBrowser(str(bot.sandbox.certs.ca_path))
+
+
+def test_a_microsoft_link_forwarded_after_sign_in_with_slack_is_refused(bot: RunningBot) -> None:
+    # Alex asks for Sam's address, passes Sign in with Slack as himself, and forwards the
+    # Microsoft page he is sent to; Sam signs in there as himself.
+    url = start_connect(bot, COLLEAGUE.slack_id, HIRING_MANAGER.email)
+    answer = bot.browser.open_slack(url).choose(COLLEAGUE.slack_id).follow()
+    assert answer.status_code == 302
+    microsoft = answer.headers["Location"]
+
+    result = sign_in_with(other_browser(bot), microsoft, HIRING_MANAGER.email).follow()
+    assert result.status_code == 400
+    assert "was started in another browser" in result.text
+    assert mailboxes(bot) == []
+    with bot.db() as session:
+        assert session.scalars(select(OutlookAuthFlow)).all() == []  # and the link is spent
+
+    # How: Microsoft answers with a GET (so a SameSite=Lax cookie comes along), and the
+    # browser that passed Sign in with Slack holds a cookie of which the bot kept the hash.
+    assert parse_qs(urlsplit(microsoft).query)["response_mode"] == ["query"]
+    cookie = answer.headers.get("Set-Cookie", "")
+    assert cookie.startswith("scaleup_signin_"), cookie
+    for part in ("HttpOnly", "SameSite=Lax", "Path=/outlook"):
+        assert part in cookie, cookie
+    assert re.search(r"Max-Age=(59\d|600)\b", cookie), cookie  # the link's 10 minutes
+    assert "Secure" not in cookie  # PUBLIC_URL is http here
+
+
+def test_a_microsoft_link_completes_in_the_browser_that_passed_sign_in_with_slack(
+    bot: RunningBot,
+) -> None:
+    bot.sandbox.directory.add_user(SHARED, "Recruiting")
+    url = start_connect(bot, RECRUITER.slack_id, SHARED)
+    microsoft = through_slack(bot, url, RECRUITER.slack_id)
+    [value] = [c.value for c in bot.browser.session.cookies if c.name.startswith("scaleup_")]
+    with bot.db() as session:
+        flow = session.scalars(select(OutlookAuthFlow)).one()
+    assert flow.browser_hash == hashlib.sha256(value.encode()).hexdigest()  # only its hash
+    done = sign_in(bot, microsoft, SHARED).follow()
+    assert done.status_code == 200, done.text
+    assert "Max-Age=0" in done.headers["Set-Cookie"]  # the cookie is cleared
+    assert emails(bot) == {SHARED: RECRUITER.slack_id}
+
+
+def test_a_forwarded_direct_microsoft_link_connects_only_the_requesters_own_mailbox(
+    bot: RunningBot,
+) -> None:
+    # Alex's own address: no Slack step. Forwarded to Sam, only Alex's mailbox could finish it.
+    url = start_connect(bot, COLLEAGUE.slack_id, COLLEAGUE.email)
+    result = sign_in_with(other_browser(bot), url, HIRING_MANAGER.email).follow()
+    assert result.status_code == 400
+    assert f"You signed in as {HIRING_MANAGER.email}" in result.text or (
+        HIRING_MANAGER.email in result.text and COLLEAGUE.email in result.text
+    )
+    assert mailboxes(bot) == []
+
+
+def sign_in_with(browser: ConsentBrowser, url: str, username: str) -> Redirect:
+    return browser.open(url).accept(username)
+
+
+# -- a confirmation deletes only what it named -----------------------------------------------
+
+
+def campaigns(bot: RunningBot) -> list[str]:
+    with bot.db() as session:
+        return sorted(session.scalars(select(Campaign.name)))
+
+
+def ask(bot: RunningBot, user: str, text: str) -> dict[str, Any]:
+    before = len(bot.sandbox.slack.responses())
+    assert bot.slack.slash(user, text).status_code == 200
+    return reply_after(bot, before)
+
+
+def test_a_disconnect_confirmation_does_not_delete_a_campaign_created_after_it(
+    bot: RunningBot,
+) -> None:
+    box = connect(bot, RECRUITER)
+    shortlist = seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)])
+    create_campaign(bot, box, shortlist, name="one")
+    confirm = ask(bot, RECRUITER.slack_id, "disconnect")
+    assert "*one*" in json.dumps(confirm["blocks"])
+    create_campaign(bot, box, shortlist, name="two")
+
+    fresh = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    assert fresh["replace_original"] is False
+    assert "changed since this button was shown; nothing was deleted" in fresh["text"]
+    assert "*two*" in json.dumps(fresh["blocks"])  # what goes now, named
+    assert campaigns(bot) == ["one", "two"] and emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+
+    done = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, fresh)
+    assert "2 campaign(s)" in json.dumps(done["blocks"])
+    assert campaigns(bot) == [] and mailboxes(bot) == []
+
+
+def test_an_old_disconnect_button_does_not_delete_the_connection_made_since(
+    bot: RunningBot,
+) -> None:
+    connect(bot, RECRUITER)
+    old = ask(bot, RECRUITER.slack_id, "disconnect")
+    click(
+        bot,
+        RECRUITER.slack_id,
+        blocks.DISCONNECT_CONFIRM,
+        ask(bot, RECRUITER.slack_id, "disconnect"),
+    )
+    assert mailboxes(bot) == []
+    box = connect(bot, RECRUITER)  # on SQLite, very likely the same id as before
+    create_campaign(bot, box, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)]))
+
+    stale = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, old)
+    assert stale["text"] == f"This button is for {RECRUITER.email}, which is no longer connected."
+    assert campaigns(bot) == ["Backend Q4"]
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+
+
+def test_app_home_disconnect_answers_with_the_confirmation_instead_of_deleting(
+    bot: RunningBot,
+) -> None:
+    box = connect(bot, RECRUITER)
+    create_campaign(bot, box, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)]))
+    home = blocks.home(bot.container.mailboxes.status(TEAM, RECRUITER.slack_id))
+    assert not any(
+        e.get("action_id") == blocks.DISCONNECT_CONFIRM
+        for b in home["blocks"]
+        for e in b.get("elements", [])
+    )
+    slack = bot.sandbox.slack
+    assert bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_START, message=home).ok
+    confirm = slack.wait_for(
+        lambda: [
+            m
+            for m in [*slack.responses(), *slack.dm_messages(TEAM, RECRUITER.slack_id)]
+            if "*Backend Q4* (draft)" in json.dumps(m.get("blocks"))
+        ]
+    )[-1]
+    assert campaigns(bot) == ["Backend Q4"]  # nothing deleted by that click
+    assert button(confirm, blocks.DISCONNECT_CONFIRM)
+
+
+def test_a_delegates_campaign_is_named_and_its_creator_told_when_the_owner_disconnects(
+    bot: RunningBot,
+) -> None:
+    sam_box = connect(bot, HIRING_MANAGER)
+    ask(bot, HIRING_MANAGER.slack_id, f"delegate <@{RECRUITER.slack_id}|riley>")
+    shortlist = seed_shortlist(bot, "hm", [("a@x.test", "A", None, None)])
+    create_campaign(bot, sam_box, shortlist, name="hm-alpha", user_id=RECRUITER.slack_id)
+
+    confirm = ask(bot, HIRING_MANAGER.slack_id, "disconnect")
+    named = json.dumps(confirm["blocks"])
+    assert "including 1 campaign(s) other people run from it" in named
+    assert f"*hm-alpha* (<@{RECRUITER.slack_id}>)" in named
+    click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    assert campaigns(bot) == []
+
+    post_slack(bot)
+    slack = bot.sandbox.slack
+    [dm] = [m for m in slack.dm_messages(TEAM, RECRUITER.slack_id) if "hm-alpha" in m["text"]]
+    told = json.dumps(dm["blocks"])
+    assert "Your campaign *hm-alpha* was deleted" in told
+    assert f"<@{HIRING_MANAGER.slack_id}> disconnected the mailbox *{HIRING_MANAGER.email}*" in told
+
+
+# -- Replace deletes only when the new sign-in succeeds --------------------------------------
+
+
+def replace_with_shared(bot: RunningBot) -> tuple[int, str]:
+    """Riley (with a campaign) confirms replacing their mailbox with the shared one; the
+    mailbox id and the Microsoft URL after Sign in with Slack."""
+    bot.sandbox.directory.add_user(SHARED, "Recruiting")
+    box = connect(bot, RECRUITER)
+    create_campaign(bot, box, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)]))
+    confirm = ask(bot, RECRUITER.slack_id, f"connect {SHARED}")
+    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, confirm)])
+    assert url is not None
+    return box, through_slack(bot, url, RECRUITER.slack_id)
+
+
+def test_a_replace_whose_sign_in_fails_keeps_the_old_mailbox(bot: RunningBot) -> None:
+    _, microsoft = replace_with_shared(bot)
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}  # nothing deleted yet
+    result = sign_in(bot, microsoft, COLLEAGUE.email).follow()  # the wrong mailbox
+    assert result.status_code == 400
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+    assert campaigns(bot) == ["Backend Q4"]
+
+
+def test_a_replace_is_refused_when_the_old_mailbox_changed_meanwhile(bot: RunningBot) -> None:
+    box, microsoft = replace_with_shared(bot)
+    shortlist = seed_shortlist(bot, "later", [("b@x.test", "B", None, None)])
+    create_campaign(bot, box, shortlist, name="added later")
+    result = sign_in(bot, microsoft, SHARED).follow()
+    assert result.status_code == 400
+    assert f"{RECRUITER.email} changed since you confirmed replacing it" in result.text
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+    assert campaigns(bot) == ["Backend Q4", "added later"]
+
+
+def test_connecting_an_alias_of_the_connected_mailbox_is_refused_up_front(
+    bot: RunningBot,
+) -> None:
+    connect(bot, RECRUITER)  # riley.chen@, whose mailbox also answers to riley@
+    alias = RECRUITER.aliases[0]
+    answer = ask(bot, RECRUITER.slack_id, f"connect {alias}")
+    assert answer["text"] == (
+        f"{alias} is an address of your connected mailbox {RECRUITER.email}; nothing to replace."
+    )
+    assert find_button_url([answer]) is None
+    assert not any(
+        e.get("action_id") == blocks.REPLACE_CONFIRM
+        for b in answer.get("blocks", [])
+        for e in b.get("elements", [])
+    )
+    assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}

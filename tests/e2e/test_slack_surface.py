@@ -119,10 +119,21 @@ def test_app_home_shows_the_mailbox_and_its_buttons(bot: RunningBot) -> None:
         )
     )
     actions = [e.get("action_id") for b in home["blocks"] for e in b.get("elements", [])]
-    assert blocks.CONNECT_START in actions and blocks.DISCONNECT_CONFIRM in actions
+    assert blocks.CONNECT_START in actions and blocks.DISCONNECT_START in actions
 
-    # The Home button disconnects without a message to replace: a DM says what happened.
-    bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, RECRUITER.email, view=home)
+    # The Home button deletes nothing: it answers (by DM, Home has no message to answer)
+    # with the confirmation naming what goes, whose Disconnect then disconnects.
+    bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_START, view=home)
+    confirm = slack.wait_for(
+        lambda: [
+            m
+            for m in slack.dm_messages(TEAM, RECRUITER.slack_id)
+            if m.get("text") == f"Disconnect {RECRUITER.email}?"
+        ]
+    )[-1]
+    with bot.db() as session:
+        assert len(session.scalars(select(Mailbox)).all()) == 1
+    bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, message=confirm)
     slack.wait_for(
         lambda: [
             m

@@ -16,6 +16,7 @@ from handlers import blocks, campaign_blocks, mrkdwn, notice_blocks, team_blocks
 from outreach.delegations import PausedCampaign, Revoked
 from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
 from outreach.notify import (
+    CampaignDeletedWithMailbox,
     CampaignPaused,
     DelegationRevoked,
     MailboxConnected,
@@ -90,7 +91,10 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
     "SendingFromYourMailbox": lambda v: render(SendingFromYourMailbox(v, v, v, 3)),
     "sign_in_prompt": lambda v: blocks.sign_in_prompt("https://login.example/x", v),
     "mailbox_status": lambda v: blocks.mailbox_status(status(v)),
-    "disconnect_confirm": lambda v: blocks.disconnect_confirm(RemovalPreview(1, v, [(v, v)], 2)),
+    "disconnect_confirm": lambda v: blocks.disconnect_confirm(
+        RemovalPreview(1, v, [(v, v)], 2, others=[(v, "U0DELEG01")])
+    ),
+    "CampaignDeletedWithMailbox": lambda v: render(CampaignDeletedWithMailbox(v, v, "U0OWNER01")),
     "replace_confirm": lambda v: blocks.replace_confirm(RemovalPreview(1, v, [(v, v)], 2), v, v),
     "MailboxConnectedByOther": lambda v: render(MailboxConnectedByOther(v, 1, "U0OWNER01")),
     "disconnected": lambda v: blocks.disconnected(DisconnectReport(v, 1, 2, 3)),

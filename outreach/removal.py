@@ -1,0 +1,125 @@
+"""What removing a mailbox deletes: named first, and deleted only as it was named.
+
+A Disconnect (or Replace) confirmation names the campaigns and stored messages that go.
+Its button carries the mailbox's :class:`~outreach.keys.MailboxKey` and a
+:func:`fingerprint` of what it named; the click deletes only when both still hold, so a
+campaign created after the confirmation, or a mailbox connected again since, is never
+deleted by a button that did not name it. Campaigns that other people (delegates) run
+from the mailbox are named with their creator, and each creator gets a DM, queued in
+the transaction that deletes them (:mod:`outreach.slack_queue`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.models import Campaign, Mailbox, OutboxMessage
+from outreach.errors import ConnectError, OutreachError
+from outreach.keys import MailboxKey
+from outreach.notify import CampaignDeletedWithMailbox
+from outreach.slack_queue import Target, enqueue
+
+_NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def fingerprint(campaign_ids: list[int] | tuple[int, ...], messages: int) -> str:
+    """A short digest of what a removal deletes: the campaign ids and the message count.
+
+    Two confirmations with equal fingerprints named the same campaigns and as many
+    stored messages. 16 hex characters (64 bits of SHA-256).
+    """
+    text = ",".join(str(i) for i in sorted(campaign_ids)) + f"|{messages}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class RemovalPreview:
+    """What disconnecting a mailbox would delete, for the confirmation that names it."""
+
+    mailbox_id: int
+    email: str
+    campaigns: list[tuple[str, str]]  # (name, state), by name
+    messages: int  # stored outgoing messages (the outbox) of the mailbox
+    connected_at: datetime = _NEVER
+    #: (campaign name, creator's Slack user id) of the campaigns other people run from it.
+    others: list[tuple[str, str]] = field(default_factory=list)
+    campaign_ids: tuple[int, ...] = ()
+
+    @property
+    def key(self) -> MailboxKey:
+        return MailboxKey(self.mailbox_id, self.connected_at)
+
+    @property
+    def named(self) -> str:
+        """The :func:`fingerprint` of what this preview names."""
+        return fingerprint(self.campaign_ids, self.messages)
+
+
+class RemovalChanged(OutreachError):
+    """What this button would delete changed since it was shown; here is what goes now."""
+
+    def __init__(self, preview: RemovalPreview) -> None:
+        super().__init__(
+            f"What disconnecting {preview.email} deletes changed since this button was shown; "
+            "nothing was deleted."
+        )
+        self.preview = preview
+
+
+class ReplacedMailboxChanged(ConnectError):
+    """The mailbox this sign-in was to replace changed meanwhile; nothing was changed."""
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__(
+            f"{old} changed since you confirmed replacing it (it was disconnected, connected "
+            f"again, or a campaign or message was added), so {new} was not connected and "
+            f"nothing was deleted. Run /scaleup connect {new} in Slack to see what replacing "
+            "it deletes now."
+        )
+
+
+class AlreadyYourMailbox(OutreachError):
+    """That address belongs to the mailbox you already have connected."""
+
+    def __init__(self, requested: str, connected: str) -> None:
+        super().__init__(
+            f"{requested} is an address of your connected mailbox {connected}; nothing to replace."
+        )
+
+
+def preview_of(session: Session, mailbox: Mailbox) -> RemovalPreview:
+    """What removing ``mailbox`` deletes now, read in ``session``."""
+    rows = session.execute(
+        select(Campaign.id, Campaign.name, Campaign.state, Campaign.created_by)
+        .where(Campaign.mailbox_id == mailbox.id)
+        .order_by(Campaign.name)
+    ).all()
+    messages = session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.mailbox_id == mailbox.id)
+    )
+    return RemovalPreview(
+        mailbox.id,
+        mailbox.email,
+        [(name, state) for _, name, state, _ in rows],
+        int(messages or 0),
+        connected_at=mailbox.connected_at,
+        others=[(name, by) for _, name, _, by in rows if by != mailbox.owner_user_id],
+        campaign_ids=tuple(sorted(cid for cid, _, _, _ in rows)),
+    )
+
+
+def tell_other_creators(
+    session: Session, preview: RemovalPreview, team_id: str, by_user_id: str, now: datetime
+) -> None:
+    """Queue a DM to each person whose campaign goes with the mailbox (not the owner),
+    in ``session``: it commits with the deletion or not at all."""
+    for name, creator in preview.others:
+        notice = CampaignDeletedWithMailbox(name, preview.email, by_user_id)
+        enqueue(session, Target(team_id, creator), notice, now)
