@@ -70,9 +70,7 @@ def parent_message(page: Any) -> Any:
     return entries.filter(has_text="Campaign Backend Q4 started by").first
 
 
-def test_a_new_user_imports_linkedin_and_sees_step_1_go_out(
-    page: Any, dev_bot: RunningBot
-) -> None:
+def test_a_new_user_imports_linkedin_and_sees_step_1_go_out(page: Any, dev_bot: RunningBot) -> None:
     bot = dev_bot
     console = console_url(bot.sandbox) + f"?user={RECRUITER.slack_id}"
     page.goto(console)
