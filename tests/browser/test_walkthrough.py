@@ -3,10 +3,11 @@
 Chromium opens the sandbox console: Riley connects Outlook through the sandbox Microsoft
 sign-in page, pastes a shortlist into the import modal, creates a 3-step campaign in the
 campaign modal (channel from the picker) and starts it. The worker's jobs run in-process
-on a fake clock; a candidate answers "out of office" through the sandbox's inbound HTTP
-route; the reply card shows in the campaign's thread in the console, Riley clicks
-"Pause candidate", and two weeks on, every other candidate got the follow-ups and the
-paused one none. Screenshots: ``tests/artifacts/walkthrough-*.png``.
+on a fake clock; step 1 shows in Riley's Sent Items in the console's Outlook side, where
+Riley, playing a candidate, answers one with "Out of office" ("Reply as candidate"); the
+reply card shows in the campaign's thread in the console, Riley clicks "Pause candidate",
+and two weeks on, every other candidate got the follow-ups and the paused one none.
+Screenshots: ``tests/artifacts/walkthrough-*.png``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
-import requests
 
 from bot.sandbox import RECRUITER, Sandbox
 from bot.sandbox.console import console_url
 from bot.worker import ticks
 from handlers import campaign_blocks as cb
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.steps import command, connect_outlook, modal
+from tests.browser.steps import shot as screenshot
 from tests.conftest import RunningBot, start_bot
 from tests.fakes import MONDAY, FakeClock
 
@@ -57,24 +59,7 @@ def fast_forward(bot: RunningBot, clock: FakeClock, until: datetime, step: timed
 
 
 def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"walkthrough-{name}.png"), full_page=True)
-    # A full-page capture leaves the page scrolled where Playwright does not expect it;
-    # the next click would land beside its target.
-    page.evaluate("() => window.scrollTo(0, 0)")
-
-
-def command(page: Any, text: str, channel: str | None = None) -> None:
-    """Type ``/scaleup text`` in the console (in ``channel``, a label like ``#x``) and send."""
-    compose = page.locator("section.compose form", has=page.locator("input[name=text]"))
-    compose.locator("input[name=text]").fill(text)
-    if channel:
-        compose.locator("select[name=channel]").select_option(label=channel)
-    with page.expect_navigation():
-        compose.get_by_role("button", name="Send").click()
-
-
-def modal(page: Any) -> Any:
-    return page.locator("section.modal")
+    screenshot(page, f"walkthrough-{name}")
 
 
 def reply_card(page: Any) -> Any:
@@ -84,9 +69,16 @@ def reply_card(page: Any) -> Any:
 
 
 def inbox(bot: RunningBot, address: str) -> list[str]:
-    """Subjects in the candidate's mailbox (the sandbox's Python API; TODO: the console's
-    Outlook view once it lands)."""
+    """Subjects in the candidate's mailbox (the sandbox's Python API: the console's Outlook
+    side shows the sandbox people's mailboxes, not the candidates')."""
     return [m.subject for m in bot.sandbox.store.inbox(address)]
+
+
+def sent_items(page: Any, bot: RunningBot) -> Any:
+    """Open Riley's Sent Items in the console's Outlook side; its conversations."""
+    query = urlencode({"mailbox": RECRUITER.email, "folder": "sentitems"})
+    page.goto(console_url(bot.sandbox) + "outlook?" + query)
+    return page.locator(".conversation")
 
 
 def test_walkthrough_in_chromium(page: Any, running: RunningBot, clock: FakeClock) -> None:
@@ -97,20 +89,7 @@ def test_walkthrough_in_chromium(page: Any, running: RunningBot, clock: FakeCloc
     shot(page, "01-console")
 
     # Connect: the sign-in button opens the sandbox Microsoft page in a new tab.
-    command(page, f"connect {RECRUITER.email}")
-    sign_in = page.get_by_role("link", name="Sign in with Microsoft").first
-    with page.context.expect_page() as opened:
-        sign_in.click()
-    microsoft = opened.value
-    microsoft.wait_for_load_state()
-    assert microsoft.url.startswith("https://")
-    assert microsoft.locator("input[name=username]").input_value() == RECRUITER.email
-    shot(microsoft, "02-microsoft-consent")
-    microsoft.get_by_role("button", name="Accept").click()
-    microsoft.wait_for_url(f"{bot.url}/**")
-    microsoft.get_by_text("Outlook connected").wait_for()
-    shot(microsoft, "03-connected")
-    microsoft.close()
+    connect_outlook(page, bot, "walkthrough-02")
 
     # Import a shortlist: paste the CSV in the modal.
     command(page, "shortlist create backend")
@@ -144,23 +123,30 @@ def test_walkthrough_in_chromium(page: Any, running: RunningBot, clock: FakeCloc
     page.get_by_text("Campaign Backend Q4 started by").first.wait_for()
     shot(page, "06-started")
 
-    # Step 1 goes out inside Berlin's window (Monday 06:00 UTC: 07:00 there).
+    # Step 1 goes out inside Berlin's window (Monday 06:00 UTC: 07:00 there); it shows in
+    # Riley's Sent Items, one conversation per candidate, each message with its headers.
     fast_forward(bot, clock, MONDAY + timedelta(hours=4), timedelta(minutes=15))
+    conversations = sent_items(page, bot)
     for address in ("ana@talent.example", "ben@talent.example", AWAY):
-        assert inbox(bot, address) == [f"{address.split('@')[0].title()}, a backend role at Acme?"]
+        subject = f"{address.split('@')[0].title()}, a backend role at Acme?"
+        assert address in conversations.filter(has_text=subject).inner_text()
+    shot(page, "06b-sent-items")
+    with page.expect_navigation():
+        conversations.filter(has_text="Mei, a backend role at Acme?").get_by_role("link").click()
+    table = page.locator("table.headers").first
+    assert AWAY in table.inner_text()
+    sent_id = table.locator("tr", has_text="Message-ID").locator("td").inner_text()
+    assert sent_id.startswith("<") and sent_id.endswith(">")
 
-    # Mei's mail system answers through the sandbox's inbound HTTP route.
-    [sent] = [m for m in bot.sandbox.store.sent_items(RECRUITER.email) if m.to[0].address == AWAY]
-    answer = requests.post(
-        f"{bot.sandbox.graph_server.url}/sandbox/inbound/out-of-office",
-        json={
-            "to": RECRUITER.email,
-            "in_reply_to": sent.internet_message_id,
-            "until": "2026-03-03",
-        },
-        timeout=10,
-    )
-    assert answer.status_code == 201, answer.text
+    # Riley plays Mei: her "Out of office" answers the email, threaded under it.
+    answer = page.locator("form[action='/outlook/reply']")
+    answer.locator("input[name=until]").fill("2026-03-03")
+    with page.expect_navigation():
+        answer.get_by_role("button", name="Out of office").click()
+    page.get_by_role("cell", name="inbox", exact=True).wait_for()  # the answer, in the Inbox
+    replied = page.locator("table.headers").first.locator("tr", has_text="In-Reply-To")
+    assert replied.locator("td").inner_text() == sent_id
+    shot(page, "06c-out-of-office")
     fast_forward(bot, clock, clock.now() + timedelta(minutes=5), timedelta(minutes=1))
 
     # The card is in the campaign's thread; Riley pauses Mei from it.

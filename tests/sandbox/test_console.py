@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,6 +16,7 @@ from slack_sdk import WebClient
 from bot.sandbox import RECRUITER
 from bot.sandbox.console import Where, block_html, console_url, mrkdwn
 from bot.sandbox.console.dates import slack_date
+from bot.sandbox.console.origin import MAX_BODY, MAX_UPLOAD
 from handlers import blocks
 from tests.conftest import RunningBot
 
@@ -283,3 +285,46 @@ def test_channels_invite_and_the_channel_picker(bot: RunningBot) -> None:
     assert picker is not None
     assert f'<option value="{public}" selected>#hiring-backend</option>' in picker[1]
     assert f'<option value="{private}">🔒 exec-hiring</option>' in picker[1]
+
+
+def test_a_file_shared_in_the_dm_is_imported_through_the_signed_event(bot: RunningBot) -> None:
+    riley, slack = Person(bot), bot.sandbox.slack
+    upload = Forms(riley.page()).with_field("/console/upload", user=RECRUITER.slack_id)
+    assert "text" in upload  # a message may go with the file
+    assert 'action="/console/upload" enctype="multipart/form-data"' in riley.page()
+
+    def share(name: str, content: bytes, text: str = "") -> requests.Response:
+        return riley.http.post(
+            f"{riley.base}/console/upload",
+            data={"user": riley.user, "text": text},
+            files={"file": (name, content, "application/octet-stream")},
+            timeout=15,
+        )
+
+    linkedin = (Path(__file__).parents[1] / "inputs" / "linkedin-connections.csv").read_bytes()
+    answer = share("Connections.csv", linkedin, "shortlist Backend")
+    assert answer.status_code == 200 and answer.url.endswith(f"/?user={riley.user}")
+    html = riley.until(lambda h: "2 new, 0 updated" in h)
+    assert "shared the file Connections.csv in your DM with ScaleUp: shortlist Backend" in html
+    assert "Shortlist <b>Backend</b>: 2 new, 0 updated candidates." in html
+    # The bot read the file Slack stored, with its token, from the event's file object.
+    [info] = [c for c in slack.calls("files.info") if c.response.get("ok")]
+    assert info.response["file"]["name"] == "Connections.csv"
+    assert info.response["file"]["filetype"] == "csv"
+    assert info.response["file"]["size"] == len(linkedin)
+    assert info.response["file"]["user"] == RECRUITER.slack_id
+
+    # Files are larger than forms: a 2 MB file reaches the bot (which says it is no CSV).
+    big = share("photo.png", b"\x89PNG" + b"x" * (2 * MAX_BODY))
+    assert big.status_code == 200
+    riley.until(lambda h: "<b>photo.png</b> is not a CSV file." in h)
+    # ... but a body over the upload's cap is refused before it is read.
+    assert share("huge.csv", b"x" * MAX_UPLOAD).status_code == 413
+    # Nothing chosen: a sentence, and no event.
+    events = len(slack.calls("files.info"))
+    empty = share("", b"")
+    assert "Choose a file that is not empty to share with ScaleUp." in empty.text
+    assert len(slack.calls("files.info")) == events
+    # A page elsewhere cannot make the browser share a file as Riley.
+    riley.http.headers.update({"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert share("Connections.csv", linkedin).status_code == 403

@@ -15,7 +15,8 @@ mrkdwn to HTML: emoji, mentions and channels by name) and ``dates`` (``<!date^â€
 did, the recording driver), ``timeline`` (what a person saw), ``origin`` (forms only from
 the console's own page) and ``routes`` (the Flask routes and state).
 
-``/outlook`` is the mail side (``outlook``: each sandbox mailbox's folders and threads;
+``upload`` shares a file in the person's DM with the bot, as dropping it there in Slack
+does. ``/outlook`` is the mail side (``outlook``: each sandbox mailbox's folders and threads;
 ``candidate``: what a candidate answers), and ``clock`` moves the time of ``scaleup dev``'s
 bot and sandbox forward.
 """
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
-from bot.sandbox.console import clock
+from bot.sandbox.console import clock, upload
 from bot.sandbox.console.elements import REQUIRED, form_values
 from bot.sandbox.console.mrkdwn import mrkdwn
 from bot.sandbox.console.outlook import Outlook
@@ -66,6 +67,7 @@ def mount_console(app: Flask, sandbox: Sandbox) -> Console:
     console.register(app)
     Outlook(console).register(app)
     clock.register(app, console)
+    upload.register(app, console)
     app.extensions[_EXTENSION] = console
     return console
 

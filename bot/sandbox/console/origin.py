@@ -7,7 +7,8 @@ rebound to loopback, and then even a GET would let that site read a person's tim
 (sign-in links included), so every console request must name the console's own host.
 Clients that send neither ``Origin`` nor ``Sec-Fetch-Site`` (scripts, tests) are no
 browser a web page can drive, so they pass. Every console answer forbids framing
-(clickjacking), and a POST body over :data:`MAX_BODY` is refused before it is read.
+(clickjacking), and a POST body over :data:`MAX_BODY` is refused before it is read (the
+file upload alone, over :data:`MAX_UPLOAD`: see :data:`BODY_CAPS`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, request
 from werkzeug.wrappers import Response
 
-__all__ = ["MAX_BODY", "guard_console", "same_origin_only"]
+__all__ = ["BODY_CAPS", "MAX_BODY", "MAX_UPLOAD", "guard_console", "same_origin_only"]
 
 #: The largest form the console takes, in bytes; its forms are a few kilobytes.
 MAX_BODY = 1024 * 1024
+#: The largest file upload the console takes, in bytes: 5 MB, the largest shortlist file
+#: ScaleUp imports (``handlers/files.py``), and 64 KB for the form around it. A file a
+#: little over 5 MB still reaches the bot, which refuses it with its own sentence.
+MAX_UPLOAD = 5 * 1024 * 1024 + 64 * 1024
+#: Console paths that take more than :data:`MAX_BODY`, and how much.
+BODY_CAPS = {"/console/upload": MAX_UPLOAD}
 #: Sent on every console answer: no page may frame the console.
 NO_FRAMING = {
     "X-Frame-Options": "DENY",
@@ -54,8 +61,8 @@ def _is_console(endpoint: str | None, path: str) -> bool:
 def guard_console(app: Flask, own_url: Callable[[], str]) -> None:
     """On ``app``'s console requests (``/``, ``/console/…``, endpoints named ``console…``):
     refuse (403) a ``Host`` that is not the console's own address (DNS rebinding), refuse
-    (413) a body over :data:`MAX_BODY` from its ``Content-Length`` before reading it (and
-    cap a chunked one), and forbid framing on every answer. The Slack Web API routes on the
+    (413) a body over :data:`MAX_BODY` (:data:`BODY_CAPS` for the upload) from its
+    ``Content-Length`` before reading it (and cap a chunked one), and forbid framing on every answer. The Slack Web API routes on the
     same server are left alone. ``own_url`` gives the console's address."""
 
     @app.before_request
@@ -64,9 +71,10 @@ def guard_console(app: Flask, own_url: Callable[[], str]) -> None:
             return
         if request.host not in _own_hosts(own_url()):
             abort(403, "The sandbox console answers only at its own address.")
-        if (request.content_length or 0) > MAX_BODY:
-            abort(413, f"The sandbox console takes forms of at most {MAX_BODY:,} bytes.")
-        request.max_content_length = MAX_BODY
+        cap = BODY_CAPS.get(request.path, MAX_BODY)
+        if (request.content_length or 0) > cap:
+            abort(413, f"The sandbox console takes forms of at most {cap:,} bytes here.")
+        request.max_content_length = cap
 
     @app.after_request
     def _no_framing(response: Response) -> Response:
