@@ -130,7 +130,7 @@ class OutlookAuthFlow(Base):
     #: the Microsoft callback must come from that browser.
     browser_hash: Mapped[str | None] = mapped_column(String(64))
     #: The mailbox this sign-in replaces once it succeeds: ``{"mailbox": id, "connected":
-    #: ISO 8601, "named": fingerprint of what the confirmation named}``.
+    #: ISO 8601, "named": fingerprint of what the confirmation named, "email": its address}``.
     replaces: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 

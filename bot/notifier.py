@@ -15,10 +15,12 @@ from handlers.reply_blocks import reply_card
 from outreach.notify import (
     CampaignDeletedWithMailbox,
     CampaignPaused,
+    DelegationGoneWithMailbox,
     DelegationRevoked,
     MailboxConnected,
     MailboxConnectedByOther,
     MailboxNeedsReconnect,
+    MailboxRemoved,
     Notice,
     ReplyReceived,
     SendFailed,
@@ -62,6 +64,13 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
                 f"Your campaign {esc(name)} was deleted with its mailbox",
                 blocks.campaign_deleted_with_mailbox(notice),
             )
+        case DelegationGoneWithMailbox(mailbox_email=email):
+            return (
+                f"You can no longer send from {esc(email)}",
+                blocks.delegation_gone_with_mailbox(notice),
+            )
+        case MailboxRemoved(mailbox_email=email):
+            return f"{esc(email)} was disconnected", blocks.mailbox_removed(notice)
         case MailboxNeedsReconnect(email=email, reason=reason):
             return f"Reconnect {esc(email)}", blocks.needs_reconnect(email, reason, notice.advice)
         case SendingFromYourMailbox():

@@ -16,7 +16,9 @@ from outreach.keys import MailboxKey, mailbox_key
 from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
 from outreach.notify import (
     CampaignDeletedWithMailbox,
+    DelegationGoneWithMailbox,
     MailboxConnectedByOther,
+    MailboxRemoved,
     SendingFromYourMailbox,
 )
 
@@ -272,6 +274,15 @@ def _what_goes(preview: RemovalPreview) -> str:
     else:
         lines.append("• no campaigns (none send from it)")
     lines.append(f"• {preview.messages} stored outgoing message(s)")
+    lines.append(f"• {preview.replies} stored candidate reply(ies)")
+    if preview.delegates:
+        people = ", ".join(mention(who) for who in preview.delegates[:20])
+        more = len(preview.delegates) - 20
+        people += f" and {more} more" if more > 0 else ""
+        lines.append(
+            f"• the access of {len(preview.delegates)} person(s) who may send from it, "
+            f"who are told: {people}"
+        )
     return "\n".join(lines)
 
 
@@ -360,6 +371,8 @@ def disconnected(report: DisconnectReport) -> list[Block]:
         deleted.append(f"{report.campaigns} campaign(s) sending from it")
     if report.messages:
         deleted.append(f"{report.messages} stored outgoing message(s)")
+    if report.replies:
+        deleted.append(f"{report.replies} stored candidate reply(ies)")
     return [
         text(
             f"Disconnected *{esc(report.email)}*. Deleted: {', '.join(deleted)}. "
@@ -381,6 +394,30 @@ def campaign_deleted_with_mailbox(notice: CampaignDeletedWithMailbox) -> list[Bl
             f"*{esc(notice.mailbox_email)}* it sent from, and a mailbox's campaigns go with it. "
             "Its shortlist stays; to go on, create the campaign again from a mailbox you may "
             "send from."
+        )
+    ]
+
+
+def delegation_gone_with_mailbox(notice: DelegationGoneWithMailbox) -> list[Block]:
+    """The DM to a delegate whose access went with the mailbox."""
+    return [
+        text(
+            f":wastebasket: {mention(notice.disconnected_by)} disconnected the mailbox "
+            f"*{esc(notice.mailbox_email)}*, so you can no longer send from it: your access "
+            "to it was deleted with it."
+        )
+    ]
+
+
+def mailbox_removed(notice: MailboxRemoved) -> list[Block]:
+    """The DM to the person who connected a mailbox its address's owner disconnected."""
+    return [
+        text(
+            f":wastebasket: {mention(notice.disconnected_by)}, whose Slack email it is, "
+            f"disconnected the mailbox *{esc(notice.mailbox_email)}* you connected. Deleted: "
+            f"its Microsoft sign-in tokens, {notice.campaigns} campaign(s), "
+            f"{notice.messages} stored outgoing message(s) and {notice.replies} stored "
+            "candidate reply(ies)."
         )
     ]
 

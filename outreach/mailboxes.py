@@ -61,6 +61,7 @@ from outreach.removal import (
     RemovalChanged,
     ReplacedMailboxChanged,
     preview_of,
+    tell_connector,
     tell_other_creators,
 )
 from outreach.removal import RemovalPreview as RemovalPreview  # builders import it from here
@@ -113,6 +114,7 @@ class DisconnectReport:
     pending_sign_ins: int
     campaigns: int = 0
     messages: int = 0
+    replies: int = 0
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,7 @@ class Mailboxes:
                     "mailbox": old.id,
                     "connected": old.connected_at.isoformat(),
                     "named": preview.named,
+                    "email": old.email,
                 }
             mine = self._owned(session, team_id, user_id)
             if replacing is None and mine is not None and mine.email != address:
@@ -397,7 +400,8 @@ class Mailboxes:
             or confirmed.get("connected") != mine.connected_at.isoformat()
             or confirmed.get("named") != preview.named
         ):
-            raise ReplacedMailboxChanged(mine.email, pending.email)
+            # Name the mailbox the confirmation named, not the one connected now.
+            raise ReplacedMailboxChanged(str(confirmed.get("email") or mine.email), pending.email)
         tell_other_creators(session, preview, pending.team_id, pending.user_id, now)
         self.forget_token(mine.id)
         session.delete(mine)
@@ -537,7 +541,9 @@ class Mailboxes:
         ``key``: the user's own mailbox. ``named`` is the fingerprint of what the
         confirmation named (:attr:`RemovalPreview.named`); when what goes now differs,
         nothing is deleted and RemovalChanged carries what goes now. Campaigns other
-        people run from the mailbox go too; each of them is told by DM. Raises NoMailbox,
+        people run from the mailbox go too; each of them is told by DM, as is each
+        delegate, and the person who connected it when someone else removes it. Pending
+        sign-in links go only for the mailbox's address. Raises NoMailbox,
         StaleMailboxButton (gone, or connected again since) or NotYourMailboxButton.
         """
         now = self._clock.now()
@@ -547,24 +553,24 @@ class Mailboxes:
             if named is not None and named != preview.named:
                 raise RemovalChanged(preview)
             owner = mailbox.owner_user_id
-            flows = session.scalar(
-                select(func.count())
-                .select_from(OutlookAuthFlow)
-                .where(OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == owner)
+            # Only the owner's links for this address: one for another address stays.
+            links = (
+                OutlookAuthFlow.team_id == team_id,
+                OutlookAuthFlow.user_id == owner,
+                OutlookAuthFlow.email == mailbox.email,
             )
-            session.execute(
-                delete(OutlookAuthFlow).where(
-                    OutlookAuthFlow.team_id == team_id, OutlookAuthFlow.user_id == owner
-                )
-            )
+            flows = session.scalar(select(func.count()).select_from(OutlookAuthFlow).where(*links))
+            session.execute(delete(OutlookAuthFlow).where(*links))
             self.forget_token(mailbox.id)
             report = DisconnectReport(
                 mailbox.email,
                 pending_sign_ins=int(flows or 0),
                 campaigns=len(preview.campaigns),
                 messages=preview.messages,
+                replies=preview.replies,
             )
             tell_other_creators(session, preview, team_id, user_id, now)
+            tell_connector(session, preview, team_id, owner, user_id, now)
             # Campaigns, their enrollments and every outbox message of the mailbox go with it
             # (ON DELETE CASCADE); shortlists stay, they belong to the workspace.
             session.delete(mailbox)

@@ -53,6 +53,26 @@ class CampaignDeletedWithMailbox:
 
 
 @dataclass(frozen=True)
+class DelegationGoneWithMailbox:
+    """A mailbox this person was delegated to send from was removed; their access went too."""
+
+    mailbox_email: str
+    disconnected_by: str  # the Slack user id who disconnected or replaced the mailbox
+
+
+@dataclass(frozen=True)
+class MailboxRemoved:
+    """The member whose Slack email the mailbox is disconnected it; told to the person
+    who connected it, with the counts of what was deleted."""
+
+    mailbox_email: str
+    disconnected_by: str
+    campaigns: int
+    messages: int
+    replies: int
+
+
+@dataclass(frozen=True)
 class SendingFromYourMailbox:
     """A campaign started sending from a mailbox whose owner delegated it to a recruiter."""
 
@@ -173,6 +193,8 @@ Notice = (
     | MailboxConnectedByOther
     | MailboxNeedsReconnect
     | CampaignDeletedWithMailbox
+    | DelegationGoneWithMailbox
+    | MailboxRemoved
     | SendingFromYourMailbox
     | ThreadNotice
     | ReplyReceived

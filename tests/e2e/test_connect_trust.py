@@ -22,6 +22,7 @@ from bot.sandbox.browser import ConsentBrowser, Redirect
 from handlers import blocks
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect, create_campaign, post_slack, seed_shortlist
+from tests.e2e.replies_helpers import inbound, replies, sent_id, start_and_send, sync
 from tests.e2e.test_connect import (
     TEAM,
     find_button_url,
@@ -30,6 +31,7 @@ from tests.e2e.test_connect import (
     start_connect,
     through_slack,
 )
+from tests.fakes import FakeClock
 
 SHARED = "recruiting@acme.test"  # a shared mailbox: no Slack member has this email
 
@@ -425,3 +427,117 @@ def test_connecting_an_alias_of_the_connected_mailbox_is_refused_up_front(
         for e in b.get("elements", [])
     )
     assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+
+
+# -- what goes is named in full, and whoever loses something is told ------------------------
+
+
+def dms(bot: RunningBot, user: str, needle: str) -> list[dict[str, Any]]:
+    """``user``'s DMs whose text holds ``needle``, after the worker posted the queue."""
+    post_slack(bot)
+    return [m for m in bot.sandbox.slack.dm_messages(TEAM, user) if needle in m["text"]]
+
+
+def test_a_reply_stored_after_the_confirmation_is_not_deleted_unnamed(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    bot = cbot
+    start_and_send(bot, clock, [("jana@talent.example", "Jana", "Europe/Berlin", "DE")])
+    confirm = ask(bot, RECRUITER.slack_id, "disconnect")
+    assert "0 stored candidate reply(ies)" in json.dumps(confirm["blocks"])
+    inbound(bot).reply(RECRUITER.email, sent_id(bot, "jana@talent.example"), text="Sure!")
+    sync(bot)
+    assert len(replies(bot)) == 1
+
+    fresh = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    assert "changed since this button was shown; nothing was deleted" in fresh["text"]
+    assert "1 stored candidate reply(ies)" in json.dumps(fresh["blocks"])
+    assert len(replies(bot)) == 1 and emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
+
+    done = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, fresh)
+    assert "1 stored candidate reply(ies)" in json.dumps(done["blocks"])
+    assert replies(bot) == [] and mailboxes(bot) == []
+
+
+def test_the_connector_is_told_when_the_addresss_owner_disconnects(bot: RunningBot) -> None:
+    bot.sandbox.slack.add_user(
+        TEAM, "U0MORGAN01", name="morgan", real_name="Morgan Lee", email="talent@acme.test"
+    )
+    bot.sandbox.directory.add_user("talent@acme.test", "Talent Team")
+    url = start_connect(bot, COLLEAGUE.slack_id, "talent@acme.test")
+    assert sign_in(bot, through_slack(bot, url, COLLEAGUE.slack_id), "talent@acme.test").follow().ok
+    box = mailboxes(bot)[0].id
+    shortlist = seed_shortlist(bot, "t", [("a@x.test", "A", None, None)])
+    create_campaign(bot, box, shortlist, user_id=COLLEAGUE.slack_id)
+    # The DM Morgan got names the campaign-less mailbox; a fresh confirmation names it now.
+    [dm] = bot.sandbox.slack.wait_for(lambda: bot.sandbox.slack.dm_messages(TEAM, "U0MORGAN01"))
+    fresh = click(bot, "U0MORGAN01", blocks.DISCONNECT_CONFIRM, dm)
+    assert mailboxes(bot) != []
+    assert "Disconnected" in click(bot, "U0MORGAN01", blocks.DISCONNECT_CONFIRM, fresh)["text"]
+    assert mailboxes(bot) == []
+
+    [told] = dms(bot, COLLEAGUE.slack_id, "talent@acme.test was disconnected")
+    text = json.dumps(told["blocks"])
+    assert "<@U0MORGAN01>, whose Slack email it is, disconnected the mailbox" in text
+    assert "*talent@acme.test* you connected" in text
+    assert "1 campaign(s), 0 stored outgoing message(s) and 0 stored candidate" in text
+    assert dms(bot, "U0MORGAN01", "was disconnected") == []  # not told of their own click
+
+
+def test_delegates_are_named_and_told_when_the_mailbox_goes(bot: RunningBot) -> None:
+    connect(bot, HIRING_MANAGER)
+    ask(bot, HIRING_MANAGER.slack_id, f"delegate <@{RECRUITER.slack_id}|riley>")
+    confirm = ask(bot, HIRING_MANAGER.slack_id, "disconnect")
+    named = json.dumps(confirm["blocks"])
+    assert (
+        f"the access of 1 person(s) who may send from it, who are told: <@{RECRUITER.slack_id}>"
+        in named
+    )
+    ask(bot, HIRING_MANAGER.slack_id, f"delegate <@{COLLEAGUE.slack_id}|alex> hm-beta")
+
+    fresh = click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    assert "nothing was deleted" in fresh["text"] and mailboxes(bot) != []
+    assert f"<@{COLLEAGUE.slack_id}>" in json.dumps(fresh["blocks"])
+    click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, fresh)
+    assert mailboxes(bot) == []
+
+    for delegate in (RECRUITER.slack_id, COLLEAGUE.slack_id):
+        [dm] = dms(bot, delegate, f"You can no longer send from {HIRING_MANAGER.email}")
+        assert f"<@{HIRING_MANAGER.slack_id}> disconnected the mailbox" in json.dumps(dm["blocks"])
+
+
+def test_disconnect_keeps_a_sign_in_link_for_another_address(bot: RunningBot) -> None:
+    bot.sandbox.directory.add_user(SHARED, "Recruiting")
+    connect(bot, RECRUITER)
+    start_connect(bot, RECRUITER.slack_id, RECRUITER.email)  # a reconnect link: it goes
+    replace = ask(bot, RECRUITER.slack_id, f"connect {SHARED}")
+    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, replace)])
+    assert url is not None
+
+    done = click(
+        bot,
+        RECRUITER.slack_id,
+        blocks.DISCONNECT_CONFIRM,
+        ask(bot, RECRUITER.slack_id, "disconnect"),
+    )
+    assert "1 unused sign-in link(s)" in json.dumps(done["blocks"])
+    with bot.db() as session:
+        assert [f.email for f in session.scalars(select(OutlookAuthFlow))] == [SHARED]
+    assert sign_in(bot, through_slack(bot, url, RECRUITER.slack_id), SHARED).follow().ok
+    assert emails(bot) == {SHARED: RECRUITER.slack_id}
+
+
+def test_a_refused_replace_names_the_mailbox_the_confirmation_named(bot: RunningBot) -> None:
+    other = "sourcing@acme.test"
+    bot.sandbox.directory.add_user(other, "Sourcing")
+    _, microsoft = replace_with_shared(bot)  # Riley's mailbox → SHARED, not finished
+    # Meanwhile Riley replaces their mailbox with another one, and finishes that.
+    confirm = ask(bot, RECRUITER.slack_id, f"connect {other}")
+    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, confirm)])
+    assert url is not None
+    assert sign_in(bot, through_slack(bot, url, RECRUITER.slack_id), other).follow().ok
+
+    result = sign_in(bot, microsoft, SHARED).follow()
+    assert result.status_code == 400
+    assert f"{RECRUITER.email} changed since you confirmed replacing it" in result.text
+    assert emails(bot) == {other: RECRUITER.slack_id}

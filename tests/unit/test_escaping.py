@@ -18,10 +18,12 @@ from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
 from outreach.notify import (
     CampaignDeletedWithMailbox,
     CampaignPaused,
+    DelegationGoneWithMailbox,
     DelegationRevoked,
     MailboxConnected,
     MailboxConnectedByOther,
     MailboxNeedsReconnect,
+    MailboxRemoved,
     SendFailed,
     SendingFromYourMailbox,
     SendUnconfirmed,
@@ -92,9 +94,13 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
     "sign_in_prompt": lambda v: blocks.sign_in_prompt("https://login.example/x", v),
     "mailbox_status": lambda v: blocks.mailbox_status(status(v)),
     "disconnect_confirm": lambda v: blocks.disconnect_confirm(
-        RemovalPreview(1, v, [(v, v)], 2, others=[(v, "U0DELEG01")])
+        RemovalPreview(
+            1, v, [(v, v)], 2, others=[(v, "U0DELEG01")], delegations=(("U0DELEG01", v),)
+        )
     ),
     "CampaignDeletedWithMailbox": lambda v: render(CampaignDeletedWithMailbox(v, v, "U0OWNER01")),
+    "DelegationGoneWithMailbox": lambda v: render(DelegationGoneWithMailbox(v, "U0OWNER01")),
+    "MailboxRemoved": lambda v: render(MailboxRemoved(v, "U0OWNER01", 1, 2, 3)),
     "replace_confirm": lambda v: blocks.replace_confirm(RemovalPreview(1, v, [(v, v)], 2), v, v),
     "MailboxConnectedByOther": lambda v: render(MailboxConnectedByOther(v, 1, "U0OWNER01")),
     "disconnected": lambda v: blocks.disconnected(DisconnectReport(v, 1, 2, 3)),
