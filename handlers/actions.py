@@ -77,6 +77,18 @@ def sign_in_clicked(ack: Ack) -> None:
     ack()
 
 
+def _mailbox_ref(
+    body: dict[str, Any], respond: Respond, client: WebClient
+) -> blocks.MailboxRef | None:
+    """The mailbox the clicked button names; None (the clicker told so) for a value this
+    version never wrote."""
+    ref = blocks.parse_mailbox_value(_value(body))
+    if ref is None:
+        message = blocks.OUTDATED_MAILBOX_BUTTON
+        _answer(body, respond, client, message, blocks.error(message))
+    return ref
+
+
 def disconnect_confirmed(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
 ) -> None:
@@ -84,10 +96,8 @@ def disconnect_confirmed(
     goes is still what the confirmation named; else say so, deleting nothing."""
     ack()
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-    ref = blocks.parse_mailbox_value(_value(body))
+    ref = _mailbox_ref(body, respond, client)
     if ref is None:
-        message = blocks.OUTDATED_MAILBOX_BUTTON
-        _answer(body, respond, client, message, blocks.error(message))
         return
     try:
         # A button that named nothing (a DM of an older version) names nothing to delete.
@@ -115,10 +125,8 @@ def disconnect_started(
     """App Home's Disconnect: answer with the confirmation naming what goes."""
     ack()
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-    ref = blocks.parse_mailbox_value(_value(body))
+    ref = _mailbox_ref(body, respond, client)
     if ref is None:
-        message = blocks.OUTDATED_MAILBOX_BUTTON
-        _answer(body, respond, client, message, blocks.error(message))
         return
     try:
         preview = deps.mailboxes.removal_preview(team_id, user_id, ref.key, ref.email)
