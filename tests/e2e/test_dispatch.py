@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,8 +20,9 @@ from bot.models import (
     Shortlist,
 )
 from bot.sandbox import RECRUITER, Sandbox
+from bot.sandbox.testing import EVERYDAY
+from outreach.dispatch import Checkpoint
 from outreach.graph import MARKER_PROPERTY
-from outreach.schedule import SendWindow
 from tests.conftest import RunningBot, start_bot
 from tests.e2e.campaign_helpers import (
     THREE_STEPS,
@@ -44,6 +45,16 @@ CANDIDATES = [
 
 class SimulatedCrash(BaseException):
     """The worker process dies here (BaseException: nothing in the bot catches it)."""
+
+
+def crash_at(stage: str) -> Checkpoint:
+    """A dispatcher checkpoint that kills the worker each time it reaches ``stage``."""
+
+    def crash(at: str, _row_id: int) -> None:
+        if at == stage:
+            raise SimulatedCrash(at)
+
+    return crash
 
 
 def started_campaign(bot: RunningBot) -> int:
@@ -167,8 +178,7 @@ def test_a_graph_fault_storm_loses_nothing_and_duplicates_nothing(
     mailbox_id = connect(bot, RECRUITER)
     people = [(f"c{n:02d}@talent.example", f"C{n}", "Europe/Berlin", "DE") for n in range(16)]
     shortlist_id = seed_shortlist(bot, "storm", people)
-    everyday = SendWindow(days=frozenset(range(1, 8)), start=time(0), end=time(23, 59))
-    create_campaign(bot, mailbox_id, shortlist_id, steps=THREE_STEPS[:2], window=everyday)
+    create_campaign(bot, mailbox_id, shortlist_id, steps=THREE_STEPS[:2], window=EVERYDAY)
     bot.container.campaigns.start(TEAM, RECRUITER.slack_id, "Backend Q4")
 
     faults = bot.sandbox.graph.faults
@@ -259,10 +269,7 @@ def test_a_send_that_vanished_is_unknown_never_resent(cbot: RunningBot, clock: F
     started_campaign(cbot)
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
 
-    def crash(at: str, _row_id: int) -> None:
-        if at == "drafted":
-            raise SimulatedCrash(at)
-
+    crash = crash_at("drafted")
     with pytest.raises(SimulatedCrash):
         dispatcher(cbot, "doomed", checkpoint=crash).tick()
     # The recruiter deletes the draft by hand while the worker is down.
@@ -322,10 +329,7 @@ def test_a_draft_left_by_a_dead_worker_respects_a_later_pause_or_stop(
 ) -> None:
     started_campaign(cbot)
 
-    def crash(at: str, _row_id: int) -> None:
-        if at == "drafted":
-            raise SimulatedCrash(at)
-
+    crash = crash_at("drafted")
     clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))  # both candidates due
     with pytest.raises(SimulatedCrash):
         dispatcher(cbot, "doomed", checkpoint=crash).tick()
@@ -351,10 +355,7 @@ def test_a_paused_candidate_with_a_stranded_draft_gets_that_draft_on_resume(
 ) -> None:
     started_campaign(cbot)
 
-    def crash(at: str, _row_id: int) -> None:
-        if at == "drafted":
-            raise SimulatedCrash(at)
-
+    crash = crash_at("drafted")
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))  # only Jana is due
     with pytest.raises(SimulatedCrash):
         dispatcher(cbot, "doomed", checkpoint=crash).tick()
@@ -405,13 +406,12 @@ def test_the_gap_and_the_daily_cap_pace_a_mailbox(cbot: RunningBot, clock: FakeC
     mailbox_id = connect(cbot, RECRUITER)
     people = [(f"g{n}@talent.example", f"G{n}", "UTC", None) for n in range(4)]
     shortlist_id = seed_shortlist(cbot, "paced", people)
-    everyday = SendWindow(days=frozenset(range(1, 8)), start=time(0), end=time(23, 59))
     create_campaign(
         cbot,
         mailbox_id,
         shortlist_id,
         steps=THREE_STEPS[:1],
-        window=everyday,
+        window=EVERYDAY,
         daily_cap=3,
         min_gap_seconds=120,
     )
@@ -563,10 +563,7 @@ def test_a_sent_copy_without_the_marker_is_found_by_its_message_id(
     cbot.sandbox.store.configure_delivery(keep_extended_on_sent=False)
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
 
-    def crash(at: str, _row_id: int) -> None:
-        if at == "sent-unrecorded":
-            raise SimulatedCrash(at)
-
+    crash = crash_at("sent-unrecorded")
     with pytest.raises(SimulatedCrash):
         dispatcher(cbot, "doomed", checkpoint=crash).tick()
     clock.advance(minutes=6)
@@ -584,10 +581,7 @@ def test_a_refused_marker_filter_falls_back_to_the_message_id(
     started_campaign(cbot)
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
 
-    def crash(at: str, _row_id: int) -> None:
-        if at == "sent-unrecorded":
-            raise SimulatedCrash(at)
-
+    crash = crash_at("sent-unrecorded")
     with pytest.raises(SimulatedCrash):
         dispatcher(cbot, "doomed", checkpoint=crash).tick()
     body = {"error": {"code": "ErrorInvalidProperty", "message": "The property is not valid."}}

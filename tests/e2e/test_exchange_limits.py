@@ -8,10 +8,11 @@ the sender an NDR, so a pacing bug shows up only as bounces in the Inbox.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from bot.sandbox import RECRUITER
-from outreach.schedule import EXCHANGE_PER_MINUTE, MAX_DAILY_CAP, SendWindow
+from bot.sandbox.testing import EVERYDAY
+from outreach.schedule import EXCHANGE_PER_MINUTE, MAX_DAILY_CAP
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import (
     THREE_STEPS,
@@ -39,13 +40,12 @@ def test_a_dispatcher_sending_70_emails_as_fast_as_it_may_causes_no_bounce(
     mailbox_id = connect(cbot, RECRUITER)
     people = [(f"p{n:02d}@talent.example", f"P{n}", "UTC", None) for n in range(70)]
     shortlist_id = seed_shortlist(cbot, "many", people)
-    everyday = SendWindow(days=frozenset(range(1, 8)), start=time(0), end=time(23, 59))
     create_campaign(
         cbot,
         mailbox_id,
         shortlist_id,
         steps=THREE_STEPS[:1],
-        window=everyday,
+        window=EVERYDAY,
         daily_cap=MAX_DAILY_CAP,
     )
     cbot.container.campaigns.start(TEAM, RECRUITER.slack_id, "Backend Q4")
