@@ -214,7 +214,10 @@ def test_a_direct_message_goes_through_the_modal_and_out_exactly_once(cbot: Runn
         {dv.SUBJECT: "Coffee next week?", dv.BODY: "Hi Jana,\nfree for a chat?\nRiley"},
     )
     assert sent.status_code == 200 and not sent.content  # the modal closes
-    confirmation = slack.wait_for(lambda: slack.dm_messages(TEAM, RECRUITER.slack_id))[-1]
+    # The "Connected as …" DM may still be on its way: wait for the confirmation itself.
+    confirmation = slack.wait_for(
+        lambda: [m for m in slack.dm_messages(TEAM, RECRUITER.slack_id) if "queued" in m["text"]]
+    )[-1]
     assert confirmation["text"] == (
         "Your email to jana@talent.example is queued and will go out from "
         "riley.chen@acme.test within a minute."
