@@ -60,7 +60,7 @@ def connect_start(
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
     address = _value(body)
     if address:
-        status = deps.mailboxes.status(team_id, user_id)
+        status = deps.connections.status(team_id, user_id)
         if status is None or status.email != address.lower():
             message = (
                 f"This button is for {address}, which is no longer connected to your Slack "
@@ -101,7 +101,7 @@ def disconnect_confirmed(
         return
     try:
         # A button that named nothing (a DM of an older version) names nothing to delete.
-        report = deps.mailboxes.disconnect(team_id, user_id, ref.key, ref.email, ref.named or "")
+        report = deps.erasure.disconnect(team_id, user_id, ref.key, ref.email, ref.named or "")
     except RemovalChanged as exc:
         _answer(body, respond, client, exc.message, blocks.disconnect_confirm(exc.preview))
         return
@@ -129,7 +129,7 @@ def disconnect_started(
     if ref is None:
         return
     try:
-        preview = deps.mailboxes.removal_preview(team_id, user_id, ref.key, ref.email)
+        preview = deps.erasure.removal_preview(team_id, user_id, ref.key, ref.email)
     except OutreachError as exc:
         _answer(body, respond, client, exc.message, blocks.error(exc.message))
         return
@@ -152,7 +152,7 @@ def replace_confirmed(
         return
     name = name or new
     try:
-        link = deps.mailboxes.begin_connect(
+        link = deps.connections.begin_connect(
             team_id,
             user_id,
             new,

@@ -12,8 +12,9 @@ from typing import Any
 from handlers.limits import BUTTON_CHARS, SECTION_CHARS, clip, confirm_dialog
 from handlers.mrkdwn import esc as esc  # the one escaping function, re-exported
 from handlers.mrkdwn import esc_message, mention
+from outreach.erasure import DisconnectReport
 from outreach.keys import MailboxKey, mailbox_key
-from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
+from outreach.mailboxes import MailboxStatus
 from outreach.notify import (
     CampaignDeletedWithMailbox,
     DelegationGoneWithMailbox,
@@ -21,6 +22,7 @@ from outreach.notify import (
     MailboxRemoved,
     SendingFromYourMailbox,
 )
+from outreach.removal import RemovalPreview
 
 Block = dict[str, Any]
 

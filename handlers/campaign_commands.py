@@ -178,7 +178,7 @@ def send_test(
     try:
         status = deps.campaigns.status(team_id, name)
         outbox_id = deps.campaigns.send_test(team_id, user_id, status.name)
-        own = deps.mailboxes.status(team_id, user_id)
+        own = deps.connections.status(team_id, user_id)
     except OutreachError as exc:
         return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     to = own.email if own else "your mailbox"

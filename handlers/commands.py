@@ -36,12 +36,12 @@ def scaleup(
         connect(ack, command, respond, client, deps, args)
     elif sub == "status":
         ack()
-        status = deps.mailboxes.status(command["team_id"], command["user_id"])
+        status = deps.connections.status(command["team_id"], command["user_id"])
         respond(text="Your mailbox", blocks=blocks.mailbox_status(status))
     elif sub == "disconnect":
         ack()
         try:
-            preview = deps.mailboxes.removal_preview(command["team_id"], command["user_id"])
+            preview = deps.erasure.removal_preview(command["team_id"], command["user_id"])
         except NoMailbox:
             respond(text="Nothing to disconnect", blocks=blocks.mailbox_status(None))
         else:

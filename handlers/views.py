@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError
 from handlers import blocks
 from handlers.deps import Deps
 from outreach.addresses import normalize_email
+from outreach.connections import SignInLink
 from outreach.errors import InvalidEmail, OutreachError
-from outreach.mailboxes import SignInLink
 from outreach.signin import AnotherMailboxConnected
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,10 @@ def sign_in_reply(
 ) -> tuple[str, list[blocks.Block]]:
     """The sign-in button, or why not; another mailbox connected: what replacing it deletes."""
     try:
-        link = deps.mailboxes.begin_connect(team_id, user_id, email, name)
+        link = deps.connections.begin_connect(team_id, user_id, email, name)
     except AnotherMailboxConnected as exc:
         try:
-            preview = deps.mailboxes.removal_preview(team_id, user_id)
+            preview = deps.erasure.removal_preview(team_id, user_id)
         except OutreachError as gone:  # disconnected meanwhile
             return gone.message, blocks.error(gone.message)
         return (

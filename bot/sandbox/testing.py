@@ -244,7 +244,7 @@ def dispatcher(
     """An in-process dispatcher over the bot's database and mailboxes."""
     return Dispatcher(
         bot.db,
-        bot.container.mailboxes.graph_for,
+        bot.container.tokens.graph_for,
         CampaignSequencer(bot.container.clock),
         bot.container.clock,
         worker_id=worker_id,

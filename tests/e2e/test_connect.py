@@ -68,7 +68,7 @@ def test_connect_with_email_end_to_end(bot: RunningBot) -> None:
     names = [c.display_name for c in bot.sandbox.store.categories(owner)]
     assert "ScaleUp" in names
     # The bot can act as the mailbox afterwards, through MSAL's cache.
-    assert bot.container.mailboxes.graph_for(mailbox.id).me()["mail"] == RECRUITER.email
+    assert bot.container.tokens.graph_for(mailbox.id).me()["mail"] == RECRUITER.email
 
 
 def test_connect_modal_is_prefilled_and_leads_to_the_sign_in_button(bot: RunningBot) -> None:

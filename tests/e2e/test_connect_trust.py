@@ -334,7 +334,7 @@ def test_app_home_disconnect_answers_with_the_confirmation_instead_of_deleting(
 ) -> None:
     box = connect(bot, RECRUITER)
     create_campaign(bot, box, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)]))
-    home = blocks.home(bot.container.mailboxes.status(TEAM, RECRUITER.slack_id))
+    home = blocks.home(bot.container.connections.status(TEAM, RECRUITER.slack_id))
     assert not any(
         e.get("action_id") == blocks.DISCONNECT_CONFIRM
         for b in home["blocks"]

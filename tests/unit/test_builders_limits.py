@@ -25,8 +25,9 @@ from handlers.import_report import render
 from outreach.campaigns import CampaignStatus, StartReport
 from outreach.csvimport import parse_shortlist
 from outreach.delegations import Delegated, PausedCampaign, Revoked
+from outreach.erasure import DisconnectReport
 from outreach.keys import CampaignKey, MailboxKey
-from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
+from outreach.mailboxes import MailboxStatus
 from outreach.notify import (
     CampaignPaused,
     DelegationRevoked,
@@ -36,6 +37,7 @@ from outreach.notify import (
     SendUnconfirmed,
 )
 from outreach.previews import Preview, PreviewStep
+from outreach.removal import RemovalPreview
 from outreach.shortlists import ImportReport, ShortlistSummary
 from outreach.suppressions import DncAdded, DncEntry
 

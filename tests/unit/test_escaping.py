@@ -14,7 +14,8 @@ from bot.notifier import render
 from bot.sandbox import RECRUITER
 from handlers import blocks, campaign_blocks, mrkdwn, notice_blocks, team_blocks
 from outreach.delegations import PausedCampaign, Revoked
-from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
+from outreach.erasure import DisconnectReport
+from outreach.mailboxes import MailboxStatus
 from outreach.notify import (
     CampaignDeletedWithMailbox,
     CampaignPaused,
@@ -28,6 +29,7 @@ from outreach.notify import (
     SendingFromYourMailbox,
     SendUnconfirmed,
 )
+from outreach.removal import RemovalPreview
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import (
     connect,
