@@ -19,10 +19,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import campaign_blocks as cb
+from handlers import campaign_form, preview_blocks
 from handlers import direct_views as dv
-from handlers.blocks import context, esc, help_blocks, text
+from handlers.blocks import context, esc, sentence, text
 from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
+from handlers.home_blocks import help_blocks
 from handlers.mrkdwn import esc_message
 from handlers.people import is_workspace_admin
 from outreach.campaign_lookup import CampaignNotFound, CampaignRef
@@ -112,7 +114,7 @@ def route(
         try:
             reply, summary = change(deps, client, team_id, user_id, verb, name, email)
         except OutreachError as exc:
-            reply, summary = cb.sentence(esc_message(exc.message)), esc_message(exc.message)
+            reply, summary = sentence(esc_message(exc.message)), esc_message(exc.message)
         respond(text=summary, blocks=reply)
     else:
         ack(text=USAGE, blocks=help_blocks(USAGE))
@@ -162,10 +164,10 @@ def preview(deps: Deps, team_id: str, user_id: str, name: str, email: str | None
     try:
         shown = deps.campaigns.preview(team_id, user_id, name, email)
     except OutreachError as exc:
-        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
+        return {"text": esc_message(exc.message), "blocks": sentence(esc_message(exc.message))}
     return {
         "text": f"Preview of {shown.campaign} for {shown.email}",
-        "blocks": cb.campaign_preview(shown),
+        "blocks": preview_blocks.campaign_preview(shown),
     }
 
 
@@ -180,10 +182,10 @@ def send_test(
         outbox_id = deps.campaigns.send_test(team_id, user_id, status.name)
         own = deps.connections.status(team_id, user_id)
     except OutreachError as exc:
-        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
+        return {"text": esc_message(exc.message), "blocks": sentence(esc_message(exc.message))}
     to = own.email if own else "your mailbox"
     summary = f"A test of step 1 is on its way to {to}."
-    queued = [*cb.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
+    queued = [*preview_blocks.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
     dm = dv.confirm_in_dm(client, deps, user_id, outbox_id, summary, queued, channel_id)
     if dm is None or dm == channel_id:
         return None
@@ -199,12 +201,12 @@ def start(
     try:
         status = deps.campaigns.status(team_id, name)
     except OutreachError as exc:
-        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
+        respond(text=esc_message(exc.message), blocks=sentence(esc_message(exc.message)))
         return
     problem = check_postable(client, status.channel_id) if status.state == "draft" else None
     if problem is not None:
         refusal = start_refusal(status.name, status.channel_id, problem)
-        respond(text=refusal, blocks=cb.sentence(refusal))
+        respond(text=refusal, blocks=sentence(refusal))
         return
 
     def announce(report: StartReport) -> str:
@@ -217,15 +219,15 @@ def start(
     try:
         report = deps.campaigns.start(team_id, user_id, name, announce=announce)
     except CampaignCannotStart as exc:  # its candidate list is already escaped
-        respond(text=exc.message[:3000], blocks=cb.sentence(exc.message))
+        respond(text=exc.message[:3000], blocks=sentence(exc.message))
         return
     except OutreachError as exc:
-        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
+        respond(text=esc_message(exc.message), blocks=sentence(esc_message(exc.message)))
         return
     except SlackApiError as exc:  # the channel changed between the check and the post
         log.warning("campaign %s: no parent message (%s)", name, exc.response.get("error"))
         refusal = start_refusal(status.name, status.channel_id, ChannelProblem("invite"))
-        respond(text=refusal, blocks=cb.sentence(refusal))
+        respond(text=refusal, blocks=sentence(refusal))
         return
     reply = cb.campaign_started_reply(status.name, report, status.channel_id, True)
     respond(text=f"Campaign {status.name} started", blocks=reply)
@@ -255,12 +257,12 @@ def open_create_modal(
         respond(text="Connect your Outlook mailbox first with `/scaleup connect`.")
         return
     try:
-        tz = zone.result(timeout=ZONE_LOOKUP_SECONDS) or cb.DEFAULT_ZONE
+        tz = zone.result(timeout=ZONE_LOOKUP_SECONDS) or campaign_form.DEFAULT_ZONE
     except FutureTimeout:
-        tz = cb.DEFAULT_ZONE
+        tz = campaign_form.DEFAULT_ZONE
     latest = sorted(shortlists, key=lambda s: s.updated_at, reverse=True)[:100]
     metadata = {"channel_id": command.get("channel_id")}
-    client.views_open(trigger_id=trigger_id, view=cb.campaign_modal(latest, senders, tz, metadata))
+    client.views_open(trigger_id=trigger_id, view=campaign_form.campaign_modal(latest, senders, tz, metadata))
 
 
 def user_zone(client: WebClient, user_id: str) -> str | None:
@@ -308,4 +310,4 @@ def campaign_button(
         else:
             respond(text=summary, blocks=reply, replace_original=True)
             return
-    respond(text=line, blocks=cb.sentence(esc_message(line)), replace_original=False)
+    respond(text=line, blocks=sentence(esc_message(line)), replace_original=False)

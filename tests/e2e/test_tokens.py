@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.models import Mailbox
 from bot.sandbox import RECRUITER, Sandbox
 from bot.worker import check_mailboxes
-from handlers import blocks
+from handlers import mailbox_blocks
 from outreach.errors import (
     AccountDisabled,
     ConsentMissing,
@@ -167,7 +167,7 @@ def reconnect_dm(bot: RunningBot) -> str:
         ]
     )
     actions = [e["action_id"] for b in dm["blocks"] for e in b.get("elements", [])]
-    assert blocks.CONNECT_START in actions
+    assert mailbox_blocks.CONNECT_START in actions
     return json.dumps(dm["blocks"])
 
 
