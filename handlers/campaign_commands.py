@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import campaign_blocks as cb
 from handlers import campaign_form, preview_blocks
 from handlers import direct_views as dv
-from handlers.blocks import context, esc, sentence, text
+from handlers.blocks import context, esc, text
 from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
 from handlers.home_blocks import help_blocks
@@ -114,7 +114,7 @@ def route(
         try:
             reply, summary = change(deps, client, team_id, user_id, verb, name, email)
         except OutreachError as exc:
-            reply, summary = sentence(esc_message(exc.message)), esc_message(exc.message)
+            reply, summary = cb.sentence(esc_message(exc.message)), esc_message(exc.message)
         respond(text=summary, blocks=reply)
     else:
         ack(text=USAGE, blocks=help_blocks(USAGE))
@@ -164,7 +164,7 @@ def preview(deps: Deps, team_id: str, user_id: str, name: str, email: str | None
     try:
         shown = deps.campaigns.preview(team_id, user_id, name, email)
     except OutreachError as exc:
-        return {"text": esc_message(exc.message), "blocks": sentence(esc_message(exc.message))}
+        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     return {
         "text": f"Preview of {shown.campaign} for {shown.email}",
         "blocks": preview_blocks.campaign_preview(shown),
@@ -182,7 +182,7 @@ def send_test(
         outbox_id = deps.campaigns.send_test(team_id, user_id, status.name)
         own = deps.connections.status(team_id, user_id)
     except OutreachError as exc:
-        return {"text": esc_message(exc.message), "blocks": sentence(esc_message(exc.message))}
+        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     to = own.email if own else "your mailbox"
     summary = f"A test of step 1 is on its way to {to}."
     queued = [*preview_blocks.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
@@ -201,12 +201,12 @@ def start(
     try:
         status = deps.campaigns.status(team_id, name)
     except OutreachError as exc:
-        respond(text=esc_message(exc.message), blocks=sentence(esc_message(exc.message)))
+        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
         return
     problem = check_postable(client, status.channel_id) if status.state == "draft" else None
     if problem is not None:
         refusal = start_refusal(status.name, status.channel_id, problem)
-        respond(text=refusal, blocks=sentence(refusal))
+        respond(text=refusal, blocks=cb.sentence(refusal))
         return
 
     def announce(report: StartReport) -> str:
@@ -219,15 +219,15 @@ def start(
     try:
         report = deps.campaigns.start(team_id, user_id, name, announce=announce)
     except CampaignCannotStart as exc:  # its candidate list is already escaped
-        respond(text=exc.message[:3000], blocks=sentence(exc.message))
+        respond(text=exc.message[:3000], blocks=cb.sentence(exc.message))
         return
     except OutreachError as exc:
-        respond(text=esc_message(exc.message), blocks=sentence(esc_message(exc.message)))
+        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
         return
     except SlackApiError as exc:  # the channel changed between the check and the post
         log.warning("campaign %s: no parent message (%s)", name, exc.response.get("error"))
         refusal = start_refusal(status.name, status.channel_id, ChannelProblem("invite"))
-        respond(text=refusal, blocks=sentence(refusal))
+        respond(text=refusal, blocks=cb.sentence(refusal))
         return
     reply = cb.campaign_started_reply(status.name, report, status.channel_id, True)
     respond(text=f"Campaign {status.name} started", blocks=reply)
@@ -310,4 +310,4 @@ def campaign_button(
         else:
             respond(text=summary, blocks=reply, replace_original=True)
             return
-    respond(text=line, blocks=sentence(esc_message(line)), replace_original=False)
+    respond(text=line, blocks=cb.sentence(esc_message(line)), replace_original=False)
