@@ -43,7 +43,7 @@ def main() -> None:
         )
         try:
             mailbox_id = connect(bot, RECRUITER)
-            graph = bot.container.mailboxes.graph_for(mailbox_id)
+            graph = bot.container.tokens.graph_for(mailbox_id)
 
             started = time.perf_counter()
             for i in range(n):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,14 +24,16 @@ from bot.slack_identity import SlackOpenID, SlackProfiles
 from bot.web import create_web_app
 from handlers import Deps
 from outreach.campaigns import Campaigns
+from outreach.connections import MailboxConnections
 from outreach.delegations import Delegations
-from outreach.graph import MAILBOX_CONCURRENCY, GraphClient, TokenSource
-from outreach.mailboxes import Mailboxes
+from outreach.erasure import MailboxErasure
+from outreach.graph_clients import GraphClients
 from outreach.microsoft import MicrosoftApp, MicrosoftLogin
 from outreach.reply_triage import Replies
 from outreach.shortlists import Shortlists
 from outreach.signin import SlackStep
 from outreach.suppressions import Suppressions
+from outreach.tokens import MailboxTokens
 
 
 @dataclass
@@ -42,7 +43,9 @@ class Container:
     db: SessionFactory
     cipher: TokenCipher
     clock: Clock
-    mailboxes: Mailboxes
+    tokens: MailboxTokens
+    connections: MailboxConnections
+    erasure: MailboxErasure
     campaigns: Campaigns
     shortlists: Shortlists
     notifier: SlackNotifier
@@ -78,24 +81,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     graph_session = requests.Session()
     graph_session.headers["User-Agent"] = "ScaleUp-Outreach/0.1"
 
-    gates: dict[int, threading.BoundedSemaphore] = {}
-    gates_lock = threading.Lock()
-
-    def graph(
-        tokens: TokenSource, mailbox_id: int | None, on_unauthorized: Callable[[], None] | None
-    ) -> GraphClient:
-        gate = None
-        if mailbox_id is not None:
-            with gates_lock:
-                gate = gates.setdefault(mailbox_id, threading.BoundedSemaphore(MAILBOX_CONCURRENCY))
-        return GraphClient(
-            graph_session,
-            settings.graph_api_url,
-            tokens,
-            gate=gate,
-            timeout=settings.graph_timeout,
-            on_unauthorized=on_unauthorized,
-        )
+    graph = GraphClients(graph_session, settings.graph_api_url, timeout=settings.graph_timeout)
 
     login = MicrosoftLogin(
         MicrosoftApp(
@@ -108,31 +94,36 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         )
     )
     openid = SlackOpenID(settings) if settings.slack_openid else None
-    mailboxes = Mailboxes(
+    directory = SlackProfiles(clients)
+    tokens = MailboxTokens(db, login, graph, cipher, notifier, clock)
+    connections = MailboxConnections(
         db,
         login,
         graph,
+        tokens,
         cipher,
         notifier,
         clock,
-        directory=SlackProfiles(clients),
+        directory=directory,
         slack_start_url=f"{settings.public_url}/outlook/start" if openid else None,
     )
+    erasure = MailboxErasure(db, tokens, clock, directory=directory)
     slack_step = SlackStep(db, openid, cipher.decrypt, clock) if openid else None
     campaigns = Campaigns(db, clock)
     shortlists = Shortlists(db, clock)
     deps = Deps(
-        mailboxes=mailboxes,
+        connections=connections,
+        erasure=erasure,
         shortlists=shortlists,
         campaigns=campaigns,
         delegations=Delegations(db, clock, notifier),
         suppressions=Suppressions(db, clock),
-        replies=Replies(db, clock, campaigns, mailboxes.graph_for),
+        replies=Replies(db, clock, campaigns, tokens.graph_for),
     )
     listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="bolt-listener")
     bolt = build_bolt_app(settings, deps, db, installations, clock, listeners)
     web = create_web_app(
-        bolt, mailboxes, db, slack_step, secure_cookies=settings.public_url.startswith("https://")
+        bolt, connections, db, slack_step, secure_cookies=settings.public_url.startswith("https://")
     )
     web.wsgi_app = SlackRequestGuard(web.wsgi_app, settings.slack_signing_secret)  # type: ignore[method-assign]
     return Container(
@@ -141,7 +132,9 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         db,
         cipher,
         clock,
-        mailboxes,
+        tokens,
+        connections,
+        erasure,
         campaigns,
         shortlists,
         notifier,

@@ -36,8 +36,7 @@ from bot.sandbox.slack import JSON
 from bot.sandbox.slack_driver import SlackDriver
 from bot.settings import Settings
 from bot.worker import ticks
-from handlers import blocks
-from handlers import campaign_blocks as cb
+from handlers import campaign_form, mailbox_blocks, shortlist_blocks
 from outreach.htmltext import html_to_text
 
 #: Monday 2 March 2026, 07:00 UTC: the demo's "now" when it starts.
@@ -145,7 +144,7 @@ class Demo:
         before = len(self.sandbox.slack.dm_messages(self.team, RECRUITER.slack_id))
         self.slack.slash(RECRUITER.slack_id, "shortlist create backend")
         view = self.wait(lambda: self.sandbox.slack.last_view(RECRUITER.slack_id))
-        self.slack.submit_view(RECRUITER.slack_id, view, {cb.CSV_BLOCK: csv})
+        self.slack.submit_view(RECRUITER.slack_id, view, {shortlist_blocks.CSV_BLOCK: csv})
         report = self.wait(
             lambda: [m for m in self.dms_after(before) if "Importing" not in m.get("text", "")]
         )[-1]
@@ -155,13 +154,13 @@ class Demo:
         channel = self.sandbox.slack.channel_id(self.team, CHANNEL)
         self.slack.slash(RECRUITER.slack_id, "campaign create", channel_id=channel)
         view = self.wait(lambda: self.sandbox.slack.last_view(RECRUITER.slack_id))
-        form: dict[str, Any] = {cb.NAME: CAMPAIGN, cb.CHANNEL: channel, cb.MIN_GAP: "0"}
+        form: dict[str, Any] = {campaign_form.NAME: CAMPAIGN, campaign_form.CHANNEL: channel, campaign_form.MIN_GAP: "0"}
         for number, (subject, body, wait) in enumerate(STEPS, start=1):
-            form[cb.step_block(number, "body")] = body
+            form[campaign_form.step_block(number, "body")] = body
             if subject:
-                form[cb.step_block(number, "subject")] = subject
+                form[campaign_form.step_block(number, "subject")] = subject
             if wait:
-                form[cb.step_block(number, "wait")] = wait
+                form[campaign_form.step_block(number, "wait")] = wait
         answer = self.slack.submit_view(RECRUITER.slack_id, view, form)
         if answer.content:
             raise RuntimeError(f"the campaign modal was refused: {answer.text}")
@@ -260,7 +259,7 @@ def _sign_in_url(posted: list[JSON]) -> str | None:
     for message in posted:
         for block in message.get("blocks") or []:
             for element in block.get("elements") or []:
-                if element.get("action_id") == blocks.SIGN_IN:
+                if element.get("action_id") == mailbox_blocks.SIGN_IN:
                     return str(element["url"])
     return None
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import blocks
+from handlers import blocks, mailbox_blocks, removal_blocks, team_blocks
 from handlers.mrkdwn import esc
 from handlers.notice_blocks import thread_notice
 from handlers.reply_blocks import reply_card
@@ -54,29 +54,29 @@ def render(notice: Notice) -> tuple[str, list[blocks.Block]]:
     """The notification text and the blocks for ``notice``; both escape every value."""
     match notice:
         case MailboxConnected(email=email, sender_name=name):
-            return f"Connected as {esc(email)}", blocks.connected(email, name)
+            return f"Connected as {esc(email)}", mailbox_blocks.connected(email, name)
         case MailboxConnectedByOther(email=email):
-            return f"Your address {esc(email)} was connected to ScaleUp", blocks.connected_by_other(
+            return f"Your address {esc(email)} was connected to ScaleUp", removal_blocks.connected_by_other(
                 notice
             )
         case CampaignDeletedWithMailbox(campaign=name):
             return (
                 f"Your campaign {esc(name)} was deleted with its mailbox",
-                blocks.campaign_deleted_with_mailbox(notice),
+                removal_blocks.campaign_deleted_with_mailbox(notice),
             )
         case DelegationGoneWithMailbox(mailbox_email=email):
             return (
                 f"You can no longer send from {esc(email)}",
-                blocks.delegation_gone_with_mailbox(notice),
+                removal_blocks.delegation_gone_with_mailbox(notice),
             )
         case MailboxRemoved(mailbox_email=email):
-            return f"{esc(email)} was disconnected", blocks.mailbox_removed(notice)
+            return f"{esc(email)} was disconnected", removal_blocks.mailbox_removed(notice)
         case MailboxNeedsReconnect(email=email, reason=reason):
-            return f"Reconnect {esc(email)}", blocks.needs_reconnect(email, reason, notice.advice)
+            return f"Reconnect {esc(email)}", mailbox_blocks.needs_reconnect(email, reason, notice.advice)
         case SendingFromYourMailbox():
             return (
                 f"Campaign {esc(notice.campaign)} is sending from {esc(notice.mailbox_email)}",
-                blocks.sending_from_your_mailbox(notice),
+                team_blocks.sending_from_your_mailbox(notice),
             )
         case ReplyReceived():
             return reply_card(notice)

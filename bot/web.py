@@ -11,8 +11,8 @@ from slack_bolt.adapter.flask import SlackRequestHandler
 from sqlalchemy import text
 
 from bot.db import SessionFactory
+from outreach.connections import MailboxConnections
 from outreach.errors import ConnectError, GraphError, MailboxError
-from outreach.mailboxes import Mailboxes
 from outreach.signin import SlackStep, browser_cookie_name
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def page(title: str, message: str, *, ok: bool, status: int = 200) -> Response:
 
 def create_web_app(
     bolt: App,
-    mailboxes: Mailboxes,
+    connections: MailboxConnections,
     db: SessionFactory,
     slack_step: SlackStep | None = None,
     *,
@@ -94,7 +94,7 @@ def create_web_app(
         # SameSite=Lax cookie comes along.
         cookie = browser_cookie_name(params.get("state", ""))
         try:
-            status = mailboxes.complete_connect(
+            status = connections.complete_connect(
                 {k: v for k, v in params.items()}, request.cookies.get(cookie)
             )
         except ConnectError as exc:

@@ -88,7 +88,7 @@ def check_mailboxes(container: Container) -> None:
         ids = session.scalars(select(Mailbox.id).where(Mailbox.state == CONNECTED)).all()
     for mailbox_id in ids:
         try:
-            container.mailboxes.access_token(mailbox_id)
+            container.tokens.access_token(mailbox_id)
         except MailboxError as exc:
             log.info("mailbox %s: %s", mailbox_id, type(exc).__name__)
 
@@ -97,7 +97,7 @@ def dispatcher(container: Container, worker_id: str | None = None) -> Dispatcher
     """The outbox dispatcher of this worker process."""
     return Dispatcher(
         container.db,
-        container.mailboxes.graph_for,
+        container.tokens.graph_for,
         CampaignSequencer(container.clock),
         container.clock,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
@@ -122,7 +122,7 @@ def reply_sync(container: Container, worker_id: str | None = None) -> ReplySync:
     """The reply sync of this worker process."""
     return ReplySync(
         container.db,
-        container.mailboxes.graph_for,
+        container.tokens.graph_for,
         container.clock,
         worker_id=worker_id or f"{socket.gethostname()}-{os.getpid()}",
     )

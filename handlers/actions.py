@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from handlers import blocks
+from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.commands import open_connect_modal
 from handlers.deps import Deps
 from handlers.events import publish_home
@@ -19,12 +19,12 @@ from outreach.removal import RemovalChanged
 
 
 def register(app: App, deps: Deps) -> None:
-    app.action(blocks.CONNECT_START)(partial(connect_start, deps=deps))
-    app.action(blocks.SIGN_IN)(sign_in_clicked)
-    app.action(blocks.DISCONNECT_CONFIRM)(partial(disconnect_confirmed, deps=deps))
-    app.action(blocks.DISCONNECT_START)(partial(disconnect_started, deps=deps))
-    app.action(blocks.DISCONNECT_CANCEL)(disconnect_cancelled)
-    app.action(blocks.REPLACE_CONFIRM)(partial(replace_confirmed, deps=deps))
+    app.action(mailbox_blocks.CONNECT_START)(partial(connect_start, deps=deps))
+    app.action(mailbox_blocks.SIGN_IN)(sign_in_clicked)
+    app.action(mailbox_blocks.DISCONNECT_CONFIRM)(partial(disconnect_confirmed, deps=deps))
+    app.action(mailbox_blocks.DISCONNECT_START)(partial(disconnect_started, deps=deps))
+    app.action(mailbox_blocks.DISCONNECT_CANCEL)(disconnect_cancelled)
+    app.action(mailbox_blocks.REPLACE_CONFIRM)(partial(replace_confirmed, deps=deps))
 
 
 def _value(body: dict[str, Any]) -> str | None:
@@ -60,7 +60,7 @@ def connect_start(
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
     address = _value(body)
     if address:
-        status = deps.mailboxes.status(team_id, user_id)
+        status = deps.connections.status(team_id, user_id)
         if status is None or status.email != address.lower():
             message = (
                 f"This button is for {address}, which is no longer connected to your Slack "
@@ -79,12 +79,12 @@ def sign_in_clicked(ack: Ack) -> None:
 
 def _mailbox_ref(
     body: dict[str, Any], respond: Respond, client: WebClient
-) -> blocks.MailboxRef | None:
+) -> mailbox_blocks.MailboxRef | None:
     """The mailbox the clicked button names; None (the clicker told so) for a value this
     version never wrote."""
-    ref = blocks.parse_mailbox_value(_value(body))
+    ref = mailbox_blocks.parse_mailbox_value(_value(body))
     if ref is None:
-        message = blocks.OUTDATED_MAILBOX_BUTTON
+        message = mailbox_blocks.OUTDATED_MAILBOX_BUTTON
         _answer(body, respond, client, message, blocks.error(message))
     return ref
 
@@ -101,9 +101,9 @@ def disconnect_confirmed(
         return
     try:
         # A button that named nothing (a DM of an older version) names nothing to delete.
-        report = deps.mailboxes.disconnect(team_id, user_id, ref.key, ref.email, ref.named or "")
+        report = deps.erasure.disconnect(team_id, user_id, ref.key, ref.email, ref.named or "")
     except RemovalChanged as exc:
-        _answer(body, respond, client, exc.message, blocks.disconnect_confirm(exc.preview))
+        _answer(body, respond, client, exc.message, removal_blocks.disconnect_confirm(exc.preview))
         return
     except OutreachError as exc:
         _answer(body, respond, client, exc.message, blocks.error(exc.message))
@@ -113,7 +113,7 @@ def disconnect_confirmed(
         respond,
         client,
         f"Disconnected {report.email}",
-        blocks.disconnected(report),
+        removal_blocks.disconnected(report),
         replace=True,
     )
     publish_home(client, deps, team_id, user_id)
@@ -129,12 +129,12 @@ def disconnect_started(
     if ref is None:
         return
     try:
-        preview = deps.mailboxes.removal_preview(team_id, user_id, ref.key, ref.email)
+        preview = deps.erasure.removal_preview(team_id, user_id, ref.key, ref.email)
     except OutreachError as exc:
         _answer(body, respond, client, exc.message, blocks.error(exc.message))
         return
     summary = f"Disconnect {preview.email}?"
-    _answer(body, respond, client, summary, blocks.disconnect_confirm(preview))
+    _answer(body, respond, client, summary, removal_blocks.disconnect_confirm(preview))
 
 
 def replace_confirmed(
@@ -144,7 +144,7 @@ def replace_confirmed(
     confirmation named it. Nothing is deleted here: X goes only when Y's sign-in succeeds."""
     ack()
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-    ref = blocks.parse_mailbox_value(_value(body))
+    ref = mailbox_blocks.parse_mailbox_value(_value(body))
     new, name = (ref.extra.get("new"), ref.extra.get("name")) if ref else (None, None)
     if ref is None or not new:
         message = "This button is out of date. Run /scaleup connect again."
@@ -152,7 +152,7 @@ def replace_confirmed(
         return
     name = name or new
     try:
-        link = deps.mailboxes.begin_connect(
+        link = deps.connections.begin_connect(
             team_id,
             user_id,
             new,
@@ -163,7 +163,7 @@ def replace_confirmed(
         )
     except RemovalChanged as exc:
         summary = f"Replace {exc.preview.email} with {new}?"
-        _answer(body, respond, client, summary, blocks.replace_confirm(exc.preview, new, name))
+        _answer(body, respond, client, summary, removal_blocks.replace_confirm(exc.preview, new, name))
         return
     except OutreachError as exc:
         _answer(body, respond, client, exc.message, blocks.error(exc.message))

@@ -19,10 +19,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import campaign_blocks as cb
+from handlers import campaign_form, preview_blocks
 from handlers import direct_views as dv
-from handlers.blocks import context, esc, help_blocks, text
+from handlers.blocks import context, esc, text
 from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
+from handlers.home_blocks import help_blocks
 from handlers.mrkdwn import esc_message
 from handlers.people import is_workspace_admin
 from outreach.campaign_lookup import CampaignNotFound, CampaignRef
@@ -165,7 +167,7 @@ def preview(deps: Deps, team_id: str, user_id: str, name: str, email: str | None
         return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     return {
         "text": f"Preview of {shown.campaign} for {shown.email}",
-        "blocks": cb.campaign_preview(shown),
+        "blocks": preview_blocks.campaign_preview(shown),
     }
 
 
@@ -178,12 +180,12 @@ def send_test(
     try:
         status = deps.campaigns.status(team_id, name)
         outbox_id = deps.campaigns.send_test(team_id, user_id, status.name)
-        own = deps.mailboxes.status(team_id, user_id)
+        own = deps.connections.status(team_id, user_id)
     except OutreachError as exc:
         return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
     to = own.email if own else "your mailbox"
     summary = f"A test of step 1 is on its way to {to}."
-    queued = [*cb.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
+    queued = [*preview_blocks.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
     dm = dv.confirm_in_dm(client, deps, user_id, outbox_id, summary, queued, channel_id)
     if dm is None or dm == channel_id:
         return None
@@ -255,12 +257,12 @@ def open_create_modal(
         respond(text="Connect your Outlook mailbox first with `/scaleup connect`.")
         return
     try:
-        tz = zone.result(timeout=ZONE_LOOKUP_SECONDS) or cb.DEFAULT_ZONE
+        tz = zone.result(timeout=ZONE_LOOKUP_SECONDS) or campaign_form.DEFAULT_ZONE
     except FutureTimeout:
-        tz = cb.DEFAULT_ZONE
+        tz = campaign_form.DEFAULT_ZONE
     latest = sorted(shortlists, key=lambda s: s.updated_at, reverse=True)[:100]
     metadata = {"channel_id": command.get("channel_id")}
-    client.views_open(trigger_id=trigger_id, view=cb.campaign_modal(latest, senders, tz, metadata))
+    client.views_open(trigger_id=trigger_id, view=campaign_form.campaign_modal(latest, senders, tz, metadata))
 
 
 def user_zone(client: WebClient, user_id: str) -> str | None:

@@ -18,6 +18,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers import campaign_blocks as cb
+from handlers import campaign_form
 from handlers.blocks import esc
 from handlers.campaign_commands import unquote
 from handlers.channels import check_postable, field_error
@@ -34,7 +35,7 @@ MAX_ERROR = 400  # Slack shows an input error under the field; keep it readable
 
 
 def register(app: App, deps: Deps) -> None:
-    app.view(cb.CAMPAIGN_MODAL)(partial(campaign_submitted, deps=deps))
+    app.view(campaign_form.CAMPAIGN_MODAL)(partial(campaign_submitted, deps=deps))
 
 
 @dataclass
@@ -81,19 +82,19 @@ def read_steps(form: Form) -> list[StepSpec]:
     sent as a new email does.
     """
     steps: list[StepSpec] = []
-    for number in range(1, cb.MAX_STEPS + 1):
-        subject_id, body_id = cb.step_block(number, "subject"), cb.step_block(number, "body")
+    for number in range(1, campaign_form.MAX_STEPS + 1):
+        subject_id, body_id = campaign_form.step_block(number, "subject"), campaign_form.step_block(number, "body")
         subject, body = form.text(subject_id), form.raw(body_id).get("value") or ""
-        if number > cb.REQUIRED_STEPS and not subject and not body.strip():
+        if number > campaign_form.REQUIRED_STEPS and not subject and not body.strip():
             continue
         if len(steps) < number - 1:
-            form.errors[cb.step_block(number - 1, "subject")] = (
+            form.errors[campaign_form.step_block(number - 1, "subject")] = (
                 f"Fill in step {number - 1} before step {number}, or leave both empty."
             )
         wait, as_reply = 0, True
         if number > 1:
-            wait = form.number(cb.step_block(number, "wait"), 0, 60, "The wait")
-            as_reply = "new" not in form.options(cb.step_block(number, "new_thread"))
+            wait = form.number(campaign_form.step_block(number, "wait"), 0, 60, "The wait")
+            as_reply = "new" not in form.options(campaign_form.step_block(number, "new_thread"))
         if not subject and number == 1:
             form.errors[subject_id] = "Step 1 needs a subject."
         elif not subject and not as_reply:
@@ -112,40 +113,40 @@ def read_form(
     """The spec the modal describes, or the errors to show; ids must be the user's own."""
     form = Form(values)
     try:  # the domain's rule; marks commands strip (“…”, *…*) would make it unreachable
-        name = campaign_name(unquote(form.text(cb.NAME)))
+        name = campaign_name(unquote(form.text(campaign_form.NAME)))
     except InvalidCampaignName as exc:
-        name, form.errors[cb.NAME] = "", exc.message[:MAX_ERROR]
-    shortlist = int(form.option(cb.SHORTLIST) or 0)
+        name, form.errors[campaign_form.NAME] = "", exc.message[:MAX_ERROR]
+    shortlist = int(form.option(campaign_form.SHORTLIST) or 0)
     if shortlist not in shortlist_ids:
-        form.errors[cb.SHORTLIST] = "Pick one of this workspace's shortlists."
-    mailbox = int(form.option(cb.SENDER) or 0)
+        form.errors[campaign_form.SHORTLIST] = "Pick one of this workspace's shortlists."
+    mailbox = int(form.option(campaign_form.SENDER) or 0)
     if mailbox not in mailbox_ids:
-        form.errors[cb.SENDER] = "Pick a mailbox you may send from (`/scaleup connect` adds yours)."
-    channel = str(form.raw(cb.CHANNEL).get("selected_conversation") or "")
+        form.errors[campaign_form.SENDER] = "Pick a mailbox you may send from (`/scaleup connect` adds yours)."
+    channel = str(form.raw(campaign_form.CHANNEL).get("selected_conversation") or "")
     if not channel:
-        form.errors[cb.CHANNEL] = "Pick the channel where replies should be posted."
+        form.errors[campaign_form.CHANNEL] = "Pick the channel where replies should be posted."
     steps = read_steps(form)
-    days = frozenset(int(d) for d in form.options(cb.DAYS) if d.isdigit() and 1 <= int(d) <= 7)
+    days = frozenset(int(d) for d in form.options(campaign_form.DAYS) if d.isdigit() and 1 <= int(d) <= 7)
     if not days:
-        form.errors[cb.DAYS] = "Pick at least one day to send on."
-    start, end = form.clock(cb.START), form.clock(cb.END)
-    zone = form.option(cb.TIMEZONE)
+        form.errors[campaign_form.DAYS] = "Pick at least one day to send on."
+    start, end = form.clock(campaign_form.START), form.clock(campaign_form.END)
+    zone = form.option(campaign_form.TIMEZONE)
     if not _known_zone(zone):
-        form.errors[cb.TIMEZONE] = "Pick a time zone."
-    cap = form.number(cb.DAILY_CAP, 1, MAX_DAILY_CAP, "The daily cap")
-    gap = form.number(cb.MIN_GAP, 0, 3600, "The gap")
+        form.errors[campaign_form.TIMEZONE] = "Pick a time zone."
+    cap = form.number(campaign_form.DAILY_CAP, 1, MAX_DAILY_CAP, "The daily cap")
+    gap = form.number(campaign_form.MIN_GAP, 0, 3600, "The gap")
     if form.errors:
         return None, form.errors
     try:
         window = SendWindow(days=days, start=start, end=end)
     except ValueError as exc:
-        return None, {cb.END: str(exc)[:MAX_ERROR]}
+        return None, {campaign_form.END: str(exc)[:MAX_ERROR]}
     spec = CampaignSpec(name, shortlist, mailbox, channel, steps, window, zone, cap, gap)
     return spec, {}
 
 
 def _known_zone(zone: str) -> bool:
-    if zone in cb.TIME_ZONES:
+    if zone in campaign_form.TIME_ZONES:
         return True
     try:
         ZoneInfo(zone)  # the user's own zone, offered when not in the list
@@ -159,7 +160,7 @@ def template_errors(problem: TemplateSyntaxProblem) -> dict[str, str]:
     errors: dict[str, list[str]] = {}
     for line in problem.problems:
         where = _WHERE.match(line)
-        block = cb.step_block(int(where[1]), where[2]) if where else cb.step_block(1, "body")
+        block = campaign_form.step_block(int(where[1]), where[2]) if where else campaign_form.step_block(1, "body")
         errors.setdefault(block, []).append(line)
     return {block: "\n".join(lines)[:MAX_ERROR] for block, lines in errors.items()}
 
@@ -176,7 +177,7 @@ def campaign_submitted(
         return
     problem = check_postable(client, spec.channel_id)  # joins a public channel
     if problem is not None:
-        ack(response_action="errors", errors={cb.CHANNEL: field_error(problem)})
+        ack(response_action="errors", errors={campaign_form.CHANNEL: field_error(problem)})
         return
     try:
         deps.campaigns.create(team_id, user_id, spec)  # checks who may send, in the domain
@@ -184,13 +185,13 @@ def campaign_submitted(
         ack(response_action="errors", errors=template_errors(exc))
         return
     except CampaignStateError as exc:  # the name is taken
-        ack(response_action="errors", errors={cb.NAME: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={campaign_form.NAME: exc.message[:MAX_ERROR]})
         return
     except NotAllowed as exc:  # e.g. the mailbox was delegated for another campaign only
-        ack(response_action="errors", errors={cb.SENDER: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={campaign_form.SENDER: exc.message[:MAX_ERROR]})
         return
     except OutreachError as exc:
-        ack(response_action="errors", errors={cb.NAME: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={campaign_form.NAME: exc.message[:MAX_ERROR]})
         return
     ack()
     metadata = json.loads(view.get("private_metadata") or "{}")

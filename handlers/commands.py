@@ -12,7 +12,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import blocks, campaign_commands, direct_commands, shortlist_commands, team_commands
+from handlers import (
+    campaign_commands,
+    direct_commands,
+    home_blocks,
+    mailbox_blocks,
+    removal_blocks,
+    shortlist_commands,
+    team_commands,
+)
 from handlers.deps import Deps
 from handlers.views import sign_in_reply
 from outreach.errors import NoMailbox
@@ -31,21 +39,21 @@ def scaleup(
     words = [clean_word(w) for w in (command.get("text") or "").split()]
     sub, args = (words[0].lower(), words[1:]) if words else ("help", [])
     if sub == "help":
-        ack(text="ScaleUp commands", blocks=blocks.help_blocks())
+        ack(text="ScaleUp commands", blocks=home_blocks.help_blocks())
     elif sub == "connect":
         connect(ack, command, respond, client, deps, args)
     elif sub == "status":
         ack()
-        status = deps.mailboxes.status(command["team_id"], command["user_id"])
-        respond(text="Your mailbox", blocks=blocks.mailbox_status(status))
+        status = deps.connections.status(command["team_id"], command["user_id"])
+        respond(text="Your mailbox", blocks=mailbox_blocks.mailbox_status(status))
     elif sub == "disconnect":
         ack()
         try:
-            preview = deps.mailboxes.removal_preview(command["team_id"], command["user_id"])
+            preview = deps.erasure.removal_preview(command["team_id"], command["user_id"])
         except NoMailbox:
-            respond(text="Nothing to disconnect", blocks=blocks.mailbox_status(None))
+            respond(text="Nothing to disconnect", blocks=mailbox_blocks.mailbox_status(None))
         else:
-            respond(text=f"Disconnect {preview.email}?", blocks=blocks.disconnect_confirm(preview))
+            respond(text=f"Disconnect {preview.email}?", blocks=removal_blocks.disconnect_confirm(preview))
     elif sub == "shortlist":
         shortlist_commands.route(ack, command, respond, client, deps, args)
     elif sub == "campaign":
@@ -54,15 +62,15 @@ def scaleup(
         direct_commands.route(ack, command, respond, client, deps, args)
     elif sub in ("delegate", "undelegate", "dnc"):
         team_commands.route(ack, command, respond, client, deps, sub, args)
-    elif any(c.split()[0].startswith(sub) for c in blocks.COMING):
+    elif any(c.split()[0].startswith(sub) for c in home_blocks.COMING):
         ack(
             text=f"`/scaleup {sub}` is not available yet.",
-            blocks=blocks.help_blocks(f"`/scaleup {sub}` is not available in this version yet."),
+            blocks=home_blocks.help_blocks(f"`/scaleup {sub}` is not available in this version yet."),
         )
     else:
         ack(
             text=f"Unknown command `{sub}`.",
-            blocks=blocks.help_blocks(f"I don't know `/scaleup {sub}`. Here is what I can do:"),
+            blocks=home_blocks.help_blocks(f"I don't know `/scaleup {sub}`. Here is what I can do:"),
         )
 
 
@@ -119,7 +127,7 @@ def open_connect_modal(
     metadata = {"channel_id": channel_id} if channel_id else {}
     client.views_open(
         trigger_id=trigger_id,
-        view=blocks.connect_modal(email or who.get("email"), who.get("real_name"), metadata),
+        view=mailbox_blocks.connect_modal(email or who.get("email"), who.get("real_name"), metadata),
     )
 
 

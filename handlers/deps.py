@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from outreach.campaigns import Campaigns
+from outreach.connections import MailboxConnections
 from outreach.delegations import Delegations
-from outreach.mailboxes import Mailboxes
+from outreach.erasure import MailboxErasure
 from outreach.reply_triage import Replies
 from outreach.shortlists import Shortlists
 from outreach.suppressions import Suppressions
@@ -14,7 +15,8 @@ from outreach.suppressions import Suppressions
 
 @dataclass(frozen=True)
 class Deps:
-    mailboxes: Mailboxes
+    connections: MailboxConnections
+    erasure: MailboxErasure
     shortlists: Shortlists
     campaigns: Campaigns
     delegations: Delegations

@@ -18,8 +18,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.blocks import Block, context, esc, text
-from handlers.campaign_blocks import when
+from handlers.blocks import Block, context, esc, text, when
 from handlers.deps import Deps
 from handlers.views import tell
 from outreach.errors import OutreachError

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from handlers import blocks, home_blocks
+from handlers import home_blocks
 from handlers.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -29,14 +29,14 @@ def home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, 
 
 def publish_home(client: WebClient, deps: Deps, team_id: str, user_id: str) -> None:
     """(Re)draw the user's App Home: their mailbox, then their campaigns with numbers."""
-    status = deps.mailboxes.status(team_id, user_id)
+    status = deps.connections.status(team_id, user_id)
     campaigns = home_blocks.campaigns_section(deps.campaigns.of_user(team_id, user_id))
-    client.views_publish(user_id=user_id, view=blocks.home(status, campaigns))
+    client.views_publish(user_id=user_id, view=home_blocks.home(status, campaigns))
 
 
 def uninstalled(body: dict[str, Any], deps: Deps) -> None:
     """The app was removed: delete everything the workspace had here."""
-    count = deps.mailboxes.wipe_workspace(body["team_id"])
+    count = deps.erasure.wipe_workspace(body["team_id"])
     log.info("app uninstalled from %s: wiped %d mailbox(es)", body["team_id"], count)
 
 

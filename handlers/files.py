@@ -41,7 +41,7 @@ from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import campaign_blocks as cb
+from handlers import blocks
 from handlers.blocks import esc
 from handlers.deps import Deps
 from handlers.shortlist_commands import run_import
@@ -210,4 +210,4 @@ def _unreadable(error: str) -> str:
 
 
 def _tell(client: WebClient, channel: str, sentence: str) -> None:
-    client.chat_postMessage(channel=channel, text=sentence, blocks=cb.sentence(sentence))
+    client.chat_postMessage(channel=channel, text=sentence, blocks=blocks.sentence(sentence))

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import campaign_blocks as cb
-from handlers.blocks import Block, esc
+from handlers.blocks import Block, esc, paragraphs
 from handlers.limits import TEXT_BUDGET, fitting
 from handlers.mrkdwn import esc_message
 from outreach.shortlists import ImportReport
@@ -52,7 +51,7 @@ def render(report: ImportReport) -> RenderedReport:
     shown = min(REPORT_ROWS, fitting(rejected, REJECTED_BUDGET))
     if shown == len(rejected):
         summary = esc_message(report.text(REPORT_ROWS))
-        return RenderedReport(summary, cb.paragraphs(":white_check_mark: " + summary), None)
+        return RenderedReport(summary, paragraphs(":white_check_mark: " + summary), None)
     filename = rejected_filename(report.name)
     head = esc_message(report.text(0).split("\n", 1)[0])
     more = len(rejected) - shown
@@ -69,7 +68,7 @@ def render(report: ImportReport) -> RenderedReport:
         lines.append(f"*{len(noted):,} rows were imported with a note:*")
         lines += noted
     summary = f"{head} {len(rejected):,} rows were not imported; they are in {filename}."
-    return RenderedReport(summary, cb.paragraphs("\n".join(lines)), filename)
+    return RenderedReport(summary, paragraphs("\n".join(lines)), filename)
 
 
 def attach_rejected(

@@ -36,17 +36,6 @@ def plain(value: str, most: int) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(value, most)}
 
 
-def confirm_dialog(title: str, text: str, confirm: str, deny: str) -> dict[str, Any]:
-    """A confirm dialog (``style`` danger) whose every part fits Slack's limits."""
-    return {
-        "title": plain(title, CONFIRM_TITLE),
-        "text": plain(text, CONFIRM_TEXT),
-        "confirm": plain(confirm, CONFIRM_BUTTON),
-        "deny": plain(deny, CONFIRM_BUTTON),
-        "style": "danger",
-    }
-
-
 def fitting(lines: Sequence[str], budget: int = TEXT_BUDGET) -> int:
     """How many of the first ``lines`` (each clipped to :data:`LINE_CHARS`) fit in
     ``budget`` characters, keeping room for a closing "…and N more" line."""

@@ -14,8 +14,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers import campaign_blocks as cb
-from handlers.blocks import esc, help_blocks
+from handlers import shortlist_blocks
+from handlers.blocks import esc
 from handlers.deps import Deps
+from handlers.home_blocks import help_blocks
 from handlers.import_report import attach_rejected, render
 from handlers.mrkdwn import esc_message
 from outreach.csvimport import CORE_COLUMNS
@@ -29,7 +31,7 @@ PROGRESS_EVERY = 2.0  # seconds between progress edits: Slack allows ~1 message/
 
 
 def register(app: App, deps: Deps) -> None:
-    app.view(cb.SHORTLIST_MODAL)(partial(shortlist_submitted, deps=deps))
+    app.view(shortlist_blocks.SHORTLIST_MODAL)(partial(shortlist_submitted, deps=deps))
 
 
 def route(
@@ -50,11 +52,11 @@ def route(
         ack()
         client.views_open(
             trigger_id=command["trigger_id"],
-            view=cb.shortlist_modal(name, command.get("channel_id")),
+            view=shortlist_blocks.shortlist_modal(name, command.get("channel_id")),
         )
     elif verb == "list":
         ack()
-        respond(text="Shortlists", blocks=cb.shortlist_list(deps.shortlists.summaries(team_id)))
+        respond(text="Shortlists", blocks=shortlist_blocks.shortlist_list(deps.shortlists.summaries(team_id)))
     elif verb == "show" and name:
         ack()
         respond(**show(deps.shortlists, team_id, name))
@@ -81,7 +83,7 @@ def show(shortlists: Shortlists, team_id: str, name: str) -> dict[str, Any]:
     ]
     return {
         "text": f"Shortlist {summary.name}",
-        "blocks": cb.shortlist_show(summary, columns, rows),
+        "blocks": shortlist_blocks.shortlist_show(summary, columns, rows),
     }
 
 
@@ -89,9 +91,9 @@ def shortlist_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: Deps
 ) -> None:
     """Ack at once (the import may take a while), then import with progress in a DM."""
-    csv_text = view["state"]["values"][cb.CSV_BLOCK][cb.CSV_BLOCK].get("value") or ""
+    csv_text = view["state"]["values"][shortlist_blocks.CSV_BLOCK][shortlist_blocks.CSV_BLOCK].get("value") or ""
     if not csv_text.strip():
-        ack(response_action="errors", errors={cb.CSV_BLOCK: "Paste the CSV, header row first."})
+        ack(response_action="errors", errors={shortlist_blocks.CSV_BLOCK: "Paste the CSV, header row first."})
         return
     ack()
     metadata = json.loads(view.get("private_metadata") or "{}")
@@ -122,7 +124,7 @@ class ProgressMessage:
         now = self._clock()
         if now - self._last >= self._every:
             self._last = now
-            self._update(cb.importing(self._name, done, total))
+            self._update(shortlist_blocks.importing(self._name, done, total))
 
 
 def run_import(
@@ -135,7 +137,7 @@ def run_import(
 ) -> None:
     """Import ``data`` as shortlist ``name``, telling the user in a DM that ends with the report."""
     channel = client.conversations_open(users=user_id)["channel"]["id"]
-    ts = client.chat_postMessage(channel=channel, text=cb.importing(name))["ts"]
+    ts = client.chat_postMessage(channel=channel, text=shortlist_blocks.importing(name))["ts"]
 
     def edit(summary: str, blocks: list[Any] | None = None) -> bool:
         try:

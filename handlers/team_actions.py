@@ -9,7 +9,6 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from handlers import blocks
 from handlers import team_blocks as tb
 from handlers.blocks import esc, text
 from handlers.deps import Deps
@@ -21,7 +20,7 @@ _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 def register(app: App, deps: Deps) -> None:
-    app.action(blocks.DELEGATION_REVOKE)(partial(revoke_clicked, deps=deps))
+    app.action(tb.DELEGATION_REVOKE)(partial(revoke_clicked, deps=deps))
 
 
 def revoke_clicked(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from handlers.blocks import Block, context, esc, text
+from handlers.blocks import Block, actions, button, confirm_dialog, context, esc, text
 from handlers.limits import TEXT_BUDGET, fitting, sections
+from handlers.mrkdwn import mention
 from outreach.delegations import Delegated, Revoked
 from outreach.keys import MailboxKey, mailbox_key
+from outreach.notify import SendingFromYourMailbox
 from outreach.suppressions import DncAdded, DncEntry
 
 DELEGATE_USAGE = (
@@ -185,3 +187,40 @@ def dnc_list(entries: list[DncEntry]) -> tuple[str, list[Block]]:
     if listed < len(lines):
         blocks.append(context(f"…and {len(lines) - listed:,} more."))
     return summary, blocks
+
+
+# -- delegation --------------------------------------------------------------------------
+DELEGATION_REVOKE = "delegation_revoke"
+
+
+def sending_from_your_mailbox(notice: SendingFromYourMailbox) -> list[Block]:
+    """The hiring manager's DM when a recruiter's campaign starts sending as them. The
+    Revoke button names the mailbox (its key and address) and the recruiter; see
+    :func:`handlers.team_blocks.revoke_button_ref`."""
+    box = notice.mailbox
+    value = {
+        "mailbox": box.id if box else 0,
+        "connected": box.connected_at.isoformat() if box else "",
+        "email": notice.mailbox_email,
+        "delegate": notice.recruiter_user_id,
+    }
+    return [
+        text(
+            f"{mention(notice.recruiter_user_id)} started campaign *{esc(notice.campaign)}* from your "
+            f"mailbox *{esc(notice.mailbox_email)}*: {notice.candidates} candidate(s)."
+        ),
+        actions(
+            button(
+                "Revoke their access",
+                DELEGATION_REVOKE,
+                value=json.dumps(value),
+                style="danger",
+                confirm=confirm_dialog(
+                    "Revoke sending access?",
+                    "Their campaigns from your mailbox pause and they can no longer send as you.",
+                    "Revoke",
+                    "Keep",
+                ),
+            )
+        ),
+    ]

@@ -11,34 +11,34 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import blocks
+from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.deps import Deps
 from outreach.addresses import normalize_email
+from outreach.connections import SignInLink
 from outreach.errors import InvalidEmail, OutreachError
-from outreach.mailboxes import SignInLink
 from outreach.signin import AnotherMailboxConnected
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
-    app.view(blocks.CONNECT_MODAL)(partial(connect_submitted, deps=deps))
+    app.view(mailbox_blocks.CONNECT_MODAL)(partial(connect_submitted, deps=deps))
 
 
 def connect_submitted(
     ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient, deps: Deps
 ) -> None:
     values = view["state"]["values"]
-    raw_email = (values[blocks.EMAIL_BLOCK][blocks.EMAIL_INPUT].get("value") or "").strip()
-    name = (values[blocks.NAME_BLOCK][blocks.NAME_INPUT].get("value") or "").strip()
+    raw_email = (values[mailbox_blocks.EMAIL_BLOCK][mailbox_blocks.EMAIL_INPUT].get("value") or "").strip()
+    name = (values[mailbox_blocks.NAME_BLOCK][mailbox_blocks.NAME_INPUT].get("value") or "").strip()
     team_id, user_id = body["user"]["team_id"], body["user"]["id"]
     try:
         email = normalize_email(raw_email)
     except InvalidEmail as exc:
-        ack(response_action="errors", errors={blocks.EMAIL_BLOCK: exc.message})
+        ack(response_action="errors", errors={mailbox_blocks.EMAIL_BLOCK: exc.message})
         return
     if not name:
-        ack(response_action="errors", errors={blocks.NAME_BLOCK: "Enter the name candidates see."})
+        ack(response_action="errors", errors={mailbox_blocks.NAME_BLOCK: "Enter the name candidates see."})
         return
     ack()
     metadata = json.loads(view.get("private_metadata") or "{}")
@@ -65,15 +65,15 @@ def sign_in_reply(
 ) -> tuple[str, list[blocks.Block]]:
     """The sign-in button, or why not; another mailbox connected: what replacing it deletes."""
     try:
-        link = deps.mailboxes.begin_connect(team_id, user_id, email, name)
+        link = deps.connections.begin_connect(team_id, user_id, email, name)
     except AnotherMailboxConnected as exc:
         try:
-            preview = deps.mailboxes.removal_preview(team_id, user_id)
+            preview = deps.erasure.removal_preview(team_id, user_id)
         except OutreachError as gone:  # disconnected meanwhile
             return gone.message, blocks.error(gone.message)
         return (
             f"Replace {preview.email} with {exc.requested}?",
-            blocks.replace_confirm(preview, exc.requested, name),
+            removal_blocks.replace_confirm(preview, exc.requested, name),
         )
     except OutreachError as exc:
         return exc.message, blocks.error(exc.message)
@@ -83,4 +83,4 @@ def sign_in_reply(
 def sign_in_link_reply(link: SignInLink, email: str) -> tuple[str, list[blocks.Block]]:
     """The sign-in button for ``link``."""
     summary = "Sign in with Slack, then Microsoft" if link.slack_first else "Sign in with Microsoft"
-    return summary, blocks.sign_in_prompt(link.url, email.lower(), slack_first=link.slack_first)
+    return summary, mailbox_blocks.sign_in_prompt(link.url, email.lower(), slack_first=link.slack_first)

@@ -218,7 +218,8 @@ class SlackStep:
     def finish(self, params: Mapping[str, str]) -> SlackPassed:
         """Check Slack's answer; the Microsoft sign-in URL to send the browser to, and a
         fresh random cookie for that browser, of which only the hash is kept with the
-        pending sign-in (:meth:`outreach.mailboxes.Mailboxes.complete_connect` requires it).
+        pending sign-in (:meth:`outreach.connections.MailboxConnections.complete_connect`
+        requires it).
 
         The Slack state works once. A different Slack person (or team) deletes the pending
         sign-in and raises :class:`NotYourSlackAccount`; cancelling raises

@@ -27,7 +27,7 @@ from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack_driver import SlackDriver
 from bot.settings import Settings
 from bot.slack_poster import SlackPoster
-from handlers import blocks
+from handlers import mailbox_blocks
 from outreach.campaigns import CampaignSpec, StepSpec
 from outreach.dispatch import Checkpoint, DispatchConfig, Dispatcher
 from outreach.schedule import SendWindow
@@ -124,7 +124,7 @@ def find_button_url(posted: list[dict[str, Any]]) -> str | None:
     for message in posted:
         for block in message.get("blocks") or []:
             for element in block.get("elements") or []:
-                if element.get("action_id") == blocks.SIGN_IN:
+                if element.get("action_id") == mailbox_blocks.SIGN_IN:
                     return str(element["url"])
     return None
 
@@ -244,7 +244,7 @@ def dispatcher(
     """An in-process dispatcher over the bot's database and mailboxes."""
     return Dispatcher(
         bot.db,
-        bot.container.mailboxes.graph_for,
+        bot.container.tokens.graph_for,
         CampaignSequencer(bot.container.clock),
         bot.container.clock,
         worker_id=worker_id,

@@ -30,7 +30,7 @@ from bot.sandbox import RECRUITER, Sandbox
 from bot.sandbox.console import console_url
 from bot.sandbox.console.clock import share_clock
 from bot.worker import Waker, start_scheduler
-from handlers import campaign_blocks as cb
+from handlers import campaign_form
 from tests.browser.steps import command, connect_outlook, modal, move_clock, shot
 from tests.conftest import RunningBot, start_bot
 from tests.fakes import MONDAY
@@ -89,14 +89,14 @@ def test_a_new_user_imports_linkedin_and_sees_step_1_go_out(page: Any, dev_bot: 
     command(page, "campaign create")
     form = modal(page)
     fields = {
-        cb.NAME: "Backend Q4",
-        cb.step_block(1, "subject"): "{{ first_name }}, a backend role at Acme?",
-        cb.step_block(1, "body"): "Hi {{ FirstName }}, I loved your work at {{ Company }}.",
-        cb.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
+        campaign_form.NAME: "Backend Q4",
+        campaign_form.step_block(1, "subject"): "{{ first_name }}, a backend role at Acme?",
+        campaign_form.step_block(1, "body"): "Hi {{ FirstName }}, I loved your work at {{ Company }}.",
+        campaign_form.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
     }
     for block_id, value in fields.items():
         form.locator(f"[name='f.{block_id}']").fill(value)
-    picker = form.locator(f"select[name='f.{cb.CHANNEL}']")
+    picker = form.locator(f"select[name='f.{campaign_form.CHANNEL}']")
     assert "#recruiting" in picker.locator("option").all_inner_texts()
     picker.select_option(label="#recruiting")
     shot(page, "first-run-03-campaign-modal")

@@ -23,7 +23,7 @@ import pytest
 from bot.sandbox import RECRUITER, Sandbox
 from bot.sandbox.console import console_url
 from bot.worker import ticks
-from handlers import campaign_blocks as cb
+from handlers import campaign_form, shortlist_blocks
 from tests.browser.steps import command, connect_outlook, modal
 from tests.browser.steps import shot as screenshot
 from tests.conftest import RunningBot, start_bot
@@ -93,7 +93,7 @@ def test_walkthrough_in_chromium(page: Any, running: RunningBot, clock: FakeCloc
 
     # Import a shortlist: paste the CSV in the modal.
     command(page, "shortlist create backend")
-    modal(page).locator(f"textarea[name='f.{cb.CSV_BLOCK}']").fill(CSV)
+    modal(page).locator(f"textarea[name='f.{shortlist_blocks.CSV_BLOCK}']").fill(CSV)
     with page.expect_navigation():
         modal(page).get_by_role("button", name="Import").click()
     page.get_by_text("3 new").first.wait_for()
@@ -103,18 +103,18 @@ def test_walkthrough_in_chromium(page: Any, running: RunningBot, clock: FakeCloc
     command(page, "campaign create", channel="#hiring-backend")
     form = modal(page)
     fields = {
-        cb.NAME: "Backend Q4",
-        cb.step_block(1, "subject"): "{{ first_name }}, a backend role at Acme?",
-        cb.step_block(1, "body"): "Hi {{ first_name }}, I loved your work at {{ company }}.",
-        cb.step_block(2, "wait"): "2",
-        cb.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
-        cb.step_block(3, "wait"): "3",
-        cb.step_block(3, "body"): "Hi {{ first_name }}, last note from me.",
-        cb.MIN_GAP: "0",
+        campaign_form.NAME: "Backend Q4",
+        campaign_form.step_block(1, "subject"): "{{ first_name }}, a backend role at Acme?",
+        campaign_form.step_block(1, "body"): "Hi {{ first_name }}, I loved your work at {{ company }}.",
+        campaign_form.step_block(2, "wait"): "2",
+        campaign_form.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
+        campaign_form.step_block(3, "wait"): "3",
+        campaign_form.step_block(3, "body"): "Hi {{ first_name }}, last note from me.",
+        campaign_form.MIN_GAP: "0",
     }
     for block_id, value in fields.items():
         form.locator(f"[name='f.{block_id}']").fill(value)
-    form.locator(f"select[name='f.{cb.CHANNEL}']").select_option(label="#hiring-backend")
+    form.locator(f"select[name='f.{campaign_form.CHANNEL}']").select_option(label="#hiring-backend")
     shot(page, "05-campaign-modal")
     with page.expect_navigation():
         form.get_by_role("button", name="Create draft").click()

@@ -10,7 +10,7 @@ from typing import Any
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.sandbox.slack_blockkit import blocks_problems
 from bot.sandbox.testing import TEAM
-from handlers import blocks, home_blocks
+from handlers import home_blocks, mailbox_blocks
 from outreach.mailboxes import MailboxStatus
 from outreach.metrics import CampaignNumbers, CampaignSummary, UserCampaigns
 from tests.conftest import RunningBot
@@ -91,17 +91,17 @@ def test_a_disconnect_from_the_home_redraws_it_with_the_campaigns(
     home = slack.wait_for(lambda: slack.home_view(RECRUITER.slack_id))
     # App Home's "Disconnect…" answers with the confirmation naming what goes (by DM: a
     # home tab has no message to answer); its Disconnect button deletes and redraws.
-    start = button(home, blocks.DISCONNECT_START)
-    cbot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_START, start["value"], view=home)
+    start = button(home, mailbox_blocks.DISCONNECT_START)
+    cbot.slack.click(RECRUITER.slack_id, mailbox_blocks.DISCONNECT_START, start["value"], view=home)
     confirm = slack.wait_for(
         lambda: [
             m
             for m in slack.dm_messages(TEAM, RECRUITER.slack_id)
-            if any(el.get("action_id") == blocks.DISCONNECT_CONFIRM for el in elements(m))
+            if any(el.get("action_id") == mailbox_blocks.DISCONNECT_CONFIRM for el in elements(m))
         ]
     )[-1]
     before = len(slack.calls("views.publish"))
-    cbot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, message=confirm)
+    cbot.slack.click(RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, message=confirm)
     slack.wait_for(lambda: len(slack.calls("views.publish")) > before)
     redrawn = texts(slack.home_view(RECRUITER.slack_id)["blocks"])  # type: ignore[index]
     assert "Not connected" in redrawn
@@ -133,7 +133,7 @@ def test_the_home_fits_slacks_limits_and_counts_what_it_does_not_show() -> None:
     status = MailboxStatus(
         1, RECRUITER.email, "Riley Chen", "needs_reconnect", datetime(2026, 3, 1, tzinfo=UTC), "x"
     )
-    view = blocks.home(status, home_blocks.campaigns_section(mine))
+    view = home_blocks.home(status, home_blocks.campaigns_section(mine))
     assert blocks_problems(view["blocks"], "home") == []
     assert len(view["blocks"]) <= home_blocks.HOME_BLOCKS
     shown = texts(view["blocks"])

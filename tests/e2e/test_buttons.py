@@ -25,8 +25,8 @@ from bot.models import Campaign, Delegation, Mailbox, OutlookAuthFlow
 from bot.models import Mailbox as MailboxRow
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.worker import check_mailboxes
-from handlers import blocks
 from handlers import campaign_blocks as cb
+from handlers import mailbox_blocks
 from handlers import reply_blocks as rb
 from handlers import team_blocks as tb
 from tests.conftest import RunningBot
@@ -42,7 +42,7 @@ PEOPLE = [
 ]
 #: Links, which open a page and act on nothing; Cancel, which only deletes the message it
 #: is on; Connect without a value, which names no object (Reconnect is tested below).
-NOT_COVERED_HERE = {blocks.SIGN_IN, blocks.DISCONNECT_CANCEL, blocks.CONNECT_START}
+NOT_COVERED_HERE = {mailbox_blocks.SIGN_IN, mailbox_blocks.DISCONNECT_CANCEL, mailbox_blocks.CONNECT_START}
 
 
 # -- what the bot posted --------------------------------------------------------------------
@@ -130,7 +130,7 @@ def delegated(bot: RunningBot) -> None:
     create_campaign(bot, box, seed_shortlist(bot, "backend", PEOPLE), channel_id=channel)
     command(bot, f"campaign start {NAME}", user=RILEY)
     slack = bot.sandbox.slack
-    slack.wait_for(lambda: any(b["action_id"] == blocks.DELEGATION_REVOKE for _, b in buttons(bot)))
+    slack.wait_for(lambda: any(b["action_id"] == tb.DELEGATION_REVOKE for _, b in buttons(bot)))
 
 
 def disconnect_and_reconnect_sam(bot: RunningBot) -> None:
@@ -260,7 +260,7 @@ CASES = [
         ],
     ),
     ButtonCase(
-        blocks.DELEGATION_REVOKE,
+        tb.DELEGATION_REVOKE,
         delegated,
         SAM,
         lambda b: (delegations(b), state(b)),
@@ -289,7 +289,7 @@ NOT_YOURS = (
 )
 CASES += [
     ButtonCase(
-        blocks.DISCONNECT_CONFIRM,
+        mailbox_blocks.DISCONNECT_CONFIRM,
         disconnect_asked,
         RILEY,
         mailboxes,
@@ -301,7 +301,7 @@ CASES += [
     ),
     ButtonCase(
         # Replace deletes nothing itself: it starts the sign-in that replaces on success.
-        blocks.REPLACE_CONFIRM,
+        mailbox_blocks.REPLACE_CONFIRM,
         replace_asked,
         RILEY,
         lambda b: (mailboxes(b), replacing(b)),
@@ -362,13 +362,13 @@ def test_every_button_the_bot_posts_is_one_of_the_cases(bot: RunningBot) -> None
     assert seen <= covered | NOT_COVERED_HERE, seen - covered - NOT_COVERED_HERE
     for message, el in buttons(bot):
         if el["action_id"] in covered:  # each carries the id of its object, not a name
-            if el["action_id"] in (blocks.DISCONNECT_CONFIRM, blocks.REPLACE_CONFIRM):
-                mailbox = blocks.parse_mailbox_value(el["value"])
+            if el["action_id"] in (mailbox_blocks.DISCONNECT_CONFIRM, mailbox_blocks.REPLACE_CONFIRM):
+                mailbox = mailbox_blocks.parse_mailbox_value(el["value"])
                 assert mailbox is not None and mailbox.key.id > 0 and mailbox.named, message
                 continue
             ref = (
                 tb.revoke_button_ref(el["value"])
-                if el["action_id"] == blocks.DELEGATION_REVOKE
+                if el["action_id"] == tb.DELEGATION_REVOKE
                 else cb.campaign_button_ref(el["value"])
             )
             assert ref is not None and ref[0].id > 0, message
@@ -384,22 +384,22 @@ def test_reconnect_opens_the_sign_in_for_its_address_only_for_its_owner(bot: Run
     check_mailboxes(bot.container)  # the refresh is refused: needs reconnect, and a DM
     slack = bot.sandbox.slack
     message = slack.wait_for(lambda: [m for m in slack.dm_messages(TEAM, RILEY)
-                                      if any(el["action_id"] == blocks.CONNECT_START
+                                      if any(el["action_id"] == mailbox_blocks.CONNECT_START
                                              for b in m.get("blocks", [])
                                              for el in b.get("elements", []))])[-1]
 
-    refused = click(bot, ALEX, blocks.CONNECT_START, message)
+    refused = click(bot, ALEX, mailbox_blocks.CONNECT_START, message)
     assert refused["text"].startswith(f"This button is for {RECRUITER.email}, which is no longer "
                                       "connected to your Slack account.")
     assert slack.last_view(ALEX) is None
 
-    assert bot.slack.click(RILEY, blocks.CONNECT_START, message=message).status_code == 200
+    assert bot.slack.click(RILEY, mailbox_blocks.CONNECT_START, message=message).status_code == 200
     modal = slack.wait_for(lambda: slack.last_view(RILEY))
     assert RECRUITER.email in str(modal)
 
     with transaction(bot.db) as session:
         session.execute(delete(MailboxRow))
-    stale = click(bot, RILEY, blocks.CONNECT_START, message)
+    stale = click(bot, RILEY, mailbox_blocks.CONNECT_START, message)
     assert stale["text"].startswith(f"This button is for {RECRUITER.email}, which is no longer "
                                     "connected")
 
@@ -414,31 +414,31 @@ def mailbox_id(bot: RunningBot) -> int:
 AT = "2026-03-02T06:00:00+00:00"
 HUGE = 10**30
 _MAILBOX = {"connected": AT, "email": RECRUITER.email, "named": "0" * 16, "new": "x@acme.test"}
-_OUTDATED_MAILBOX = blocks.OUTDATED_MAILBOX_BUTTON
+_OUTDATED_MAILBOX = mailbox_blocks.OUTDATED_MAILBOX_BUTTON
 _OUTDATED_REPLACE = "This button is out of date. Run /scaleup connect again."
 JUNK: list[tuple[str, str, str]] = []
 for _raw in [HUGE, -1, 0, True, "²", "99999999999999999999999", "1e3", None]:
     JUNK += [
-        (blocks.DISCONNECT_CONFIRM, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_MAILBOX),
-        (blocks.DISCONNECT_START, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_MAILBOX),
-        (blocks.REPLACE_CONFIRM, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_REPLACE),
+        (mailbox_blocks.DISCONNECT_CONFIRM, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_MAILBOX),
+        (mailbox_blocks.DISCONNECT_START, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_MAILBOX),
+        (mailbox_blocks.REPLACE_CONFIRM, json.dumps({**_MAILBOX, "mailbox": _raw}), _OUTDATED_REPLACE),
         (cb.CAMPAIGN_PAUSE, json.dumps({"campaign": _raw, "created": AT, "name": NAME}),
          cb.OUTDATED_BUTTON),
         (cb.CAMPAIGN_RESUME, json.dumps({"campaign": _raw, "created": AT, "name": NAME}),
          cb.OUTDATED_BUTTON),
         (cb.CAMPAIGN_STOP, json.dumps({"campaign": _raw, "created": AT, "name": NAME}),
          cb.OUTDATED_BUTTON),
-        (blocks.DELEGATION_REVOKE,
+        (tb.DELEGATION_REVOKE,
          json.dumps({"mailbox": _raw, "connected": AT, "email": "x", "delegate": RILEY}),
          tb.OUTDATED_REVOKE_BUTTON),
         *[(action, f"{_raw}|{AT}", rb.OUTDATED_REPLY_BUTTON) for action in rb.REPLY_ACTIONS],
     ]  # fmt: skip
 JUNK += [
-    (blocks.DISCONNECT_CONFIRM, "99999999999999999999999:x", _OUTDATED_MAILBOX),  # before keys
-    (blocks.DISCONNECT_CONFIRM, "²:x", _OUTDATED_MAILBOX),
-    (blocks.DISCONNECT_CONFIRM, "[" * 1900, _OUTDATED_MAILBOX),
+    (mailbox_blocks.DISCONNECT_CONFIRM, "99999999999999999999999:x", _OUTDATED_MAILBOX),  # before keys
+    (mailbox_blocks.DISCONNECT_CONFIRM, "²:x", _OUTDATED_MAILBOX),
+    (mailbox_blocks.DISCONNECT_CONFIRM, "[" * 1900, _OUTDATED_MAILBOX),
     (cb.CAMPAIGN_PAUSE, "[" * 1900, cb.OUTDATED_BUTTON),
-    (blocks.DELEGATION_REVOKE, json.dumps({"mailbox": 1, "connected": "x" * 500}),
+    (tb.DELEGATION_REVOKE, json.dumps({"mailbox": 1, "connected": "x" * 500}),
      tb.OUTDATED_REVOKE_BUTTON),
 ]  # fmt: skip
 

@@ -12,6 +12,7 @@ from bot.db import transaction
 from bot.models import Campaign, CampaignStep, Candidate, Suppression
 from bot.sandbox import COLLEAGUE, RECRUITER
 from handlers import campaign_blocks as cb
+from handlers import campaign_form, shortlist_blocks
 from handlers.shortlist_commands import ProgressMessage
 from outreach.campaigns import CampaignSpec, StepSpec
 from outreach.schedule import SendWindow
@@ -79,15 +80,15 @@ def test_shortlist_import_through_the_modal_reports_every_bad_row(bot: RunningBo
     slack = bot.sandbox.slack
     assert bot.slack.slash(RECRUITER.slack_id, "shortlist create Backend Q4").status_code == 200
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
-    assert view["callback_id"] == cb.SHORTLIST_MODAL
+    assert view["callback_id"] == shortlist_blocks.SHORTLIST_MODAL
     assert json.loads(view["private_metadata"])["name"] == "Backend Q4"
 
-    blank = bot.slack.submit_view(RECRUITER.slack_id, view, {cb.CSV_BLOCK: "  \n "})
+    blank = bot.slack.submit_view(RECRUITER.slack_id, view, {shortlist_blocks.CSV_BLOCK: "  \n "})
     assert blank.json() == {
         "response_action": "errors",
-        "errors": {cb.CSV_BLOCK: "Paste the CSV, header row first."},
+        "errors": {shortlist_blocks.CSV_BLOCK: "Paste the CSV, header row first."},
     }
-    assert bot.slack.submit_view(RECRUITER.slack_id, view, {cb.CSV_BLOCK: CSV}).status_code == 200
+    assert bot.slack.submit_view(RECRUITER.slack_id, view, {shortlist_blocks.CSV_BLOCK: CSV}).status_code == 200
 
     report = (
         "Shortlist *Backend Q4*: 2 new, 0 updated candidates.\n"
@@ -113,7 +114,7 @@ def test_a_file_problem_is_the_sentence_and_nothing_is_imported(bot: RunningBot)
     slack = bot.sandbox.slack
     bot.slack.slash(RECRUITER.slack_id, "shortlist create Empty")
     slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
-    bot.slack.submit(RECRUITER.slack_id, {cb.CSV_BLOCK: "name,company\nJane,Initech\n"})
+    bot.slack.submit(RECRUITER.slack_id, {shortlist_blocks.CSV_BLOCK: "name,company\nJane,Initech\n"})
     [dm] = slack.wait_for(
         lambda: [m for m in slack.dm_messages(TEAM, RECRUITER.slack_id) if "edited" in m]
     )
@@ -176,23 +177,23 @@ def test_campaign_create_modal_errors_on_the_right_block_then_a_draft(bot: Runni
 
     bot.slack.slash(RECRUITER.slack_id, "campaign create", channel_id=channel)
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
-    assert view["callback_id"] == cb.CAMPAIGN_MODAL
+    assert view["callback_id"] == campaign_form.CAMPAIGN_MODAL
     assert len(view["blocks"]) <= 100
     by_id = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert by_id[cb.TIMEZONE]["element"]["initial_option"]["value"] == "Europe/Berlin"  # Slack tz
-    assert [o["value"] for o in by_id[cb.DAYS]["element"]["initial_options"]] == list("12345")
+    assert by_id[campaign_form.TIMEZONE]["element"]["initial_option"]["value"] == "Europe/Berlin"  # Slack tz
+    assert [o["value"] for o in by_id[campaign_form.DAYS]["element"]["initial_options"]] == list("12345")
     # Only step 1 is required (the README's "1 to 5 steps").
-    assert by_id[cb.step_block(1, "subject")]["optional"] is False
-    assert by_id[cb.step_block(1, "body")]["optional"] is False
-    assert all(by_id[cb.step_block(n, "subject")]["optional"] for n in (2, 3, 4, 5))
-    assert all(by_id[cb.step_block(n, "body")]["optional"] for n in (2, 3, 4, 5))
+    assert by_id[campaign_form.step_block(1, "subject")]["optional"] is False
+    assert by_id[campaign_form.step_block(1, "body")]["optional"] is False
+    assert all(by_id[campaign_form.step_block(n, "subject")]["optional"] for n in (2, 3, 4, 5))
+    assert all(by_id[campaign_form.step_block(n, "body")]["optional"] for n in (2, 3, 4, 5))
 
     form: dict[str, Any] = {
-        cb.NAME: "Backend Q4",
-        cb.SHORTLIST: str(shortlist_id),
-        cb.CHANNEL: channel,
-        **{cb.step_block(n, "subject"): f"Step {n}, {{{{ first_name }}}}" for n in (1, 2, 3)},
-        **{cb.step_block(n, "body"): f"Hi {{{{ first_name }}}}, note {n}." for n in (1, 2, 3)},
+        campaign_form.NAME: "Backend Q4",
+        campaign_form.SHORTLIST: str(shortlist_id),
+        campaign_form.CHANNEL: channel,
+        **{campaign_form.step_block(n, "subject"): f"Step {n}, {{{{ first_name }}}}" for n in (1, 2, 3)},
+        **{campaign_form.step_block(n, "body"): f"Hi {{{{ first_name }}}}, note {n}." for n in (1, 2, 3)},
     }
 
     def submit(**changes: Any) -> dict[str, Any]:
@@ -200,31 +201,31 @@ def test_campaign_create_modal_errors_on_the_right_block_then_a_draft(bot: Runni
         assert answer.status_code == 200
         return answer.json() if answer.content else {}
 
-    assert submit(**{cb.NAME: "Backend Q5", cb.DAILY_CAP: "20000"})["errors"] == {
-        cb.DAILY_CAP: "The daily cap must be a whole number from 1 to 10,000."
+    assert submit(**{campaign_form.NAME: "Backend Q5", campaign_form.DAILY_CAP: "20000"})["errors"] == {
+        campaign_form.DAILY_CAP: "The daily cap must be a whole number from 1 to 10,000."
     }
     assert submit(
         **{
-            cb.NAME: "Backend Q5",
-            cb.step_block(5, "body"): "later",
-            cb.step_block(5, "new_thread"): ["new"],
+            campaign_form.NAME: "Backend Q5",
+            campaign_form.step_block(5, "body"): "later",
+            campaign_form.step_block(5, "new_thread"): ["new"],
         }
     )["errors"] == {
-        cb.step_block(4, "subject"): "Fill in step 4 before step 5, or leave both empty.",
-        cb.step_block(5, "subject"): "Step 5 goes as a new email, so it needs a subject.",
+        campaign_form.step_block(4, "subject"): "Fill in step 4 before step 5, or leave both empty.",
+        campaign_form.step_block(5, "subject"): "Step 5 goes as a new email, so it needs a subject.",
     }
-    bad_template = submit(**{cb.NAME: "Backend Q5", cb.step_block(2, "body"): "Hi {{ first_name"})
-    assert list(bad_template["errors"]) == [cb.step_block(2, "body")]
-    assert bad_template["errors"][cb.step_block(2, "body")].startswith("Step 2 body, line 1:")
-    window = submit(**{cb.NAME: "Backend Q5", cb.START: "17:00", cb.END: "09:00"})
+    bad_template = submit(**{campaign_form.NAME: "Backend Q5", campaign_form.step_block(2, "body"): "Hi {{ first_name"})
+    assert list(bad_template["errors"]) == [campaign_form.step_block(2, "body")]
+    assert bad_template["errors"][campaign_form.step_block(2, "body")].startswith("Step 2 body, line 1:")
+    window = submit(**{campaign_form.NAME: "Backend Q5", campaign_form.START: "17:00", campaign_form.END: "09:00"})
     assert window["errors"] == {
-        cb.END: "The send window must end after it starts: 09:00 is not later than 17:00."
+        campaign_form.END: "The send window must end after it starts: 09:00 is not later than 17:00."
     }
-    assert submit()["errors"] == {cb.NAME: "A campaign called 'Backend Q4' already exists."}
+    assert submit()["errors"] == {campaign_form.NAME: "A campaign called 'Backend Q4' already exists."}
     with bot.db() as session:
         assert session.scalars(select(Campaign.name)).all() == ["Backend Q4"]
 
-    assert submit(**{cb.NAME: "Backend Q5", cb.step_block(3, "new_thread"): ["new"]}) == {}
+    assert submit(**{campaign_form.NAME: "Backend Q5", campaign_form.step_block(3, "new_thread"): ["new"]}) == {}
     created = campaign(bot, "Backend Q5")
     assert (created.state, created.channel_id, created.mailbox_id) == ("draft", channel, mailbox_id)
     assert (created.window_days, created.window_start, created.window_end) == (

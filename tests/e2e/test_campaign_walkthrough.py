@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.models import Campaign, OutboxMessage
 from bot.sandbox import RECRUITER
-from handlers import campaign_blocks as cb
+from handlers import campaign_form, shortlist_blocks
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect, dispatcher
 from tests.e2e.test_connect import TEAM
@@ -59,7 +59,7 @@ def test_walkthrough(cbot: RunningBot, clock: FakeClock) -> None:
     # 1. A shortlist with bad rows: the good ones are kept, each bad one is named.
     bot.slack.slash(RECRUITER.slack_id, "shortlist create backend")
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
-    assert bot.slack.submit_view(RECRUITER.slack_id, view, {cb.CSV_BLOCK: CSV}).status_code == 200
+    assert bot.slack.submit_view(RECRUITER.slack_id, view, {shortlist_blocks.CSV_BLOCK: CSV}).status_code == 200
     report = slack.wait_for(
         lambda: (t := last_dm_text(bot)) and "rows were not imported" in t and t
     )
@@ -72,21 +72,21 @@ def test_walkthrough(cbot: RunningBot, clock: FakeClock) -> None:
     channel = slack.add_channel(TEAM, "recruiting")
     bot.slack.slash(RECRUITER.slack_id, "campaign create", channel_id=channel)
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
-    shortlist_option = next(b for b in view["blocks"] if b.get("block_id") == cb.SHORTLIST)[
+    shortlist_option = next(b for b in view["blocks"] if b.get("block_id") == campaign_form.SHORTLIST)[
         "element"
     ]["options"][0]["value"]
     form: dict[str, Any] = {
-        cb.NAME: "Backend Q4",
-        cb.SHORTLIST: shortlist_option,
-        cb.CHANNEL: channel,
-        cb.step_block(1, "subject"): "{{ first_name }}, a backend role at Acme?",
-        cb.step_block(1, "body"): "Hi {{ first_name }}, I loved your work at {{ company }}.",
-        cb.step_block(2, "subject"): "Following up",
-        cb.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
-        cb.step_block(2, "wait"): "2",
-        cb.step_block(3, "subject"): "Last note",
-        cb.step_block(3, "body"): "Hi {{ first_name }}, last note from me.",
-        cb.step_block(3, "wait"): "3",
+        campaign_form.NAME: "Backend Q4",
+        campaign_form.SHORTLIST: shortlist_option,
+        campaign_form.CHANNEL: channel,
+        campaign_form.step_block(1, "subject"): "{{ first_name }}, a backend role at Acme?",
+        campaign_form.step_block(1, "body"): "Hi {{ first_name }}, I loved your work at {{ company }}.",
+        campaign_form.step_block(2, "subject"): "Following up",
+        campaign_form.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
+        campaign_form.step_block(2, "wait"): "2",
+        campaign_form.step_block(3, "subject"): "Last note",
+        campaign_form.step_block(3, "body"): "Hi {{ first_name }}, last note from me.",
+        campaign_form.step_block(3, "wait"): "3",
     }
     answer = bot.slack.submit_view(RECRUITER.slack_id, view, form)
     assert answer.status_code == 200 and not answer.content, answer.text

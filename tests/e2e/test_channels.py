@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from bot.models import Campaign, CampaignStep, Enrollment, OutboxMessage
 from bot.sandbox import HIRING_MANAGER, RECRUITER
-from handlers import campaign_blocks as cb
+from handlers import campaign_form
 from outreach.campaigns import StartReport
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import (
@@ -31,8 +31,8 @@ from tests.e2e.test_connect import TEAM
 from tests.fakes import FakeClock
 
 STEP_1 = {
-    cb.step_block(1, "subject"): "Role at Acme, {{ first_name }}?",
-    cb.step_block(1, "body"): "Hi {{ first_name }}, would you talk?",
+    campaign_form.step_block(1, "subject"): "Role at Acme, {{ first_name }}?",
+    campaign_form.step_block(1, "body"): "Hi {{ first_name }}, would you talk?",
 }
 
 
@@ -45,10 +45,10 @@ def open_modal(bot: RunningBot, channel_id: str | None = None) -> dict[str, Any]
 
 
 def submit(bot: RunningBot, view: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    shortlist = next(b for b in view["blocks"] if b.get("block_id") == cb.SHORTLIST)
+    shortlist = next(b for b in view["blocks"] if b.get("block_id") == campaign_form.SHORTLIST)
     form = {
-        cb.NAME: "Backend Q4",
-        cb.SHORTLIST: shortlist["element"]["options"][0]["value"],
+        campaign_form.NAME: "Backend Q4",
+        campaign_form.SHORTLIST: shortlist["element"]["options"][0]["value"],
         **STEP_1,
         **fields,
     }
@@ -73,10 +73,10 @@ def test_a_private_channel_the_bot_is_not_in_is_refused_on_the_field(bot: Runnin
     private = slack.channel_id(TEAM, "exec-hiring")
 
     view = open_modal(bot)
-    assert submit(bot, view, **{cb.CHANNEL: private}) == {
+    assert submit(bot, view, **{campaign_form.CHANNEL: private}) == {
         "response_action": "errors",
         "errors": {
-            cb.CHANNEL: "Invite @ScaleUp to that channel first (/invite @ScaleUp in the "
+            campaign_form.CHANNEL: "Invite @ScaleUp to that channel first (/invite @ScaleUp in the "
             "channel), or pick another."
         },
     }
@@ -85,7 +85,7 @@ def test_a_private_channel_the_bot_is_not_in_is_refused_on_the_field(bot: Runnin
 
     # Riley invites the bot, as `/invite @ScaleUp` in the channel does: now it is accepted.
     slack.invite(TEAM, private, RECRUITER.slack_id, [bot.sandbox.workspace.bot_user_id])
-    assert submit(bot, view, **{cb.CHANNEL: private}) == {}
+    assert submit(bot, view, **{campaign_form.CHANNEL: private}) == {}
     assert campaign(bot).channel_id == private
 
 
@@ -216,11 +216,11 @@ def test_a_campaign_of_one_step_and_a_reply_step_without_subject(bot: RunningBot
     seed_shortlist(bot, "backend", PEOPLE)
     channel = bot.sandbox.slack.channel_id(TEAM, "recruiting")
 
-    assert submit(bot, open_modal(bot, channel), **{cb.NAME: "One step"}) == {}
+    assert submit(bot, open_modal(bot, channel), **{campaign_form.NAME: "One step"}) == {}
     two = {
-        cb.NAME: "Two steps",
-        cb.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
-        cb.step_block(2, "wait"): "2",
+        campaign_form.NAME: "Two steps",
+        campaign_form.step_block(2, "body"): "Hi {{ first_name }}, any thoughts?",
+        campaign_form.step_block(2, "wait"): "2",
     }
     assert submit(bot, open_modal(bot, channel), **two) == {}
     with bot.db() as session:

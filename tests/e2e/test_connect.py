@@ -17,7 +17,7 @@ from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.sandbox.browser import Redirect
 from bot.sandbox.testing import TEAM, RunningBot, find_button_url, sign_in, start_connect
 from bot.worker import check_mailboxes
-from handlers import blocks
+from handlers import mailbox_blocks
 from outreach.errors import (
     AccountDisabled,
     AdminApprovalRequired,
@@ -68,30 +68,30 @@ def test_connect_with_email_end_to_end(bot: RunningBot) -> None:
     names = [c.display_name for c in bot.sandbox.store.categories(owner)]
     assert "ScaleUp" in names
     # The bot can act as the mailbox afterwards, through MSAL's cache.
-    assert bot.container.mailboxes.graph_for(mailbox.id).me()["mail"] == RECRUITER.email
+    assert bot.container.tokens.graph_for(mailbox.id).me()["mail"] == RECRUITER.email
 
 
 def test_connect_modal_is_prefilled_and_leads_to_the_sign_in_button(bot: RunningBot) -> None:
     slack = bot.sandbox.slack
     assert bot.slack.slash(RECRUITER.slack_id, "connect").status_code == 200
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
-    assert view["callback_id"] == blocks.CONNECT_MODAL
+    assert view["callback_id"] == mailbox_blocks.CONNECT_MODAL
     inputs = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"]}
-    assert inputs == {blocks.EMAIL_BLOCK: RECRUITER.email, blocks.NAME_BLOCK: RECRUITER.real_name}
+    assert inputs == {mailbox_blocks.EMAIL_BLOCK: RECRUITER.email, mailbox_blocks.NAME_BLOCK: RECRUITER.real_name}
 
     bad = bot.slack.submit_view(
-        RECRUITER.slack_id, view, {blocks.EMAIL_BLOCK: "riley@", blocks.NAME_BLOCK: "Riley"}
+        RECRUITER.slack_id, view, {mailbox_blocks.EMAIL_BLOCK: "riley@", mailbox_blocks.NAME_BLOCK: "Riley"}
     )
     assert bad.json() == {
         "response_action": "errors",
-        "errors": {blocks.EMAIL_BLOCK: "'riley@' is not an email address."},
+        "errors": {mailbox_blocks.EMAIL_BLOCK: "'riley@' is not an email address."},
     }
     assert mailboxes(bot) == []
 
     ok = bot.slack.submit_view(
         RECRUITER.slack_id,
         view,
-        {blocks.EMAIL_BLOCK: RECRUITER.email, blocks.NAME_BLOCK: "Riley C."},
+        {mailbox_blocks.EMAIL_BLOCK: RECRUITER.email, mailbox_blocks.NAME_BLOCK: "Riley C."},
     )
     assert ok.status_code == 200
     url = slack.wait_for(lambda: find_button_url(slack.ephemeral_messages(RECRUITER.slack_id)))
@@ -196,7 +196,7 @@ def test_a_revoked_grant_marks_the_mailbox_and_dms_the_owner(bot: RunningBot) ->
         ]
     )
     actions = [e["action_id"] for b in dm[-1]["blocks"] for e in b.get("elements", [])]
-    assert blocks.CONNECT_START in actions
+    assert mailbox_blocks.CONNECT_START in actions
 
 
 def test_disconnect_asks_then_deletes_every_datum(bot: RunningBot) -> None:
@@ -212,9 +212,9 @@ def test_disconnect_asks_then_deletes_every_datum(bot: RunningBot) -> None:
         e
         for b in confirm["blocks"]
         for e in b.get("elements", [])
-        if e.get("action_id") == blocks.DISCONNECT_CONFIRM
+        if e.get("action_id") == mailbox_blocks.DISCONNECT_CONFIRM
     )
-    bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, button["value"], message=confirm)
+    bot.slack.click(RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, button["value"], message=confirm)
     done = bot.sandbox.slack.wait_for(
         lambda: [r for r in bot.sandbox.slack.responses() if "Disconnected" in r.get("text", "")]
     )

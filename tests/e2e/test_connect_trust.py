@@ -19,7 +19,7 @@ from sqlalchemy import select
 from bot.models import Campaign, OutlookAuthFlow
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
 from bot.sandbox.browser import ConsentBrowser, Redirect
-from handlers import blocks
+from handlers import home_blocks, mailbox_blocks
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import connect, create_campaign, post_slack, seed_shortlist
 from tests.e2e.replies_helpers import inbound, replies, sent_id, start_and_send, sync
@@ -108,10 +108,10 @@ def test_another_address_connects_after_sign_in_with_slack_and_its_owner_is_told
     [dm] = slack.wait_for(lambda: slack.dm_messages(TEAM, "U0MORGAN01"))
     assert f"<@{COLLEAGUE.slack_id}> connected the mailbox *talent@acme.test*" in json.dumps(dm)
     # Someone else clicking that button is refused; Morgan, the address's owner, may.
-    refused = click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, dm)
+    refused = click(bot, HIRING_MANAGER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, dm)
     assert "which another Slack user connected" in refused["text"]
     assert emails(bot) == {"talent@acme.test": COLLEAGUE.slack_id}
-    done = click(bot, "U0MORGAN01", blocks.DISCONNECT_CONFIRM, dm)
+    done = click(bot, "U0MORGAN01", mailbox_blocks.DISCONNECT_CONFIRM, dm)
     assert "Disconnected" in done["text"]
     assert mailboxes(bot) == []
 
@@ -131,7 +131,7 @@ def test_connecting_a_second_mailbox_asks_first_naming_what_goes(bot: RunningBot
     assert find_button_url([confirm]) is None  # no sign-in link before the confirmation
     assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
 
-    done = click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, confirm)
+    done = click(bot, RECRUITER.slack_id, mailbox_blocks.REPLACE_CONFIRM, confirm)
     # The click deletes nothing: it starts the sign-in, which replaces on success only.
     assert f"{RECRUITER.email} stays connected until this sign-in succeeds" in json.dumps(done)
     assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
@@ -173,11 +173,11 @@ def test_a_disconnect_button_acts_only_on_its_mailbox_for_its_owner(bot: Running
     before = len(bot.sandbox.slack.responses())
     bot.slack.slash(RECRUITER.slack_id, "disconnect")
     confirm = reply_after(bot, before)
-    ref = blocks.parse_mailbox_value(button(confirm, blocks.DISCONNECT_CONFIRM)["value"])
+    ref = mailbox_blocks.parse_mailbox_value(button(confirm, mailbox_blocks.DISCONNECT_CONFIRM)["value"])
     assert ref is not None and ref.email == RECRUITER.email
 
     # Alex clicks Riley's button: refused, and Alex's own mailbox is not touched either.
-    refused = click(bot, COLLEAGUE.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    refused = click(bot, COLLEAGUE.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, confirm)
     assert f"This button is for {RECRUITER.email}, which another Slack user" in refused["text"]
     assert set(emails(bot)) == {RECRUITER.email, COLLEAGUE.email}
 
@@ -185,10 +185,10 @@ def test_a_disconnect_button_acts_only_on_its_mailbox_for_its_owner(bot: Running
     before = len(bot.sandbox.slack.responses())
     bot.slack.slash(RECRUITER.slack_id, f"connect {SHARED}")
     replace = reply_after(bot, before)
-    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, replace)])
+    url = find_button_url([click(bot, RECRUITER.slack_id, mailbox_blocks.REPLACE_CONFIRM, replace)])
     assert url is not None
     assert sign_in(bot, through_slack(bot, url, RECRUITER.slack_id), SHARED).follow().ok
-    stale = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    stale = click(bot, RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, confirm)
     assert stale["text"] == f"This button is for {RECRUITER.email}, which is no longer connected."
     assert emails(bot) == {SHARED: RECRUITER.slack_id, COLLEAGUE.email: COLLEAGUE.slack_id}
 
@@ -297,13 +297,13 @@ def test_a_disconnect_confirmation_does_not_delete_a_campaign_created_after_it(
     assert "*one*" in json.dumps(confirm["blocks"])
     create_campaign(bot, box, shortlist, name="two")
 
-    fresh = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    fresh = click(bot, RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, confirm)
     assert fresh["replace_original"] is False
     assert "changed since this button was shown; nothing was deleted" in fresh["text"]
     assert "*two*" in json.dumps(fresh["blocks"])  # what goes now, named
     assert campaigns(bot) == ["one", "two"] and emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
 
-    done = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, fresh)
+    done = click(bot, RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, fresh)
     assert "2 campaign(s)" in json.dumps(done["blocks"])
     assert campaigns(bot) == [] and mailboxes(bot) == []
 
@@ -316,14 +316,14 @@ def test_an_old_disconnect_button_does_not_delete_the_connection_made_since(
     click(
         bot,
         RECRUITER.slack_id,
-        blocks.DISCONNECT_CONFIRM,
+        mailbox_blocks.DISCONNECT_CONFIRM,
         ask(bot, RECRUITER.slack_id, "disconnect"),
     )
     assert mailboxes(bot) == []
     box = connect(bot, RECRUITER)  # on SQLite, very likely the same id as before
     create_campaign(bot, box, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)]))
 
-    stale = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, old)
+    stale = click(bot, RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, old)
     assert stale["text"] == f"This button is for {RECRUITER.email}, which is no longer connected."
     assert campaigns(bot) == ["Backend Q4"]
     assert emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
@@ -334,14 +334,14 @@ def test_app_home_disconnect_answers_with_the_confirmation_instead_of_deleting(
 ) -> None:
     box = connect(bot, RECRUITER)
     create_campaign(bot, box, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)]))
-    home = blocks.home(bot.container.mailboxes.status(TEAM, RECRUITER.slack_id))
+    home = home_blocks.home(bot.container.connections.status(TEAM, RECRUITER.slack_id))
     assert not any(
-        e.get("action_id") == blocks.DISCONNECT_CONFIRM
+        e.get("action_id") == mailbox_blocks.DISCONNECT_CONFIRM
         for b in home["blocks"]
         for e in b.get("elements", [])
     )
     slack = bot.sandbox.slack
-    assert bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_START, message=home).ok
+    assert bot.slack.click(RECRUITER.slack_id, mailbox_blocks.DISCONNECT_START, message=home).ok
     confirm = slack.wait_for(
         lambda: [
             m
@@ -350,7 +350,7 @@ def test_app_home_disconnect_answers_with_the_confirmation_instead_of_deleting(
         ]
     )[-1]
     assert campaigns(bot) == ["Backend Q4"]  # nothing deleted by that click
-    assert button(confirm, blocks.DISCONNECT_CONFIRM)
+    assert button(confirm, mailbox_blocks.DISCONNECT_CONFIRM)
 
 
 def test_a_delegates_campaign_is_named_and_its_creator_told_when_the_owner_disconnects(
@@ -365,7 +365,7 @@ def test_a_delegates_campaign_is_named_and_its_creator_told_when_the_owner_disco
     named = json.dumps(confirm["blocks"])
     assert "including 1 campaign(s) other people run from it" in named
     assert f"*hm-alpha* (<@{RECRUITER.slack_id}>)" in named
-    click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    click(bot, HIRING_MANAGER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, confirm)
     assert campaigns(bot) == []
 
     post_slack(bot)
@@ -386,7 +386,7 @@ def replace_with_shared(bot: RunningBot) -> tuple[int, str]:
     box = connect(bot, RECRUITER)
     create_campaign(bot, box, seed_shortlist(bot, "backend", [("a@x.test", "A", None, None)]))
     confirm = ask(bot, RECRUITER.slack_id, f"connect {SHARED}")
-    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, confirm)])
+    url = find_button_url([click(bot, RECRUITER.slack_id, mailbox_blocks.REPLACE_CONFIRM, confirm)])
     assert url is not None
     return box, through_slack(bot, url, RECRUITER.slack_id)
 
@@ -422,7 +422,7 @@ def test_connecting_an_alias_of_the_connected_mailbox_is_refused_up_front(
     )
     assert find_button_url([answer]) is None
     assert not any(
-        e.get("action_id") == blocks.REPLACE_CONFIRM
+        e.get("action_id") == mailbox_blocks.REPLACE_CONFIRM
         for b in answer.get("blocks", [])
         for e in b.get("elements", [])
     )
@@ -449,12 +449,12 @@ def test_a_reply_stored_after_the_confirmation_is_not_deleted_unnamed(
     sync(bot)
     assert len(replies(bot)) == 1
 
-    fresh = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    fresh = click(bot, RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, confirm)
     assert "changed since this button was shown; nothing was deleted" in fresh["text"]
     assert "1 stored candidate reply(ies)" in json.dumps(fresh["blocks"])
     assert len(replies(bot)) == 1 and emails(bot) == {RECRUITER.email: RECRUITER.slack_id}
 
-    done = click(bot, RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, fresh)
+    done = click(bot, RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, fresh)
     assert "1 stored candidate reply(ies)" in json.dumps(done["blocks"])
     assert replies(bot) == [] and mailboxes(bot) == []
 
@@ -471,9 +471,9 @@ def test_the_connector_is_told_when_the_addresss_owner_disconnects(bot: RunningB
     create_campaign(bot, box, shortlist, user_id=COLLEAGUE.slack_id)
     # The DM Morgan got names the campaign-less mailbox; a fresh confirmation names it now.
     [dm] = bot.sandbox.slack.wait_for(lambda: bot.sandbox.slack.dm_messages(TEAM, "U0MORGAN01"))
-    fresh = click(bot, "U0MORGAN01", blocks.DISCONNECT_CONFIRM, dm)
+    fresh = click(bot, "U0MORGAN01", mailbox_blocks.DISCONNECT_CONFIRM, dm)
     assert mailboxes(bot) != []
-    assert "Disconnected" in click(bot, "U0MORGAN01", blocks.DISCONNECT_CONFIRM, fresh)["text"]
+    assert "Disconnected" in click(bot, "U0MORGAN01", mailbox_blocks.DISCONNECT_CONFIRM, fresh)["text"]
     assert mailboxes(bot) == []
 
     [told] = dms(bot, COLLEAGUE.slack_id, "talent@acme.test was disconnected")
@@ -495,10 +495,10 @@ def test_delegates_are_named_and_told_when_the_mailbox_goes(bot: RunningBot) -> 
     )
     ask(bot, HIRING_MANAGER.slack_id, f"delegate <@{COLLEAGUE.slack_id}|alex> hm-beta")
 
-    fresh = click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, confirm)
+    fresh = click(bot, HIRING_MANAGER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, confirm)
     assert "nothing was deleted" in fresh["text"] and mailboxes(bot) != []
     assert f"<@{COLLEAGUE.slack_id}>" in json.dumps(fresh["blocks"])
-    click(bot, HIRING_MANAGER.slack_id, blocks.DISCONNECT_CONFIRM, fresh)
+    click(bot, HIRING_MANAGER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, fresh)
     assert mailboxes(bot) == []
 
     for delegate in (RECRUITER.slack_id, COLLEAGUE.slack_id):
@@ -511,13 +511,13 @@ def test_disconnect_keeps_a_sign_in_link_for_another_address(bot: RunningBot) ->
     connect(bot, RECRUITER)
     start_connect(bot, RECRUITER.slack_id, RECRUITER.email)  # a reconnect link: it goes
     replace = ask(bot, RECRUITER.slack_id, f"connect {SHARED}")
-    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, replace)])
+    url = find_button_url([click(bot, RECRUITER.slack_id, mailbox_blocks.REPLACE_CONFIRM, replace)])
     assert url is not None
 
     done = click(
         bot,
         RECRUITER.slack_id,
-        blocks.DISCONNECT_CONFIRM,
+        mailbox_blocks.DISCONNECT_CONFIRM,
         ask(bot, RECRUITER.slack_id, "disconnect"),
     )
     assert "1 unused sign-in link(s)" in json.dumps(done["blocks"])
@@ -533,7 +533,7 @@ def test_a_refused_replace_names_the_mailbox_the_confirmation_named(bot: Running
     _, microsoft = replace_with_shared(bot)  # Riley's mailbox → SHARED, not finished
     # Meanwhile Riley replaces their mailbox with another one, and finishes that.
     confirm = ask(bot, RECRUITER.slack_id, f"connect {other}")
-    url = find_button_url([click(bot, RECRUITER.slack_id, blocks.REPLACE_CONFIRM, confirm)])
+    url = find_button_url([click(bot, RECRUITER.slack_id, mailbox_blocks.REPLACE_CONFIRM, confirm)])
     assert url is not None
     assert sign_in(bot, through_slack(bot, url, RECRUITER.slack_id), other).follow().ok
 

@@ -61,7 +61,7 @@ class Rig:
         return out
 
     def folder(self, name: str) -> list[dict[str, Any]]:
-        graph = self.container.mailboxes.graph_for(self.mailbox_id)
+        graph = self.container.tokens.graph_for(self.mailbox_id)
         answer = graph.request(
             "GET", f"/me/mailFolders/{name}/messages", params={"$top": "100"}
         ).json()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.models import AuditEntry, Campaign, Delegation, Enrollment, OutboxMessage, Suppression
 from bot.sandbox import COLLEAGUE, HIRING_MANAGER, RECRUITER
-from handlers import blocks
+from handlers import campaign_form
 from handlers import team_blocks as tb
 from outreach.permissions import Action, Actor, CampaignTarget, allowed
 from outreach.suppressions import DncEntry
@@ -95,13 +95,13 @@ def test_a_recruiter_sends_from_the_managers_mailbox_until_the_manager_revokes(
     ) in shown(notice)
     [buttons] = [b for b in notice["blocks"] if b["type"] == "actions"]
     [revoke] = buttons["elements"]
-    assert revoke["action_id"] == blocks.DELEGATION_REVOKE
+    assert revoke["action_id"] == tb.DELEGATION_REVOKE
     [(key, email, delegate)] = [tb.revoke_button_ref(revoke["value"])]
     assert (key.id, email, delegate) == (sam_box, HIRING_MANAGER.email, RILEY)
 
     # Someone else clicking Sam's button is refused by name; nothing changes.
     before = len(slack.responses())
-    bot.slack.click(ALEX, blocks.DELEGATION_REVOKE, message=notice)
+    bot.slack.click(ALEX, tb.DELEGATION_REVOKE, message=notice)
     refused = reply(bot, before)
     assert refused["text"] == (
         "You can't take back someone's access to sam.patel@acme.test: only its owner can, "
@@ -111,7 +111,7 @@ def test_a_recruiter_sends_from_the_managers_mailbox_until_the_manager_revokes(
     assert (campaign_state(bot), delegations(bot)) == ("active", [(RILEY, "")])
 
     before = len(slack.responses())
-    bot.slack.click(SAM, blocks.DELEGATION_REVOKE, message=notice)
+    bot.slack.click(SAM, tb.DELEGATION_REVOKE, message=notice)
     done = reply(bot, before)
     assert done["replace_original"] is True
     assert done["text"] == "<@U0RECRUIT1> can no longer send from sam.patel@acme.test."
@@ -349,7 +349,6 @@ def test_dnc_list_fits_a_slack_message_however_long() -> None:
 
 
 def test_a_campaign_scoped_delegation_covers_that_campaign_only(bot: RunningBot) -> None:
-    from handlers import campaign_blocks as cb
 
     slack = bot.sandbox.slack
     connect(bot, HIRING_MANAGER)
@@ -358,21 +357,21 @@ def test_a_campaign_scoped_delegation_covers_that_campaign_only(bot: RunningBot)
     channel = slack.add_channel(TEAM, "recruiting")
     bot.slack.slash(RECRUITER.slack_id, "campaign create", channel_id=channel)
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
-    sender = next(b for b in view["blocks"] if b.get("block_id") == cb.SENDER)
+    sender = next(b for b in view["blocks"] if b.get("block_id") == campaign_form.SENDER)
     [option] = sender["element"]["options"]  # Riley has no mailbox: Sam's is the only one
     form: dict[str, Any] = {
-        cb.SHORTLIST: str(shortlist_id),
-        cb.SENDER: option["value"],
-        cb.CHANNEL: channel,
-        **{cb.step_block(n, "subject"): f"Step {n}" for n in (1, 2, 3)},
-        **{cb.step_block(n, "body"): f"Body {n}" for n in (1, 2, 3)},
+        campaign_form.SHORTLIST: str(shortlist_id),
+        campaign_form.SENDER: option["value"],
+        campaign_form.CHANNEL: channel,
+        **{campaign_form.step_block(n, "subject"): f"Step {n}" for n in (1, 2, 3)},
+        **{campaign_form.step_block(n, "body"): f"Body {n}" for n in (1, 2, 3)},
     }
-    other = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: "Another"})
+    other = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, campaign_form.NAME: "Another"})
     assert other.json()["errors"] == {
-        cb.SENDER: "You can't create 'Another' from sam.patel@acme.test: it was delegated to "
+        campaign_form.SENDER: "You can't create 'Another' from sam.patel@acme.test: it was delegated to "
         "you for other campaigns only. Ask its owner to run `/scaleup delegate` for 'Another'."
     }
-    ok = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: "only this"})
+    ok = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, campaign_form.NAME: "only this"})
     assert ok.status_code == 200 and not ok.content
 
 

@@ -220,14 +220,14 @@ def test_disconnect_and_uninstall_delete_campaign_data(cbot: RunningBot, clock: 
     started_campaign(cbot)
     clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     assert dispatcher(cbot).tick().sent == 2
-    report = cbot.container.mailboxes.disconnect(TEAM, RECRUITER.slack_id)
+    report = cbot.container.erasure.disconnect(TEAM, RECRUITER.slack_id)
     assert (report.campaigns, report.messages) == (1, 6)
     with cbot.db() as session:
         for model in (Campaign, CampaignStep, Enrollment, OutboxMessage, Mailbox):
             assert session.scalars(select(model)).all() == [], model.__name__
         assert len(session.scalars(select(Candidate)).all()) == 2  # the workspace's shortlist stays
 
-    cbot.container.mailboxes.wipe_workspace(TEAM)
+    cbot.container.erasure.wipe_workspace(TEAM)
     with cbot.db() as session:
         for model in (Shortlist, Candidate, AuditEntry):
             assert session.scalars(select(model)).all() == [], model.__name__

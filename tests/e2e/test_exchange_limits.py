@@ -67,7 +67,7 @@ def test_a_dispatcher_sending_70_emails_as_fast_as_it_may_causes_no_bounce(
 def test_a_raw_graph_client_sending_31_in_a_minute_gets_an_ndr_for_the_31st(
     cbot: RunningBot, clock: FakeClock
 ) -> None:
-    graph = cbot.container.mailboxes.graph_for(connect(cbot, RECRUITER))
+    graph = cbot.container.tokens.graph_for(connect(cbot, RECRUITER))
     for n in range(31):
         draft = graph.create_draft(
             {

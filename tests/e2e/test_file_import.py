@@ -19,7 +19,7 @@ from bot.models import Candidate, Shortlist
 from bot.sandbox import RECRUITER
 from bot.settings import SLACK_BOT_SCOPES
 from handlers import files
-from handlers.campaign_blocks import importing
+from handlers.shortlist_blocks import importing
 from tests.conftest import RunningBot
 from tests.e2e.test_campaign_slack import shown
 from tests.e2e.test_connect import TEAM

@@ -139,7 +139,7 @@ def test_disconnect_deletes_the_mailbox_data_and_the_audit_keeps_no_addresses(
     clock.set(datetime(2026, 3, 2, 8, 0, tzinfo=UTC))
     assert dispatcher(cbot).tick().failed == 1
 
-    report = cbot.container.mailboxes.disconnect(TEAM, RECRUITER.slack_id)
+    report = cbot.container.erasure.disconnect(TEAM, RECRUITER.slack_id)
     assert (report.campaigns, report.messages) == (1, 6)
     with cbot.db() as session:
         for gone in (Mailbox, Campaign, Enrollment, OutboxMessage, Delegation, OutlookAuthFlow):

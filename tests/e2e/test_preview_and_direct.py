@@ -11,8 +11,8 @@ from sqlalchemy import select
 from bot.db import transaction
 from bot.models import AuditEntry, OutboxMessage, Suppression
 from bot.sandbox import COLLEAGUE, RECRUITER
-from handlers import campaign_blocks as cb
 from handlers import direct_views as dv
+from handlers import preview_blocks
 from outreach.campaigns import StepSpec
 from outreach.previews import Preview, PreviewStep
 from tests.conftest import RunningBot
@@ -295,7 +295,7 @@ def test_preview_blocks_stay_within_slacks_limits_for_many_steps() -> None:
         PreviewStep(n, "s" * 255, "b" * 5000, False, 1, None, None, "planned") for n in range(1, 21)
     ]
     preview = Preview("Big", "draft", "r@x.test", "c@x.test", "UTC", "Mon-Fri", False, steps)
-    blocks = cb.campaign_preview(preview)
+    blocks = preview_blocks.campaign_preview(preview)
     assert len(blocks) <= 50
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in blocks)
     assert "…and 5 more steps not shown." in blocks[-2]["elements"][0]["text"]

@@ -67,7 +67,7 @@ def test_a_restarted_sandbox_keeps_mailboxes_consents_mail_and_slack(
     sandbox = SandboxProcess.start(state, bot_url=bot.events_url)
     container = bot.wire(sandbox.env, {"DATABASE_URL": f"sqlite:///{tmp_path}/bot.db"})
     mailbox_id = bot.connect(RECRUITER)
-    graph = container.mailboxes.graph_for(mailbox_id)
+    graph = container.tokens.graph_for(mailbox_id)
     draft = graph.create_draft(
         {
             "subject": "Before the restart",
@@ -90,7 +90,7 @@ def test_a_restarted_sandbox_keeps_mailboxes_consents_mail_and_slack(
     try:
         assert again.env == sandbox.env  # same secrets, tokens, tenant and CA: nothing to redo
         # The consent and its refresh token survived: a forced refresh gets a new token.
-        container.mailboxes.token_refused(mailbox_id)
+        container.tokens.token_refused(mailbox_id)
         assert graph.me()["mail"] == RECRUITER.email
         sent = graph.request("GET", "/me/mailFolders/sentitems/messages").json()["value"]
         assert [m["subject"] for m in sent] == ["Before the restart"]

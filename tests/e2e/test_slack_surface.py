@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.models import Mailbox, OutlookAuthFlow
 from bot.sandbox import RECRUITER
-from handlers import blocks
+from handlers import home_blocks, mailbox_blocks
 from tests.conftest import RunningBot
 from tests.e2e.test_connect import TEAM, sign_in, start_connect
 
@@ -85,7 +85,7 @@ def test_every_manifest_command_and_event_has_a_listener(bot: RunningBot) -> Non
 def test_help_lists_every_command(bot: RunningBot) -> None:
     response = bot.slack.slash(RECRUITER.slack_id, "")
     text = json.dumps(response.json())
-    for usage, _ in blocks.HELP:
+    for usage, _ in home_blocks.HELP:
         assert f"/scaleup {usage}" in text
     unknown = bot.slack.slash(RECRUITER.slack_id, "frobnicate")
     assert "I don't know `/scaleup frobnicate`" in json.dumps(unknown.json())
@@ -119,11 +119,11 @@ def test_app_home_shows_the_mailbox_and_its_buttons(bot: RunningBot) -> None:
         )
     )
     actions = [e.get("action_id") for b in home["blocks"] for e in b.get("elements", [])]
-    assert blocks.CONNECT_START in actions and blocks.DISCONNECT_START in actions
+    assert mailbox_blocks.CONNECT_START in actions and mailbox_blocks.DISCONNECT_START in actions
 
     # The Home button deletes nothing: it answers (by DM, Home has no message to answer)
     # with the confirmation naming what goes, whose Disconnect then disconnects.
-    bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_START, view=home)
+    bot.slack.click(RECRUITER.slack_id, mailbox_blocks.DISCONNECT_START, view=home)
     confirm = slack.wait_for(
         lambda: [
             m
@@ -133,7 +133,7 @@ def test_app_home_shows_the_mailbox_and_its_buttons(bot: RunningBot) -> None:
     )[-1]
     with bot.db() as session:
         assert len(session.scalars(select(Mailbox)).all()) == 1
-    bot.slack.click(RECRUITER.slack_id, blocks.DISCONNECT_CONFIRM, message=confirm)
+    bot.slack.click(RECRUITER.slack_id, mailbox_blocks.DISCONNECT_CONFIRM, message=confirm)
     slack.wait_for(
         lambda: [
             m

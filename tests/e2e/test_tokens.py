@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.models import Mailbox
 from bot.sandbox import RECRUITER, Sandbox
 from bot.worker import check_mailboxes
-from handlers import blocks
+from handlers import mailbox_blocks
 from outreach.errors import (
     AccountDisabled,
     ConsentMissing,
@@ -27,7 +27,7 @@ from outreach.errors import (
     MfaSetupRequired,
     OutreachError,
 )
-from outreach.mailboxes import TOKEN_MARGIN
+from outreach.tokens import TOKEN_MARGIN
 from tests.conftest import TOKEN_LIFETIME, RunningBot, start_bot
 from tests.e2e.campaign_helpers import connect, create_campaign, dispatcher, seed_shortlist
 from tests.e2e.test_connect import TEAM
@@ -89,26 +89,26 @@ def test_the_held_token_lasts_until_expiry_minus_the_margin_on_the_clock(
     cbot: RunningBot, clock: FakeClock
 ) -> None:
     mailbox_id = connect(cbot, RECRUITER)
-    mailboxes = cbot.container.mailboxes
-    first = mailboxes.access_token(mailbox_id)
+    tokens = cbot.container.tokens
+    first = tokens.access_token(mailbox_id)
 
     clock.advance(seconds=TOKEN_LIFETIME - TOKEN_MARGIN - 1)
-    assert mailboxes.access_token(mailbox_id) == first
+    assert tokens.access_token(mailbox_id) == first
     assert refreshes(cbot) == []
 
     clock.advance(seconds=2)  # past expiry minus the margin: the hold is dropped
-    second = mailboxes.access_token(mailbox_id)
+    second = tokens.access_token(mailbox_id)
     assert second != first
     [grant] = refreshes(cbot)
     assert grant.error is None and grant.at == clock.now().timestamp()
-    assert mailboxes.graph_for(mailbox_id).me()["mail"] == RECRUITER.email
+    assert tokens.graph_for(mailbox_id).me()["mail"] == RECRUITER.email
 
 
 def test_graph_refuses_a_token_expired_on_the_sandbox_clock(
     cbot: RunningBot, clock: FakeClock
 ) -> None:
     mailbox_id = connect(cbot, RECRUITER)
-    token = cbot.container.mailboxes.access_token(mailbox_id)
+    token = cbot.container.tokens.access_token(mailbox_id)
     me = f"{cbot.settings.graph_api_url}/me"
     assert requests.get(me, headers={"Authorization": f"Bearer {token}"}, timeout=5).ok
 
@@ -146,11 +146,11 @@ def test_a_revoked_refresh_token_asks_the_owner_to_reconnect(
     owner = cbot.sandbox.directory.find_user(RECRUITER.email)
     assert owner is not None
     cbot.sandbox.directory.revoke_grant(owner.id)
-    assert cbot.container.mailboxes.graph_for(mailbox_id).me()  # issued tokens still work
+    assert cbot.container.tokens.graph_for(mailbox_id).me()  # issued tokens still work
 
     clock.advance(seconds=TOKEN_LIFETIME)
     with pytest.raises(MailboxNeedsReconnect):
-        cbot.container.mailboxes.access_token(mailbox_id)
+        cbot.container.tokens.access_token(mailbox_id)
 
     assert refreshes(cbot)[-1].error == "AADSTS50173"
     assert reconnect_dm(cbot)
@@ -167,7 +167,7 @@ def reconnect_dm(bot: RunningBot) -> str:
         ]
     )
     actions = [e["action_id"] for b in dm["blocks"] for e in b.get("elements", [])]
-    assert blocks.CONNECT_START in actions
+    assert mailbox_blocks.CONNECT_START in actions
     return json.dumps(dm["blocks"])
 
 
@@ -197,7 +197,7 @@ def test_a_refresh_the_tenant_refuses_marks_needs_reconnect_and_says_why(
     text = reconnect_dm(cbot)
     assert json.dumps(sentence().message)[1:-1] in text  # the sentence, as Slack got it
     with pytest.raises(MailboxNeedsReconnect):  # and nothing is sent until they reconnect
-        cbot.container.mailboxes.access_token(mailbox_id)
+        cbot.container.tokens.access_token(mailbox_id)
 
 
 # -- the production authority form ------------------------------------------------------------
@@ -251,7 +251,7 @@ def test_the_organizations_authority_connects_refreshes_and_reports_revocation(
     assert _claims(id_token["secret"])["iss"].endswith(f"/{tenant}/v2.0")  # the user's tenant
 
     clock.advance(seconds=TOKEN_LIFETIME)
-    assert org_bot.container.mailboxes.graph_for(mailbox_id).me()["mail"] == RECRUITER.email
+    assert org_bot.container.tokens.graph_for(mailbox_id).me()["mail"] == RECRUITER.email
     assert [g.error for g in refreshes(org_bot)] == [None]
 
     owner = sandbox.directory.find_user(RECRUITER.email)
@@ -261,6 +261,6 @@ def test_the_organizations_authority_connects_refreshes_and_reports_revocation(
     # After a failed refresh MSAL looks up the authority's aliases: at the sandbox's own
     # instance discovery, never at login.microsoftonline.com.
     with pytest.raises(MailboxNeedsReconnect):
-        org_bot.container.mailboxes.access_token(mailbox_id)
+        org_bot.container.tokens.access_token(mailbox_id)
     assert reconnect_dm(org_bot)
     assert sandbox.identity.paths_requested().count("/common/discovery/instance") == 2

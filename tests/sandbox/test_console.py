@@ -17,7 +17,7 @@ from bot.sandbox import RECRUITER
 from bot.sandbox.console import Where, block_html, console_url, mrkdwn
 from bot.sandbox.console.dates import slack_date
 from bot.sandbox.console.origin import MAX_BODY, MAX_UPLOAD
-from handlers import blocks
+from handlers import campaign_form, mailbox_blocks
 from tests.conftest import RunningBot
 
 
@@ -99,11 +99,11 @@ def test_connect_modal_submit_and_sign_in_link(bot: RunningBot) -> None:
     html = riley.until(lambda h: 'class="modal"' in h)
     forms = Forms(html)
     modal = forms.with_field("/console/submit")
-    assert modal[f"f.{blocks.EMAIL_BLOCK}"] == RECRUITER.email  # pre-filled from the profile
-    assert modal[f"f.{blocks.NAME_BLOCK}"] == RECRUITER.real_name
+    assert modal[f"f.{mailbox_blocks.EMAIL_BLOCK}"] == RECRUITER.email  # pre-filled from the profile
+    assert modal[f"f.{mailbox_blocks.NAME_BLOCK}"] == RECRUITER.real_name
 
     # The bot's errors show beside the field, and what was typed stays.
-    html = riley.post("/console/submit", **{**modal, f"f.{blocks.EMAIL_BLOCK}": "jane@"})
+    html = riley.post("/console/submit", **{**modal, f"f.{mailbox_blocks.EMAIL_BLOCK}": "jane@"})
     assert 'class="modal"' in html
     assert re.search(r'value="jane@".*class="error"', html, re.S)
 
@@ -120,7 +120,7 @@ def test_a_button_click_reaches_the_bot(bot: RunningBot) -> None:
     riley = Person(bot)
     riley.post("/console/command", text="disconnect")  # nothing yet: offers "Connect Outlook"
     html = riley.until(lambda h: "Connect Outlook</button>" in h)
-    click = Forms(html).with_field("/console/click", action_id=blocks.CONNECT_START)
+    click = Forms(html).with_field("/console/click", action_id=mailbox_blocks.CONNECT_START)
     assert click["source"].startswith("response:")
     riley.post("/console/click", **click)
     html = riley.until(lambda h: 'class="modal"' in h)
@@ -133,7 +133,7 @@ def test_app_home_renders_and_its_buttons_work(bot: RunningBot) -> None:
     riley = Person(bot)
     riley.post("/console/home")
     html = riley.until(lambda h: "<h3>ScaleUp outreach</h3>" in h)
-    click = Forms(html).with_field("/console/click", action_id=blocks.CONNECT_START)
+    click = Forms(html).with_field("/console/click", action_id=mailbox_blocks.CONNECT_START)
     assert click["source"].startswith("view:")
     riley.post("/console/click", **click)
     html = riley.until(lambda h: 'class="modal"' in h)
@@ -256,7 +256,6 @@ def test_input_elements_render_as_form_fields(element: dict[str, object], expect
 
 def test_channels_invite_and_the_channel_picker(bot: RunningBot) -> None:
     from bot.sandbox import COLLEAGUE
-    from handlers import campaign_blocks as cb
     from tests.e2e.campaign_helpers import connect, seed_shortlist
     from tests.e2e.test_connect import TEAM
 
@@ -281,7 +280,7 @@ def test_channels_invite_and_the_channel_picker(bot: RunningBot) -> None:
     seed_shortlist(bot, "backend", [("jana@talent.example", "Jana", None, None)])
     riley.post("/console/command", text="campaign create", channel=public)
     html = riley.until(lambda h: 'class="modal"' in h)
-    picker = re.search(rf'<select name="f\.{cb.CHANNEL}"[^>]*>(.*?)</select>', html, re.S)
+    picker = re.search(rf'<select name="f\.{campaign_form.CHANNEL}"[^>]*>(.*?)</select>', html, re.S)
     assert picker is not None
     assert f'<option value="{public}" selected>#hiring-backend</option>' in picker[1]
     assert f'<option value="{private}">🔒 exec-hiring</option>' in picker[1]

@@ -19,14 +19,17 @@ import pytest
 from bot.sandbox.slack_surfaces import message_problems, view_problems
 from handlers import blocks as b
 from handlers import campaign_blocks as cb
+from handlers import home_blocks, mailbox_blocks, preview_blocks, removal_blocks, shortlist_blocks
 from handlers import notice_blocks as nb
 from handlers import team_blocks as tb
+from handlers.blocks import sentence
 from handlers.import_report import render
 from outreach.campaigns import CampaignStatus, StartReport
 from outreach.csvimport import parse_shortlist
 from outreach.delegations import Delegated, PausedCampaign, Revoked
+from outreach.erasure import DisconnectReport
 from outreach.keys import CampaignKey, MailboxKey
-from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
+from outreach.mailboxes import MailboxStatus
 from outreach.notify import (
     CampaignPaused,
     DelegationRevoked,
@@ -36,6 +39,7 @@ from outreach.notify import (
     SendUnconfirmed,
 )
 from outreach.previews import Preview, PreviewStep
+from outreach.removal import RemovalPreview
 from outreach.shortlists import ImportReport, ShortlistSummary
 from outreach.suppressions import DncAdded, DncEntry
 
@@ -86,25 +90,25 @@ def _message(made: Any) -> tuple[str, list[dict[str, Any]]]:
 
 
 MESSAGES: dict[str, Callable[[], Any]] = {
-    "help": lambda: b.help_blocks(REASON),
-    "sign_in_prompt": lambda: b.sign_in_prompt(
+    "help": lambda: home_blocks.help_blocks(REASON),
+    "sign_in_prompt": lambda: mailbox_blocks.sign_in_prompt(
         "https://login.test/" + "q" * 2_900, EMAIL, slack_first=True
     ),
-    "connected": lambda: b.connected(EMAIL, SENDER),
-    "needs_reconnect": lambda: b.needs_reconnect(EMAIL, REASON),
-    "mailbox_status": lambda: b.mailbox_status(STATUS),
-    "disconnect_confirm": lambda: b.disconnect_confirm(PREVIEW),
-    "replace_confirm": lambda: b.replace_confirm(PREVIEW, NEW_EMAIL, SENDER),
-    "connected_by_other": lambda: b.connected_by_other(MailboxConnectedByOther(EMAIL, 1, USER)),
-    "disconnected": lambda: b.disconnected(DisconnectReport(EMAIL, 10**6, 10**6, 10**9)),
+    "connected": lambda: mailbox_blocks.connected(EMAIL, SENDER),
+    "needs_reconnect": lambda: mailbox_blocks.needs_reconnect(EMAIL, REASON),
+    "mailbox_status": lambda: mailbox_blocks.mailbox_status(STATUS),
+    "disconnect_confirm": lambda: removal_blocks.disconnect_confirm(PREVIEW),
+    "replace_confirm": lambda: removal_blocks.replace_confirm(PREVIEW, NEW_EMAIL, SENDER),
+    "connected_by_other": lambda: removal_blocks.connected_by_other(MailboxConnectedByOther(EMAIL, 1, USER)),
+    "disconnected": lambda: removal_blocks.disconnected(DisconnectReport(EMAIL, 10**6, 10**6, 10**9)),
     "error": lambda: b.error(REASON),
-    "sending_from_your_mailbox": lambda: b.sending_from_your_mailbox(
+    "sending_from_your_mailbox": lambda: tb.sending_from_your_mailbox(
         SendingFromYourMailbox(NAME, USER, EMAIL, 10**6, MailboxKey(1, AT))
     ),
-    "sentence": lambda: cb.sentence(REASON * 30),
-    "shortlist_list_300": lambda: cb.shortlist_list(SHORTLISTS),
-    "shortlist_list_100": lambda: cb.shortlist_list(SHORTLISTS[:100]),
-    "shortlist_show": lambda: cb.shortlist_show(
+    "sentence": lambda: sentence(REASON * 30),
+    "shortlist_list_300": lambda: shortlist_blocks.shortlist_list(SHORTLISTS),
+    "shortlist_list_100": lambda: shortlist_blocks.shortlist_list(SHORTLISTS[:100]),
+    "shortlist_show": lambda: shortlist_blocks.shortlist_show(
         SHORTLISTS[0],
         ["c" * 50 + str(i) for i in range(200)],
         [{"email": EMAIL, "name": "N&" * 999, "timezone": REASON, "country": REASON}] * 10,
@@ -115,7 +119,7 @@ MESSAGES: dict[str, Callable[[], Any]] = {
     "campaign_started_reply": lambda: cb.campaign_started_reply(
         NAME, StartReport(7, 10**6, SKIPPED, AT), "C0CHANNEL1", False
     ),
-    "campaign_preview_5_long_steps": lambda: cb.campaign_preview(
+    "campaign_preview_5_long_steps": lambda: preview_blocks.campaign_preview(
         Preview(
             NAME,
             "active",
@@ -127,7 +131,7 @@ MESSAGES: dict[str, Callable[[], Any]] = {
             STEPS,
         )
     ),
-    "campaign_test_queued": lambda: cb.campaign_test_queued(EMAIL, EMAIL),
+    "campaign_test_queued": lambda: preview_blocks.campaign_test_queued(EMAIL, EMAIL),
     "delegated": lambda: tb.delegated(Delegated(EMAIL, USER, NAME, True)),
     "delegate_dm": lambda: tb.delegate_dm(USER, Delegated(EMAIL, USER, NAME, True)),
     "revoked": lambda: tb.revoked(Revoked(EMAIL, USER, 1, PAUSED)),
@@ -154,8 +158,8 @@ def test_every_message_builder_fits_slack(builder: str) -> None:
 
 
 def test_long_lists_say_how_many_more() -> None:
-    assert "…and " in str(cb.shortlist_list(SHORTLISTS)) and "more shortlists." in str(
-        cb.shortlist_list(SHORTLISTS)
+    assert "…and " in str(shortlist_blocks.shortlist_list(SHORTLISTS)) and "more shortlists." in str(
+        shortlist_blocks.shortlist_list(SHORTLISTS)
     )
     assert "more skipped." in str(
         cb.campaign_started_reply(NAME, StartReport(7, 1, SKIPPED, AT), "C1", True)
@@ -180,13 +184,13 @@ def test_a_long_import_report_names_the_file_and_a_short_one_does_not() -> None:
 
 VIEWS: dict[str, tuple[Callable[[], dict[str, Any]], tuple[str, ...]]] = {
     "connect_modal": (
-        lambda: b.connect_modal(EMAIL, SENDER, {"team": "T" * 10, "user": USER}),
+        lambda: mailbox_blocks.connect_modal(EMAIL, SENDER, {"team": "T" * 10, "user": USER}),
         ("modal",),
     ),
-    "connect_modal_100": (lambda: b.connect_modal(EMAIL, "N" * 100, {}), ("modal",)),
-    "shortlist_modal": (lambda: cb.shortlist_modal(NAME, "C0CHANNEL1"), ("modal",)),
-    "home": (lambda: b.home(STATUS), ("home",)),
-    "home_not_connected": (lambda: b.home(None), ("home",)),
+    "connect_modal_100": (lambda: mailbox_blocks.connect_modal(EMAIL, "N" * 100, {}), ("modal",)),
+    "shortlist_modal": (lambda: shortlist_blocks.shortlist_modal(NAME, "C0CHANNEL1"), ("modal",)),
+    "home": (lambda: home_blocks.home(STATUS), ("home",)),
+    "home_not_connected": (lambda: home_blocks.home(None), ("home",)),
 }
 
 
@@ -198,18 +202,18 @@ def test_every_view_builder_fits_slack(builder: str) -> None:
 
 def test_connect_modal_prefills_a_name_only_when_it_fits() -> None:
     def name_field(modal: dict[str, Any]) -> dict[str, Any]:
-        [block] = [x for x in modal["blocks"] if x["block_id"] == b.NAME_BLOCK]
+        [block] = [x for x in modal["blocks"] if x["block_id"] == mailbox_blocks.NAME_BLOCK]
         return dict(block["element"])
 
-    assert name_field(b.connect_modal(EMAIL, "N" * 100, {}))["initial_value"] == "N" * 100
-    assert "initial_value" not in name_field(b.connect_modal(EMAIL, "N" * 120, {}))
+    assert name_field(mailbox_blocks.connect_modal(EMAIL, "N" * 100, {}))["initial_value"] == "N" * 100
+    assert "initial_value" not in name_field(mailbox_blocks.connect_modal(EMAIL, "N" * 120, {}))
 
 
 def test_the_disconnect_confirm_with_a_253_character_address_fits() -> None:
     """The issue's case: the confirm text was 310 characters."""
     email = "a" * 64 + "@" + ("b" * 63 + ".") * 2 + "c" * 60
-    home = b.home(MailboxStatus(1, email, "Riley", "connected", AT, None))
+    home = home_blocks.home(MailboxStatus(1, email, "Riley", "connected", AT, None))
     assert view_problems(home, ("home",)) == []  # its Disconnect… asks in a message instead
-    dm = b.connected_by_other(MailboxConnectedByOther(email, 1, USER, AT, "0" * 16))
+    dm = removal_blocks.connected_by_other(MailboxConnectedByOther(email, 1, USER, AT, "0" * 16))
     [dialog] = [el["confirm"] for blk in dm for el in blk.get("elements", []) if "confirm" in el]
     assert len(dialog["text"]["text"]) <= 300 and "…" in dialog["text"]["text"]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.models import Campaign
 from bot.sandbox import RECRUITER
-from handlers import campaign_blocks as cb
+from handlers import campaign_form
 from outreach.campaign_lookup import campaign_name
 from outreach.campaigns import CampaignSpec
 from outreach.errors import InvalidCampaignName
@@ -62,10 +62,10 @@ def _open_modal(bot: RunningBot) -> tuple[dict[str, Any], dict[str, Any]]:
     bot.slack.slash(RECRUITER.slack_id, "campaign create", channel_id=channel)
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
     form: dict[str, Any] = {
-        cb.SHORTLIST: str(shortlist_id),
-        cb.CHANNEL: channel,
-        cb.step_block(1, "subject"): "Hello {{ first_name }}",
-        cb.step_block(1, "body"): "Hi {{ first_name }}.",
+        campaign_form.SHORTLIST: str(shortlist_id),
+        campaign_form.CHANNEL: channel,
+        campaign_form.step_block(1, "subject"): "Hello {{ first_name }}",
+        campaign_form.step_block(1, "body"): "Hi {{ first_name }}.",
     }
     return view, form
 
@@ -76,14 +76,14 @@ def test_the_modal_shows_the_rule_on_the_name_field_and_stores_collapsed_names(
     view, form = _open_modal(bot)
 
     def submit(name: str) -> dict[str, Any]:
-        answer = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, cb.NAME: name})
+        answer = bot.slack.submit_view(RECRUITER.slack_id, view, {**form, campaign_form.NAME: name})
         assert answer.status_code == 200
         return answer.json() if answer.content else {}
 
     for raw, problem in BAD.values():
         assert submit(raw) == {
             "response_action": "errors",
-            "errors": {cb.NAME: f"{problem} {RULE}"},
+            "errors": {campaign_form.NAME: f"{problem} {RULE}"},
         }, raw
     assert submit("Backend\tQ3") == {}
     with bot.db() as session:
@@ -96,11 +96,11 @@ def test_the_domain_refuses_what_a_forged_submission_sends(bot: RunningBot) -> N
     """The modal's max_length is Slack's, in the browser: the service checks again."""
     _view, form = _open_modal(bot)
     [(mailbox_id, _)] = bot.container.campaigns.sender_choices(TEAM, RECRUITER.slack_id)
-    shortlist_id = int(form[cb.SHORTLIST])
-    spec = CampaignSpec("z" * 10_000, shortlist_id, mailbox_id, form[cb.CHANNEL], THREE_STEPS)
+    shortlist_id = int(form[campaign_form.SHORTLIST])
+    spec = CampaignSpec("z" * 10_000, shortlist_id, mailbox_id, form[campaign_form.CHANNEL], THREE_STEPS)
     with pytest.raises(InvalidCampaignName):
         bot.container.campaigns.create(TEAM, RECRUITER.slack_id, spec)
-    spaced = CampaignSpec("Backend  Q4", shortlist_id, mailbox_id, form[cb.CHANNEL], THREE_STEPS)
+    spaced = CampaignSpec("Backend  Q4", shortlist_id, mailbox_id, form[campaign_form.CHANNEL], THREE_STEPS)
     bot.container.campaigns.create(TEAM, RECRUITER.slack_id, spaced)
     with bot.db() as session:
         assert session.scalars(select(Campaign.name)).all() == ["Backend Q4"]

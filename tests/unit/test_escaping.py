@@ -12,9 +12,19 @@ import pytest
 
 from bot.notifier import render
 from bot.sandbox import RECRUITER
-from handlers import blocks, campaign_blocks, mrkdwn, notice_blocks, team_blocks
+from handlers import (
+    blocks,
+    campaign_blocks,
+    home_blocks,
+    mailbox_blocks,
+    mrkdwn,
+    notice_blocks,
+    removal_blocks,
+    team_blocks,
+)
 from outreach.delegations import PausedCampaign, Revoked
-from outreach.mailboxes import DisconnectReport, MailboxStatus, RemovalPreview
+from outreach.erasure import DisconnectReport
+from outreach.mailboxes import MailboxStatus
 from outreach.notify import (
     CampaignDeletedWithMailbox,
     CampaignPaused,
@@ -28,6 +38,7 @@ from outreach.notify import (
     SendingFromYourMailbox,
     SendUnconfirmed,
 )
+from outreach.removal import RemovalPreview
 from tests.conftest import RunningBot
 from tests.e2e.campaign_helpers import (
     connect,
@@ -91,9 +102,9 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
     "MailboxConnected": lambda v: render(MailboxConnected(v, v)),
     "MailboxNeedsReconnect": lambda v: render(MailboxNeedsReconnect(v, v)),
     "SendingFromYourMailbox": lambda v: render(SendingFromYourMailbox(v, v, v, 3)),
-    "sign_in_prompt": lambda v: blocks.sign_in_prompt("https://login.example/x", v),
-    "mailbox_status": lambda v: blocks.mailbox_status(status(v)),
-    "disconnect_confirm": lambda v: blocks.disconnect_confirm(
+    "sign_in_prompt": lambda v: mailbox_blocks.sign_in_prompt("https://login.example/x", v),
+    "mailbox_status": lambda v: mailbox_blocks.mailbox_status(status(v)),
+    "disconnect_confirm": lambda v: removal_blocks.disconnect_confirm(
         RemovalPreview(
             1, v, [(v, v)], 2, others=[(v, "U0DELEG01")], delegations=(("U0DELEG01", v),)
         )
@@ -101,10 +112,10 @@ BUILDERS: dict[str, Callable[[str], Any]] = {
     "CampaignDeletedWithMailbox": lambda v: render(CampaignDeletedWithMailbox(v, v, "U0OWNER01")),
     "DelegationGoneWithMailbox": lambda v: render(DelegationGoneWithMailbox(v, "U0OWNER01")),
     "MailboxRemoved": lambda v: render(MailboxRemoved(v, "U0OWNER01", 1, 2, 3)),
-    "replace_confirm": lambda v: blocks.replace_confirm(RemovalPreview(1, v, [(v, v)], 2), v, v),
+    "replace_confirm": lambda v: removal_blocks.replace_confirm(RemovalPreview(1, v, [(v, v)], 2), v, v),
     "MailboxConnectedByOther": lambda v: render(MailboxConnectedByOther(v, 1, "U0OWNER01")),
-    "disconnected": lambda v: blocks.disconnected(DisconnectReport(v, 1, 2, 3)),
-    "home": lambda v: blocks.home(status(v)),
+    "disconnected": lambda v: removal_blocks.disconnected(DisconnectReport(v, 1, 2, 3)),
+    "home": lambda v: home_blocks.home(status(v)),
     "campaign_created": campaign_blocks.campaign_created,
     "campaign_list": lambda v: campaign_blocks.campaign_list([(v, "active")]),
     "revoked": lambda v: team_blocks.revoked(
