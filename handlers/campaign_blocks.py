@@ -20,6 +20,7 @@ from outreach.metrics import CampaignNumbers
 from outreach.previews import Preview, PreviewStep
 from outreach.schedule import MAX_DAILY_CAP
 from outreach.shortlists import ShortlistSummary
+from outreach.states import CampaignState, OutboxState
 
 # -- ids ----------------------------------------------------------------------------------
 SHORTLIST_MODAL = "shortlist_modal"
@@ -152,12 +153,12 @@ def shortlist_show(
 
 
 # -- campaigns: replies ----------------------------------------------------------------------
-_STATES = {
-    "draft": ":white_circle: draft, not started",
-    "active": ":large_green_circle: running",
-    "paused": ":double_vertical_bar: paused",
-    "stopped": ":black_square_for_stop: stopped",
-    "completed": ":checkered_flag: completed",
+_STATES: dict[str, str] = {
+    CampaignState.DRAFT: ":white_circle: draft, not started",
+    CampaignState.ACTIVE: ":large_green_circle: running",
+    CampaignState.PAUSED: ":double_vertical_bar: paused",
+    CampaignState.STOPPED: ":black_square_for_stop: stopped",
+    CampaignState.COMPLETED: ":checkered_flag: completed",
 }
 
 
@@ -201,17 +202,17 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
     buttons = []
     # A status without its key (not read from the database) gets no buttons that could miss.
     value = campaign_button_value(status.key, status.name) if status.key else None
-    if value and status.state == "active":
+    if value and status.state == CampaignState.ACTIVE:
         buttons.append(button("Pause", CAMPAIGN_PAUSE, value=value))
-    if value and status.state == "paused":
+    if value and status.state == CampaignState.PAUSED:
         buttons.append(button("Resume", CAMPAIGN_RESUME, value=value, style="primary"))
-    if value and status.state in ("active", "paused"):
+    if value and status.state in (CampaignState.ACTIVE, CampaignState.PAUSED):
         buttons.append(
             button("Stop", CAMPAIGN_STOP, value=value, style="danger", confirm=_stop(status))
         )
     if buttons:
         blocks.append(actions(*buttons))
-    elif status.state == "draft":
+    elif status.state == CampaignState.DRAFT:
         blocks.append(context(f"Start it with `/scaleup campaign start {esc(status.name)}`."))
     return blocks
 
@@ -253,14 +254,19 @@ def campaign_button_ref(value: object) -> tuple[CampaignKey, str] | None:
     return key, name
 
 
-_STALE = {
-    "active": "running",
-    "paused": "paused",
-    "stopped": "stopped",
-    "completed": "completed",
-    "draft": "a draft that has not started",
+_STALE: dict[str, str] = {
+    CampaignState.ACTIVE: "running",
+    CampaignState.PAUSED: "paused",
+    CampaignState.STOPPED: "stopped",
+    CampaignState.COMPLETED: "completed",
+    CampaignState.DRAFT: "a draft that has not started",
 }
-_ALREADY = {("pause", "paused"), ("resume", "active"), ("stop", "stopped"), ("stop", "completed")}
+_ALREADY = {
+    ("pause", CampaignState.PAUSED),
+    ("resume", CampaignState.ACTIVE),
+    ("stop", CampaignState.STOPPED),
+    ("stop", CampaignState.COMPLETED),
+}
 
 
 def stale_campaign_button(name: str, verb: str, state: str | None) -> str:
@@ -330,7 +336,7 @@ def campaign_parent(counters: ParentCounters) -> tuple[str, list[Block]]:
         f":mega: Campaign *{esc(counters.name)}*{by} from {esc(counters.sender)}: "
         f"{_count(counters.enrolled, 'candidate')}"
     )
-    if counters.state not in ("active", "starting"):
+    if counters.state not in (CampaignState.ACTIVE, CampaignState.STARTING):
         line += f" ({_STATES.get(counters.state, counters.state)})"
     summary = f"{line} · {counters_line(counters)}"
     return summary, parent_blocks(line, counters)
@@ -370,7 +376,7 @@ def campaign_preview(preview: Preview) -> list[Block]:
         f"From {esc(preview.sender)} · times on the candidate's clock ({esc(preview.zone)}), "
         f"send window {esc(preview.window)}"
     )
-    if preview.campaign_state != "draft" and not preview.enrolled:
+    if preview.campaign_state != CampaignState.DRAFT and not preview.enrolled:
         head += "\n:information_source: This candidate is not enrolled in the campaign."
     blocks: list[Block] = [text(head)]
     shown = preview.steps[:PREVIEW_MAX_STEPS]
@@ -401,13 +407,13 @@ def _step_when(step: PreviewStep) -> str:
         if step.position > 1
         else ""
     )
-    if step.state == "sent":
+    if step.state == OutboxState.SENT:
         return f"sent {step.local}"
     if step.state == "planned" and step.local:
         return step.local + (f" ({after})" if after else "")
     if step.state == "planned":
         return after or "once it can be scheduled"
-    if step.state == "paused":
+    if step.state == OutboxState.PAUSED:
         return "paused: planned again when it is resumed"
     return f"{step.state}: it will not be sent"
 
