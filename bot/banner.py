@@ -58,7 +58,9 @@ def microsoft_line(settings: Settings) -> str:
     )
 
 
-def banner(settings: Settings, url: str, sandbox: Sandbox | None, *, wanted_port: int) -> str:
+def banner(
+    settings: Settings, url: str, sandbox: Sandbox | None, *, wanted_port: int
+) -> str:
     """The whole banner. ``settings`` as in :func:`slack_line`; ``url`` is where the
     bot's web server really listens; ``wanted_port`` is the ``PORT`` asked for."""
     port = int(url.rsplit(":", 1)[1])

@@ -58,9 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "classify",
         help="say why messages count as a reply, auto-reply, bounce or opt-out (JSON lines)",
     )
-    classify.add_argument(
-        "files", nargs="+", metavar="FILE", help=".eml (MIME) or Graph message JSON"
-    )
+    classify.add_argument("files", nargs="+", metavar="FILE", help=".eml (MIME) or Graph message JSON")
     commands.add_parser(
         "demo",
         help="a scripted campaign on a fresh sandbox: connect, import, send, answers; "

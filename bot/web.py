@@ -38,7 +38,9 @@ SIGN_IN_HEADERS = {
 _SIGN_IN_PATHS = ("/outlook/", "/slack/oidc/")
 
 
-SIGN_IN_OFF = "Sign in with Slack is not set up here. Run /scaleup connect in Slack for a new link."
+SIGN_IN_OFF = (
+    "Sign in with Slack is not set up here. Run /scaleup connect in Slack for a new link."
+)
 
 
 def _redirect(url: str) -> Response:

@@ -37,9 +37,7 @@ _DAEMON = re.compile(
     r"^mailer-daemon$|^microsoftexchange[0-9a-f]{32}@",
     re.I,
 )
-_DAEMON_NAME = re.compile(
-    r"^(mail delivery (subsystem|system)|mailer[- ]daemon|postmaster)\b", re.I
-)
+_DAEMON_NAME = re.compile(r"^(mail delivery (subsystem|system)|mailer[- ]daemon|postmaster)\b", re.I)
 _SUBJECT = re.compile(
     r"^\W*("
     r"undeliver(able|ed)|undelivered mail|delivery status notification \((failure|delay)\)|"
@@ -67,9 +65,7 @@ _SOFT_WORDS = re.compile(
     re.I,
 )
 _MESSAGE_ID = re.compile(r"^message-id:\s*(<[^>\s]+>)", re.I | re.M)
-_RECIPIENT = re.compile(
-    r"^(?:final|original)-recipient:\s*(?:rfc822;)?\s*<?([^>\s]+@[^>\s]+?)>?\s*$", re.I | re.M
-)
+_RECIPIENT = re.compile(r"^(?:final|original)-recipient:\s*(?:rfc822;)?\s*<?([^>\s]+@[^>\s]+?)>?\s*$", re.I | re.M)
 
 
 @dataclass
@@ -89,9 +85,7 @@ def bounce_signals(message: MailMessage) -> list[str]:
         reasons.append("Content-Type: multipart/report; report-type=delivery-status (RFC 3464)")
     elif any(p.content_type == "message/delivery-status" for p in message.parts):
         reasons.append("a message/delivery-status part (RFC 3464)")
-    if message.message_class.upper().startswith(
-        "REPORT."
-    ) and message.message_class.upper().endswith(".NDR"):
+    if message.message_class.upper().startswith("REPORT.") and message.message_class.upper().endswith(".NDR"):
         reasons.append(f"message class {message.message_class} (MS-OXOMSG)")
     if message.header("X-MS-Exchange-Message-Is-Ndr") is not None:
         reasons.append("X-MS-Exchange-Message-Is-Ndr header (Exchange NDR)")

@@ -33,9 +33,7 @@ REPLY = "reply"
 AUTO_REPLY = "auto_reply"
 BOUNCE = "bounce"
 UNSUBSCRIBE = "unsubscribe"
-_REPLY_PREFIX = re.compile(
-    r"^\s*(re|aw|sv|vs|antw|wg|fw|fwd|tr|rv|r|odp|ynt|res)\s*(\[\d+\])?\s*:", re.I
-)
+_REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv|vs|antw|wg|fw|fwd|tr|rv|r|odp|ynt|res)\s*(\[\d+\])?\s*:", re.I)
 
 
 @dataclass
@@ -103,9 +101,7 @@ def classify(message: MailMessage) -> Classification:
     if opt_out is None and not _REPLY_PREFIX.match(message.subject):
         opt_out = replytext.unsubscribe_phrase(message.subject)
     if opt_out is not None:
-        return Classification(
-            UNSUBSCRIBE, [f'opt-out wording "{opt_out}" in the new text'], text=text
-        )
+        return Classification(UNSUBSCRIBE, [f'opt-out wording "{opt_out}" in the new text'], text=text)
     verdict = replytext.interest(text)
     away = autoreplies.OUT_OF_OFFICE_TEXT.search(text)
     if verdict.label == "unknown" and away is not None:

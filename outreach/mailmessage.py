@@ -206,9 +206,7 @@ def _payload_text(part: email.message.Message) -> str:
     if part.get_content_type() == "message/delivery-status":
         blocks = part.get_payload()
         if isinstance(blocks, list):
-            return "\n\n".join(
-                b.as_string() for b in blocks if isinstance(b, email.message.Message)
-            )
+            return "\n\n".join(b.as_string() for b in blocks if isinstance(b, email.message.Message))
     data = part.get_payload(decode=True)
     if not isinstance(data, bytes):
         payload = part.get_payload()

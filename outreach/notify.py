@@ -219,6 +219,7 @@ class Notifier(Protocol):
         ...
 
 
+
 @dataclass
 class RecordingNotifier:
     """A notifier that remembers what it was told; for tests that need no Slack at all."""

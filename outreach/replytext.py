@@ -77,9 +77,7 @@ _NEGATOR = re.compile(
     r"\b(not|no|never|n't|nicht|kein|keine|pas|ne|non|niet|geen|n[aã]o|nunca|nie)\b|n't\b",
     re.I,
 )
-_BUT = re.compile(
-    r"\b(but|however|aber|jedoch|mais|pero|sin embargo|ma|per[oò]|maar|mas|por[ée]m)\b", re.I
-)
+_BUT = re.compile(r"\b(but|however|aber|jedoch|mais|pero|sin embargo|ma|per[oò]|maar|mas|por[ée]m)\b", re.I)
 
 
 @dataclass

@@ -101,13 +101,8 @@ class Holds:
         """The requests waiting now, oldest first."""
         with self._lock:
             return [
-                {
-                    "id": h.id,
-                    "rule": h.rule,
-                    "operation": h.operation,
-                    "when": h.when,
-                    "mailbox": h.mailbox,
-                }
+                {"id": h.id, "rule": h.rule, "operation": h.operation, "when": h.when,
+                 "mailbox": h.mailbox}
                 for h in self._waiting.values()
             ]
 

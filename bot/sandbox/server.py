@@ -99,4 +99,6 @@ def serve(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
     )
     thread.start()
-    return RunningServer(url=f"{scheme}://{host}:{server.port}", server=server, thread=thread)
+    return RunningServer(
+        url=f"{scheme}://{host}:{server.port}", server=server, thread=thread
+    )

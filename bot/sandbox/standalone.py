@@ -51,15 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser, env: Mapping[str, str] = os.e
         "(SANDBOX_STATE_DIR; default $SCALEUP_DATA_DIR/sandbox)",
     )
     parser.add_argument(
-        "--ca-dir",
-        default=default("ca_dir"),
-        help="the HTTPS CA (SANDBOX_CA_DIR; default STATE_DIR/tls)",
+        "--ca-dir", default=default("ca_dir"), help="the HTTPS CA (SANDBOX_CA_DIR; default STATE_DIR/tls)"
     )
-    for name, service in (
-        ("slack", "Slack Web API and console"),
-        ("identity", "Microsoft sign-in"),
-        ("graph", "Graph"),
-    ):
+    for name, service in (("slack", "Slack Web API and console"), ("identity", "Microsoft sign-in"),
+                          ("graph", "Graph")):
         parser.add_argument(
             f"--{name}-port",
             type=int,

@@ -115,9 +115,7 @@ def _still_valid(directory: Path, until: dt.datetime) -> Certificates | None:
     if not all(p.exists() for p in (paths.ca_path, paths.cert_path, paths.key_path)):
         return None
     try:
-        certs = [
-            x509.load_pem_x509_certificate(p.read_bytes()) for p in (paths.ca_path, paths.cert_path)
-        ]
+        certs = [x509.load_pem_x509_certificate(p.read_bytes()) for p in (paths.ca_path, paths.cert_path)]
     except ValueError:
         return None
     return paths if all(c.not_valid_after_utc > until for c in certs) else None

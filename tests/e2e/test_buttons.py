@@ -150,9 +150,7 @@ def mailboxes(bot: RunningBot) -> list[str]:
 def replacing(bot: RunningBot) -> list[str]:
     """The addresses of the mailboxes pending sign-ins are to replace."""
     with bot.db() as session:
-        ids = [
-            f.replaces["mailbox"] for f in session.scalars(select(OutlookAuthFlow)) if f.replaces
-        ]
+        ids = [f.replaces["mailbox"] for f in session.scalars(select(OutlookAuthFlow)) if f.replaces]
         return sorted(session.scalars(select(Mailbox.email).where(Mailbox.id.in_(ids))))
 
 
@@ -385,22 +383,14 @@ def test_reconnect_opens_the_sign_in_for_its_address_only_for_its_owner(bot: Run
     bot.sandbox.directory.revoke_grant(owner.id)
     check_mailboxes(bot.container)  # the refresh is refused: needs reconnect, and a DM
     slack = bot.sandbox.slack
-    message = slack.wait_for(
-        lambda: [
-            m
-            for m in slack.dm_messages(TEAM, RILEY)
-            if any(
-                el["action_id"] == blocks.CONNECT_START
-                for b in m.get("blocks", [])
-                for el in b.get("elements", [])
-            )
-        ]
-    )[-1]
+    message = slack.wait_for(lambda: [m for m in slack.dm_messages(TEAM, RILEY)
+                                      if any(el["action_id"] == blocks.CONNECT_START
+                                             for b in m.get("blocks", [])
+                                             for el in b.get("elements", []))])[-1]
 
     refused = click(bot, ALEX, blocks.CONNECT_START, message)
-    assert refused["text"].startswith(
-        f"This button is for {RECRUITER.email}, which is no longer connected to your Slack account."
-    )
+    assert refused["text"].startswith(f"This button is for {RECRUITER.email}, which is no longer "
+                                      "connected to your Slack account.")
     assert slack.last_view(ALEX) is None
 
     assert bot.slack.click(RILEY, blocks.CONNECT_START, message=message).status_code == 200
@@ -410,9 +400,8 @@ def test_reconnect_opens_the_sign_in_for_its_address_only_for_its_owner(bot: Run
     with transaction(bot.db) as session:
         session.execute(delete(MailboxRow))
     stale = click(bot, RILEY, blocks.CONNECT_START, message)
-    assert stale["text"].startswith(
-        f"This button is for {RECRUITER.email}, which is no longer connected"
-    )
+    assert stale["text"].startswith(f"This button is for {RECRUITER.email}, which is no longer "
+                                    "connected")
 
 
 def mailbox_id(bot: RunningBot) -> int:

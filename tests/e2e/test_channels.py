@@ -155,14 +155,11 @@ def test_the_parent_is_posted_before_the_start_commits(bot: RunningBot) -> None:
         """Outbox rows a worker could send now, seen from another connection (a start
         stages its rows as waiting first; only going live makes step 1 pending)."""
         with bot.db() as session:
-            return (
-                session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.state == "pending")
-                )
-                or 0
-            )
+            return session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.state == "pending")
+            ) or 0
 
     def announce(report: StartReport) -> str:
         seen.append(sendable())

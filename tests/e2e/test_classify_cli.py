@@ -14,26 +14,18 @@ NONHUMAN = ROOT / "tests" / "fixtures" / "mail" / "nonhuman"
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
 
 
 def test_classify_prints_one_json_line_per_file_in_order(tmp_path: Path) -> None:
     reply = tmp_path / "reply.json"
-    reply.write_text(
-        json.dumps(
-            {
-                "subject": "RE: Staff Engineer at Acme",
-                "from": {"emailAddress": {"name": "Jana", "address": "jana@example.org"}},
-                "receivedDateTime": "2025-03-03T10:00:00Z",
-                "uniqueBody": {"contentType": "html", "content": "<p>Not interested, thanks.</p>"},
-            }
-        )
-    )
+    reply.write_text(json.dumps({
+        "subject": "RE: Staff Engineer at Acme",
+        "from": {"emailAddress": {"name": "Jana", "address": "jana@example.org"}},
+        "receivedDateTime": "2025-03-03T10:00:00Z",
+        "uniqueBody": {"contentType": "html", "content": "<p>Not interested, thanks.</p>"},
+    }))
     files = [
         str(NONHUMAN / "lhost-postfix-01.eml"),
         str(reply),

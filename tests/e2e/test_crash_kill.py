@@ -71,9 +71,7 @@ class Rig:
     def copies(self) -> Counter[str]:
         """How many copies of the campaign's message each candidate has in Sent Items."""
         return Counter(
-            r["emailAddress"]["address"]
-            for m in self.folder("sentitems")
-            for r in m["toRecipients"]
+            r["emailAddress"]["address"] for m in self.folder("sentitems") for r in m["toRecipients"]
         )
 
 
@@ -96,7 +94,9 @@ def rig(tmp_path: Path, database_url: str) -> Iterator[Rig]:
         shortlist_id = seed_shortlist(
             container, "backend", [(email, "Cand", "UTC", None) for email in CANDIDATES]
         )
-        create_campaign(container, mailbox_id, shortlist_id, steps=THREE_STEPS[:1], window=EVERYDAY)
+        create_campaign(
+            container, mailbox_id, shortlist_id, steps=THREE_STEPS[:1], window=EVERYDAY
+        )
         container.campaigns.start(TEAM, RECRUITER.slack_id, "Backend Q4")
         yield Rig(sandbox, bot, container, mailbox_id, workers)
     finally:

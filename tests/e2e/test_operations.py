@@ -111,9 +111,7 @@ def test_the_procfile_web_process_serves_health(bot: RunningBot) -> None:
         text=True,
     )
     try:
-        deadline = (
-            time.monotonic() + 90
-        )  # a guard against a hang, not a speed target: CI machines can be busy
+        deadline = time.monotonic() + 90  # a guard against a hang, not a speed target: CI machines can be busy
         while True:
             try:
                 answer = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)

@@ -101,3 +101,4 @@ def test_a_restarted_sandbox_keeps_mailboxes_consents_mail_and_slack(
             slack.chat_update(channel=dm, ts="1.000001", text="never posted")
     finally:
         again.stop()
+

@@ -19,9 +19,7 @@ from tests.fakes import MONDAY
 
 REFUSED = {"error": {"code": "ErrorInvalidRecipients", "message": "The recipient is invalid."}}
 #: MONDAY as Slack's date formatting writes it, with its UTC fallback.
-SENT_AT = (
-    f"<!date^{int(MONDAY.timestamp())}^{{date_short_pretty}} at {{time}}|2026-03-02 06:00 UTC>"
-)
+SENT_AT = f"<!date^{int(MONDAY.timestamp())}^{{date_short_pretty}} at {{time}}|2026-03-02 06:00 UTC>"
 
 
 def dm(bot: RunningBot, after: int = 0) -> list[dict[str, Any]]:
@@ -66,10 +64,7 @@ def test_a_one_off_message_is_confirmed_in_the_dm_and_then_says_it_was_sent(
     )
     assert dv.UPDATED_WHEN_SENT in shown(queued)
     [row] = slack.wait_for(lambda: [r for r in outbox(cbot) if r.slack_ts])
-    assert (row.slack_channel, row.slack_ts) == (
-        slack.dm_channel(TEAM, RECRUITER.slack_id),
-        queued["ts"],
-    )
+    assert (row.slack_channel, row.slack_ts) == (slack.dm_channel(TEAM, RECRUITER.slack_id), queued["ts"])
     # Typed in a channel: a pointer there, the confirmation itself in the DM.
     [pointer] = slack.wait_for(lambda: slack.ephemeral_messages(RECRUITER.slack_id))
     assert pointer["channel"] == channel

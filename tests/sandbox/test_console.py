@@ -160,9 +160,7 @@ def test_messages_show_names_and_emoji(bot: RunningBot) -> None:
     )
     html = Person(bot).page()
     assert "<b>@Riley Chen</b> started ✅ in <b>#recruiting</b>" in html
-    assert re.search(
-        r'<time datetime="2023-11-1\dT[^"]+" title="Nov 14th">2023-11-1\d</time>', html
-    )
+    assert re.search(r'<time datetime="2023-11-1\dT[^"]+" title="Nov 14th">2023-11-1\d</time>', html)
 
 
 def test_the_page_polls_for_updates_that_list_new_messages(bot: RunningBot) -> None:

@@ -31,59 +31,28 @@ def graph(**fields: Any) -> dict[str, Any]:
 
 
 def test_an_exchange_ndr_by_message_class_names_the_failed_address_from_to_recipients() -> None:
-    verdict = classify(
-        from_graph(
-            graph(
-                subject="Undeliverable: Staff Engineer at Acme",
-                **{
-                    "from": {
-                        "emailAddress": {
-                            "name": "Microsoft Outlook",
-                            "address": "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@acme.test",
-                        }
-                    }
-                },
-                toRecipients=[{"emailAddress": {"address": "jana@example.org"}}],
-                singleValueExtendedProperties=[
-                    {"id": "String 0x1a", "value": "REPORT.IPM.Note.NDR"}
-                ],
-                internetMessageHeaders=[{"name": "In-Reply-To", "value": "<outreach-1@acme.test>"}],
-            )
-        )
-    )
+    verdict = classify(from_graph(graph(
+        subject="Undeliverable: Staff Engineer at Acme",
+        **{"from": {"emailAddress": {"name": "Microsoft Outlook", "address": "MicrosoftExchange329e71ec88ae4615bbc36ab6ce41109e@acme.test"}}},
+        toRecipients=[{"emailAddress": {"address": "jana@example.org"}}],
+        singleValueExtendedProperties=[{"id": "String 0x1a", "value": "REPORT.IPM.Note.NDR"}],
+        internetMessageHeaders=[{"name": "In-Reply-To", "value": "<outreach-1@acme.test>"}],
+    )))
     assert verdict.kind == "bounce"
     assert "message class REPORT.IPM.Note.NDR (MS-OXOMSG)" in verdict.reasons
     assert verdict.failed_recipients == ["jana@example.org"]
     assert verdict.original_message_id == "<outreach-1@acme.test>"
 
 
-@pytest.mark.parametrize(
-    ("status", "bounce_type"), [("5.1.1", "hard"), ("4.4.7", "soft"), ("5.2.2", "soft")]
-)
+@pytest.mark.parametrize(("status", "bounce_type"), [("5.1.1", "hard"), ("4.4.7", "soft"), ("5.2.2", "soft")])
 def test_a_delivery_status_attachment_decides_hard_or_soft(status: str, bounce_type: str) -> None:
     report = base64.b64encode(DSN.format(status=status).encode()).decode()
-    verdict = classify(
-        from_graph(
-            graph(
-                subject="Staff Engineer at Acme",
-                **{
-                    "from": {
-                        "emailAddress": {
-                            "name": "Mail Delivery System",
-                            "address": "mailer@relay.acme.test",
-                        }
-                    }
-                },
-                internetMessageHeaders=[
-                    {
-                        "name": "Content-Type",
-                        "value": 'multipart/report; report-type=delivery-status; boundary="b"',
-                    }
-                ],
-                attachments=[{"contentType": "message/delivery-status", "contentBytes": report}],
-            )
-        )
-    )
+    verdict = classify(from_graph(graph(
+        subject="Staff Engineer at Acme",
+        **{"from": {"emailAddress": {"name": "Mail Delivery System", "address": "mailer@relay.acme.test"}}},
+        internetMessageHeaders=[{"name": "Content-Type", "value": 'multipart/report; report-type=delivery-status; boundary="b"'}],
+        attachments=[{"contentType": "message/delivery-status", "contentBytes": report}],
+    )))
     assert verdict.kind == "bounce"
     assert verdict.bounce_type == bounce_type
     assert verdict.failed_recipients == ["jana@example.org"]
@@ -91,24 +60,12 @@ def test_a_delivery_status_attachment_decides_hard_or_soft(status: str, bounce_t
 
 
 def test_an_outlook_out_of_office_in_german_with_its_return_date() -> None:
-    verdict = classify(
-        from_graph(
-            graph(
-                subject="Automatische Antwort: Staff Engineer at Acme",
-                singleValueExtendedProperties=[
-                    {"id": "String 0x001A", "value": "IPM.Note.Rules.OofTemplate.Microsoft"}
-                ],
-                internetMessageHeaders=[
-                    {"name": "Auto-Submitted", "value": "auto-generated"},
-                    {"name": "X-Auto-Response-Suppress", "value": "All"},
-                ],
-                body={
-                    "contentType": "html",
-                    "content": "<p>Ich bin bis zum 14. März nicht im Büro.</p><p>Viele Grüße</p>",
-                },
-            )
-        )
-    )
+    verdict = classify(from_graph(graph(
+        subject="Automatische Antwort: Staff Engineer at Acme",
+        singleValueExtendedProperties=[{"id": "String 0x001A", "value": "IPM.Note.Rules.OofTemplate.Microsoft"}],
+        internetMessageHeaders=[{"name": "Auto-Submitted", "value": "auto-generated"}, {"name": "X-Auto-Response-Suppress", "value": "All"}],
+        body={"contentType": "html", "content": "<p>Ich bin bis zum 14. März nicht im Büro.</p><p>Viele Grüße</p>"},
+    )))
     assert verdict.kind == "auto_reply"
     assert verdict.return_date == date(2025, 3, 14)
     assert "Auto-Submitted: auto-generated (RFC 3834)" in verdict.reasons
@@ -138,16 +95,9 @@ def test_each_header_signal_alone(header: str, value: str, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    [
-        "Automatic reply: Staff Engineer",
-        "Out of Office: Staff Engineer",
-        "Abwesenheitsnotiz: Staff Engineer",
-        "Réponse automatique : Staff Engineer",
-        "Respuesta automática: Staff Engineer",
-        "Risposta automatica: Staff Engineer",
-        "Automatisch antwoord: Staff Engineer",
-        "Resposta automática: Staff",
-    ],
+    ["Automatic reply: Staff Engineer", "Out of Office: Staff Engineer", "Abwesenheitsnotiz: Staff Engineer",
+     "Réponse automatique : Staff Engineer", "Respuesta automática: Staff Engineer",
+     "Risposta automatica: Staff Engineer", "Automatisch antwoord: Staff Engineer", "Resposta automática: Staff"],
 )
 def test_localized_auto_reply_subjects(subject: str) -> None:
     assert classify(from_graph(graph(subject=subject))).kind == "auto_reply"
@@ -155,20 +105,13 @@ def test_localized_auto_reply_subjects(subject: str) -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    [
-        "Undeliverable: Staff Engineer",
-        "Unzustellbar: Staff Engineer",
-        "Non remis : Staff Engineer",
-        "Delivery Status Notification (Failure)",
-        "No se puede entregar: Staff Engineer",
-    ],
+    ["Undeliverable: Staff Engineer", "Unzustellbar: Staff Engineer", "Non remis : Staff Engineer",
+     "Delivery Status Notification (Failure)", "No se puede entregar: Staff Engineer"],
 )
 def test_localized_non_delivery_subjects(subject: str) -> None:
     assert classify(from_graph(graph(subject=subject))).kind == "bounce"
 
 
 def test_a_reply_whose_subject_quotes_a_non_delivery_word_is_still_a_reply() -> None:
-    verdict = classify(
-        from_graph(graph(subject="RE: Undeliverable hardware? Staff Engineer at Acme"))
-    )
+    verdict = classify(from_graph(graph(subject="RE: Undeliverable hardware? Staff Engineer at Acme")))
     assert verdict.kind == "reply"

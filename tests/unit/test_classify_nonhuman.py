@@ -74,16 +74,8 @@ def test_hard_or_soft_names_the_code_that_decided(name: str, bounce_type: str, w
         # Exim's X-Failed-Recipients
         ("lhost-exim-01", ["kijitora@example.ed.jp"], "<E1P1ce6-000Egt-GZ@e1.example.org>"),
         # no DSN: flufl.bounce's heuristics, minus the original's Message-ID and sender
-        (
-            "lhost-zoho-01",
-            ["kijitora@example.co.jp"],
-            "<14a3e1b4b5a.10b1a4c5610175.8588386083425091336@zoho.example.com>",
-        ),
-        (
-            "lhost-amazonses-01",
-            ["shironeko@example.co.jp"],
-            "<000001321defbd2a-788e31c8-2be1-422f-a8d4-cf7765cc9ed7-000000@email.amazonses.com>",
-        ),
+        ("lhost-zoho-01", ["kijitora@example.co.jp"], "<14a3e1b4b5a.10b1a4c5610175.8588386083425091336@zoho.example.com>"),
+        ("lhost-amazonses-01", ["shironeko@example.co.jp"], "<000001321defbd2a-788e31c8-2be1-422f-a8d4-cf7765cc9ed7-000000@email.amazonses.com>"),
     ],
 )
 def test_bounces_name_the_failed_recipients_and_the_original_message(

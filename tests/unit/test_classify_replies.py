@@ -16,9 +16,7 @@ from tests.fixtures.mail.human.replies import REPLIES, as_graph, as_message
 IDS = [r[0] for r in REPLIES]
 
 
-@pytest.mark.parametrize(
-    ("name", "subject", "body", "kind", "label", "clear", "back"), REPLIES, ids=IDS
-)
+@pytest.mark.parametrize(("name", "subject", "body", "kind", "label", "clear", "back"), REPLIES, ids=IDS)
 def test_hand_written_replies_as_mime(
     name: str, subject: str, body: str, kind: str, label: str | None, clear: bool, back: str | None
 ) -> None:
@@ -29,9 +27,7 @@ def test_hand_written_replies_as_mime(
     assert verdict.reasons
 
 
-@pytest.mark.parametrize(
-    ("name", "subject", "body", "kind", "label", "clear", "back"), REPLIES, ids=IDS
-)
+@pytest.mark.parametrize(("name", "subject", "body", "kind", "label", "clear", "back"), REPLIES, ids=IDS)
 def test_hand_written_replies_as_graph_html(
     name: str, subject: str, body: str, kind: str, label: str | None, clear: bool, back: str | None
 ) -> None:
@@ -79,10 +75,7 @@ def test_interest_rules_handle_negation(text: str, label: str) -> None:
         ("Sono fuori ufficio fino al 9 marzo.", "2025-03-09"),
         ("Ik ben afwezig tot en met 20 maart.", "2025-03-20"),
         ("Estou ausente até 7 de março.", "2025-03-07"),
-        (
-            "Bis einschließlich 12. März bin ich im Urlaub, ab dem 13.03.2025 wieder da.",
-            "2025-03-13",
-        ),
+        ("Bis einschließlich 12. März bin ich im Urlaub, ab dem 13.03.2025 wieder da.", "2025-03-13"),
         ("Away from 4 March to 2 April 2025.", "2025-04-02"),
         ("I am away with no access to email.", None),
     ],
@@ -95,15 +88,10 @@ def test_return_date_in_european_languages(text: str, back: str | None) -> None:
 def test_human_replies_are_kept_and_clear_interest_scored() -> None:
     """The issue's targets on this corpus: >= 97 % kept as replies, >= 85 % interest."""
     replies = [r for r in REPLIES if r[3] == "reply"]
-    kept = [
-        r
-        for r in replies
-        if classify(from_mime(as_message(r[0], r[1], r[2]).as_bytes())).kind == "reply"
-    ]
+    kept = [r for r in replies if classify(from_mime(as_message(r[0], r[1], r[2]).as_bytes())).kind == "reply"]
     clear = [r for r in replies if r[5]]
     right = [
-        r
-        for r in clear
+        r for r in clear
         if classify(from_mime(as_message(r[0], r[1], r[2]).as_bytes())).interest == r[4]
     ]
     assert len(replies) >= 30 and len(clear) >= 25

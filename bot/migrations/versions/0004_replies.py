@@ -82,7 +82,9 @@ def upgrade() -> None:
             "mailbox_id", "internet_message_id", name=op.f("uq_replies_mailbox_id")
         ),
     )
-    op.create_index(op.f("ix_replies_enrollment_id"), "replies", ["enrollment_id"], unique=False)
+    op.create_index(
+        op.f("ix_replies_enrollment_id"), "replies", ["enrollment_id"], unique=False
+    )
 
 
 def downgrade() -> None:

@@ -87,10 +87,7 @@ def mrkdwn(
     names) and ``<!date^…>`` as a date."""
     parts, pos = [], 0
     for match in _TOKEN.finditer(text):
-        parts += [
-            _styled(text[pos : match.start()]),
-            _token(match[1], people or {}, channels or {}),
-        ]
+        parts += [_styled(text[pos : match.start()]), _token(match[1], people or {}, channels or {})]
         pos = match.end()
     parts.append(_styled(text[pos:]))
     return Markup("").join(parts)

@@ -46,9 +46,7 @@ def timeline(
 ) -> list[tuple[float, Markup]]:
     """(time, HTML) of everything ``user`` saw: exchanges, ephemeral messages, their DM
     with the bot and public channels, in no particular order."""
-    replies = {
-        ex.id: slack.responses(ex.response_url) if ex.response_url else [] for ex in exchanges
-    }
+    replies = {ex.id: slack.responses(ex.response_url) if ex.response_url else [] for ex in exchanges}
     gone = _gone(exchanges, replies)
     items = [(ex.at, exchange_html(ex, replies[ex.id], where, gone)) for ex in exchanges]
     for m in slack.ephemeral_messages(user):
