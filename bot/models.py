@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from outreach.states import CampaignState, EnrollmentState, OutboxState
 
 # Stable constraint names, so migrations read the same on SQLite and PostgreSQL.
 NAMING = {
@@ -48,6 +52,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def state_type(states: type[StrEnum]) -> Enum:
+    """A state column: the enum's values as VARCHAR(16), members when loaded.
+
+    The CHECK that refuses any other value is ``ck_<table>_state`` (migration 0007)."""
+    return Enum(
+        states,
+        native_enum=False,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        create_constraint=True,
+        name="state",
+    )
 
 
 class Base(DeclarativeBase):
@@ -224,8 +243,9 @@ class Campaign(Base):
     mailbox_id: Mapped[int] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
     channel_id: Mapped[str] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
-    #: ``draft`` → ``active`` ⇄ ``paused`` → ``stopped`` | ``completed``.
-    state: Mapped[str] = mapped_column(String(16))
+    #: ``draft → starting → active ⇄ paused → stopped | completed``; changed only by
+    #: :mod:`outreach.campaign_state`.
+    state: Mapped[CampaignState] = mapped_column(state_type(CampaignState))
     window_days: Mapped[str] = mapped_column(String(16))  # ISO weekdays, "1,2,3,4,5"
     window_start: Mapped[str] = mapped_column(String(5))  # "09:00"
     window_end: Mapped[str] = mapped_column(String(5))
@@ -265,9 +285,8 @@ class Enrollment(Base):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))
     team_id: Mapped[str] = mapped_column(String(32))
     email: Mapped[str] = mapped_column(String(320))
-    #: ``active``, ``paused``, ``replied``, ``bounced``, ``unsubscribed``, ``failed``,
-    #: ``completed`` or ``stopped``.
-    state: Mapped[str] = mapped_column(String(16))
+    #: :class:`~outreach.states.EnrollmentState`; changed only by :mod:`outreach.sequencing`.
+    state: Mapped[EnrollmentState] = mapped_column(state_type(EnrollmentState))
     reason: Mapped[str | None] = mapped_column(Text)
     enrolled_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -277,7 +296,8 @@ class OutboxMessage(Base):
     """One email to send, exactly once: a campaign step for a candidate, a direct or test message.
 
     ``pending → claimed → drafted → sending → sent | failed | unknown`` (or ``cancelled``
-    when the candidate replied, was paused or the campaign stopped before it went out).
+    when the candidate replied, was paused or the campaign stopped before it went out);
+    :mod:`outreach.outbox` owns these transitions.
     """
 
     __tablename__ = "outbox"
@@ -303,7 +323,8 @@ class OutboxMessage(Base):
     body_html: Mapped[bool] = mapped_column(default=False)
     #: A follow-up: send it as a reply to the previous step's Sent Items copy (same thread).
     reply_as_followup: Mapped[bool] = mapped_column(default=False)
-    state: Mapped[str] = mapped_column(String(16))
+    #: :class:`~outreach.states.OutboxState`; changed only by :mod:`outreach.outbox`.
+    state: Mapped[OutboxState] = mapped_column(state_type(OutboxState))
     due_at: Mapped[datetime]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]

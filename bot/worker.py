@@ -28,6 +28,7 @@ from bot.db import transaction
 from bot.models import Mailbox, OutlookAuthFlow, SlackPost
 from bot.slack_app import forget_old_events
 from bot.slack_poster import PostReport, SlackPoster
+from outreach import slack_queue
 from outreach.dispatch import DispatchConfig, Dispatcher, TickReport
 from outreach.errors import MailboxError
 from outreach.mailboxes import CONNECTED
@@ -75,7 +76,7 @@ def housekeeping(container: Container) -> None:
         session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.expires_at <= now))
         session.execute(
             delete(SlackPost).where(
-                SlackPost.state.in_(("posted", "failed")),
+                SlackPost.state.in_((slack_queue.POSTED, slack_queue.FAILED)),
                 SlackPost.created_at <= now - POSTS_KEPT,
             )
         )

@@ -33,6 +33,7 @@ from outreach.campaigns import CampaignStatus, StartReport
 from outreach.counters import ParentCounters
 from outreach.keys import CampaignKey, campaign_key
 from outreach.metrics import CampaignNumbers
+from outreach.states import CampaignState
 
 CAMPAIGN_PAUSE = "campaign_pause"
 CAMPAIGN_RESUME = "campaign_resume"
@@ -40,12 +41,12 @@ CAMPAIGN_STOP = "campaign_stop"
 
 
 # -- campaigns: replies ----------------------------------------------------------------------
-_STATES = {
-    "draft": ":white_circle: draft, not started",
-    "active": ":large_green_circle: running",
-    "paused": ":double_vertical_bar: paused",
-    "stopped": ":black_square_for_stop: stopped",
-    "completed": ":checkered_flag: completed",
+_STATES: dict[str, str] = {
+    CampaignState.DRAFT: ":white_circle: draft, not started",
+    CampaignState.ACTIVE: ":large_green_circle: running",
+    CampaignState.PAUSED: ":double_vertical_bar: paused",
+    CampaignState.STOPPED: ":black_square_for_stop: stopped",
+    CampaignState.COMPLETED: ":checkered_flag: completed",
 }
 
 
@@ -89,17 +90,17 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
     buttons = []
     # A status without its key (not read from the database) gets no buttons that could miss.
     value = campaign_button_value(status.key, status.name) if status.key else None
-    if value and status.state == "active":
+    if value and status.state == CampaignState.ACTIVE:
         buttons.append(button("Pause", CAMPAIGN_PAUSE, value=value))
-    if value and status.state == "paused":
+    if value and status.state == CampaignState.PAUSED:
         buttons.append(button("Resume", CAMPAIGN_RESUME, value=value, style="primary"))
-    if value and status.state in ("active", "paused"):
+    if value and status.state in (CampaignState.ACTIVE, CampaignState.PAUSED):
         buttons.append(
             button("Stop", CAMPAIGN_STOP, value=value, style="danger", confirm=_stop(status))
         )
     if buttons:
         blocks.append(actions(*buttons))
-    elif status.state == "draft":
+    elif status.state == CampaignState.DRAFT:
         blocks.append(context(f"Start it with `/scaleup campaign start {esc(status.name)}`."))
     return blocks
 
@@ -141,14 +142,19 @@ def campaign_button_ref(value: object) -> tuple[CampaignKey, str] | None:
     return key, name
 
 
-_STALE = {
-    "active": "running",
-    "paused": "paused",
-    "stopped": "stopped",
-    "completed": "completed",
-    "draft": "a draft that has not started",
+_STALE: dict[str, str] = {
+    CampaignState.ACTIVE: "running",
+    CampaignState.PAUSED: "paused",
+    CampaignState.STOPPED: "stopped",
+    CampaignState.COMPLETED: "completed",
+    CampaignState.DRAFT: "a draft that has not started",
 }
-_ALREADY = {("pause", "paused"), ("resume", "active"), ("stop", "stopped"), ("stop", "completed")}
+_ALREADY = {
+    ("pause", CampaignState.PAUSED),
+    ("resume", CampaignState.ACTIVE),
+    ("stop", CampaignState.STOPPED),
+    ("stop", CampaignState.COMPLETED),
+}
 
 
 def stale_campaign_button(name: str, verb: str, state: str | None) -> str:
@@ -212,7 +218,7 @@ def campaign_parent(counters: ParentCounters) -> tuple[str, list[Block]]:
         f":mega: Campaign *{esc(counters.name)}*{by} from {esc(counters.sender)}: "
         f"{_count(counters.enrolled, 'candidate')}"
     )
-    if counters.state not in ("active", "starting"):
+    if counters.state not in (CampaignState.ACTIVE, CampaignState.STARTING):
         line += f" ({_STATES.get(counters.state, counters.state)})"
     summary = f"{line} · {counters_line(counters)}"
     return summary, parent_blocks(line, counters)

@@ -30,6 +30,7 @@ from handlers.people import is_workspace_admin
 from outreach.campaign_lookup import CampaignNotFound, CampaignRef
 from outreach.campaigns import CampaignCannotStart, CampaignStateError, StartReport
 from outreach.errors import OutreachError
+from outreach.states import CampaignState
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,8 @@ def start(
     except OutreachError as exc:
         respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
         return
-    problem = check_postable(client, status.channel_id) if status.state == "draft" else None
+    drafted = status.state == CampaignState.DRAFT
+    problem = check_postable(client, status.channel_id) if drafted else None
     if problem is not None:
         refusal = start_refusal(status.name, status.channel_id, problem)
         respond(text=refusal, blocks=cb.sentence(refusal))

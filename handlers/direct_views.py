@@ -23,6 +23,7 @@ from handlers.deps import Deps
 from handlers.views import tell
 from outreach.errors import OutreachError
 from outreach.notify import MessageOutcome
+from outreach.states import OutboxState
 
 DIRECT_MODAL = "direct_modal"
 SUBJECT, BODY = "direct_subject", "direct_body"
@@ -83,9 +84,9 @@ def email_outcome(outcome: MessageOutcome) -> tuple[str, list[Block]]:
     """What became of a test or one-off email, replacing the message that queued it."""
     what = "The test of step 1" if outcome.kind == "test" else "Your email"
     to = esc(outcome.to_email)
-    if outcome.state == "sent":
+    if outcome.state == OutboxState.SENT:
         line = f":white_check_mark: Sent {when(outcome.at)} to {to}: {what.lower()}."
-    elif outcome.state == "failed":
+    elif outcome.state == OutboxState.FAILED:
         why = esc(outcome.reason or "Outlook refused it.")
         line = f":x: {what} to {to} was not sent: {why}"
     else:

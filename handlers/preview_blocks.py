@@ -8,6 +8,7 @@ from handlers.blocks import count as _count
 from handlers.campaign_blocks import _STATES
 from handlers.limits import TEXT_BUDGET, clip
 from outreach.previews import Preview, PreviewStep
+from outreach.states import CampaignState, OutboxState
 
 PREVIEW_BODY_CHARS = 2800  # a section holds 3000; the rest is the truncation note
 PREVIEW_MAX_STEPS = 15  # 3 blocks a step plus head and foot stay under Slack's 50
@@ -25,7 +26,7 @@ def campaign_preview(preview: Preview) -> list[Block]:
         f"From {esc(preview.sender)} · times on the candidate's clock ({esc(preview.zone)}), "
         f"send window {esc(preview.window)}"
     )
-    if preview.campaign_state != "draft" and not preview.enrolled:
+    if preview.campaign_state != CampaignState.DRAFT and not preview.enrolled:
         head += "\n:information_source: This candidate is not enrolled in the campaign."
     blocks: list[Block] = [text(head)]
     shown = preview.steps[:PREVIEW_MAX_STEPS]
@@ -56,13 +57,13 @@ def _step_when(step: PreviewStep) -> str:
         if step.position > 1
         else ""
     )
-    if step.state == "sent":
+    if step.state == OutboxState.SENT:
         return f"sent {step.local}"
     if step.state == "planned" and step.local:
         return step.local + (f" ({after})" if after else "")
     if step.state == "planned":
         return after or "once it can be scheduled"
-    if step.state == "paused":
+    if step.state == OutboxState.PAUSED:
         return "paused: planned again when it is resumed"
     return f"{step.state}: it will not be sent"
 

@@ -14,6 +14,7 @@ from handlers.blocks import Block, actions, button, context, text
 from handlers.mrkdwn import esc
 from outreach.keys import ReplyKey, reply_key
 from outreach.notify import ReplyReceived
+from outreach.states import EnrollmentState
 
 REPLY_INTERESTED = "reply_interested"
 REPLY_NOT_INTERESTED = "reply_not_interested"
@@ -133,9 +134,9 @@ def _buttons(notice: ReplyReceived) -> list[Block]:
             button("Interested", REPLY_INTERESTED, value=value, style="primary"),
             button("Not interested", REPLY_NOT_INTERESTED, value=value),
         ]
-    if notice.candidate_state == "active":
+    if notice.candidate_state == EnrollmentState.ACTIVE:
         found.append(button("Pause candidate", REPLY_PAUSE, value=value))
-    elif notice.candidate_state == "paused":
+    elif notice.candidate_state == EnrollmentState.PAUSED:
         found.append(button("Resume candidate", REPLY_RESUME, value=value))
     if not notice.undone:
         found.append(button("Not a reply", REPLY_NOT_A_REPLY, value=value, style="danger"))

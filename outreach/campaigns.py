@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -27,11 +27,13 @@ from bot.models import (
     Mailbox,
     OutboxMessage,
 )
-from outreach import audit, direct, previews
+from outreach import audit, campaign_state, direct, outbox, previews, sequencing
 from outreach.addresses import normalize_email
 from outreach.campaign_lookup import CampaignRef, campaign_name
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
+from outreach.campaign_state import ACTIVE, ENDED, PAUSED, STARTING
+from outreach.campaign_state import CampaignState as CampaignState  # re-exported
 from outreach.enrollment import Announce as Announce  # re-exported
 from outreach.enrollment import CampaignCannotStart as CampaignCannotStart  # re-exported
 from outreach.enrollment import Enroller
@@ -42,14 +44,8 @@ from outreach.metrics import CampaignNumbers, UserCampaigns, campaign_numbers, u
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
-from outreach.sequencing import (
-    ACTIVE,
-    CampaignSequencer,
-    hold_pending,
-    window_of,
-    zone_for,
-)
-from outreach.start_claims import STARTING, claim, claimable
+from outreach.sequencing import CampaignSequencer, EnrollmentState, window_of, zone_for
+from outreach.start_claims import claim, claimable
 from outreach.templates import (
     StepTemplate,
     compile_steps,
@@ -127,14 +123,13 @@ class Campaigns:
             decide(session, Actor(team_id, user_id), Action.CREATE, target)
             if _find(session, team_id, spec.name) is not None:
                 raise CampaignStateError(f"A campaign called '{spec.name}' already exists.")
-            campaign = Campaign(
+            campaign = campaign_state.new_campaign(
                 team_id=team_id,
                 name=spec.name,
                 created_by=user_id,
                 shortlist_id=spec.shortlist_id,
                 mailbox_id=spec.mailbox_id,
                 channel_id=spec.channel_id,
-                state="draft",
                 window_days=",".join(str(d) for d in sorted(spec.window.days)),
                 window_start=spec.window.start.strftime("%H:%M"),
                 window_end=spec.window.end.strftime("%H:%M"),
@@ -208,17 +203,16 @@ class Campaigns:
             found = _changing(session, Actor(team_id, user_id, is_admin), Action.PAUSE, campaign)
             if found.state != ACTIVE:
                 raise _state_error(found, "not running")
-            found.state = "paused"
-            hold_pending(session, found.id)
+            campaign_state.pause(session, found)
 
     def resume(self, team_id: str, user_id: str, campaign: CampaignRef) -> None:
         """Paused steps become due again at each candidate's next send slot."""
         now = self._clock.now()
         with transaction(self._db) as session:
             found = _changing(session, Actor(team_id, user_id), Action.RESUME, campaign)
-            if found.state != "paused":
+            if found.state != PAUSED:
                 raise _state_error(found, "not paused")
-            found.state = ACTIVE
+            campaign_state.resume(found)
             _release_paused(session, found, now, Enrollment.campaign_id == found.id)
 
     def stop(
@@ -227,20 +221,9 @@ class Campaigns:
         """End the campaign; nothing more is sent. Returns how many messages were cancelled."""
         with transaction(self._db) as session:
             found = _changing(session, Actor(team_id, user_id, is_admin), Action.STOP, campaign)
-            if found.state in ("stopped", "completed"):
+            if found.state in ENDED:
                 raise _state_error(found, "already")
-            found.state = "stopped"
-            ids = select(Enrollment.id).where(Enrollment.campaign_id == found.id)
-            cancelled = session.scalars(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.enrollment_id.in_(ids),
-                    OutboxMessage.state.in_(("waiting", "pending", "paused")),
-                )
-                .values(state="cancelled", last_error="campaign stopped")
-                .returning(OutboxMessage.id)
-            ).all()
-            return len(cancelled)
+            return campaign_state.stop(session, found)
 
     def pause_candidate(
         self,
@@ -255,16 +238,9 @@ class Campaigns:
         with transaction(self._db) as session:
             actor = Actor(team_id, user_id, is_admin)
             enrollment, name = _enrollment(session, actor, Action.PAUSE_CANDIDATE, campaign, email)
-            if enrollment.state != ACTIVE:
+            if enrollment.state != EnrollmentState.ACTIVE:
                 raise CampaignStateError(f"{email} is {enrollment.state} in '{name}'.")
-            enrollment.state = "paused"
-            session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.enrollment_id == enrollment.id, OutboxMessage.state == "pending"
-                )
-                .values(state="paused")
-            )
+            sequencing.pause(session, enrollment)
 
     def resume_candidate(
         self, team_id: str, user_id: str, campaign: CampaignRef, email: str
@@ -274,22 +250,15 @@ class Campaigns:
         with transaction(self._db) as session:
             actor = Actor(team_id, user_id)
             enrollment, name = _enrollment(session, actor, Action.RESUME_CANDIDATE, campaign, email)
-            if enrollment.state != "paused":
+            if enrollment.state != EnrollmentState.PAUSED:
                 raise CampaignStateError(f"{email} is {enrollment.state} in '{name}', not paused.")
-            enrollment.state = ACTIVE
+            sequencing.resume(enrollment)
             found = session.get_one(Campaign, enrollment.campaign_id)
             if found.state == ACTIVE:
                 _release_paused(session, found, now, Enrollment.id == enrollment.id)
                 # Resuming after a send we could not confirm means the recruiter checked the
                 # mailbox: that step counts as sent and the next one is planned from now.
-                unconfirmed = session.scalars(
-                    select(OutboxMessage)
-                    .where(
-                        OutboxMessage.enrollment_id == enrollment.id,
-                        OutboxMessage.state == "unknown",
-                    )
-                    .order_by(OutboxMessage.step_position.desc())
-                ).first()
+                unconfirmed = outbox.last_unconfirmed(session, enrollment.id)
                 if unconfirmed is not None:
                     CampaignSequencer().after_sent(session, unconfirmed, now)
 
@@ -321,8 +290,8 @@ class Campaigns:
                 campaign.name,
                 campaign.state,
                 mailbox.email,
-                dict(enrollments),
-                dict(messages),
+                {str(state): n for state, n in enrollments.items()},
+                {str(state): n for state, n in messages.items()},
                 campaign.channel_id,
                 campaign.thread_ts,
                 CampaignKey(campaign.id, campaign.created_at),
@@ -398,19 +367,15 @@ Planned = tuple[str, str, bool, datetime | None, str]
 
 
 def _release_paused(session: Session, campaign: Campaign, now: datetime, which: object) -> None:
+    """Paused steps of active candidates (``which`` selects the enrollments) are due at
+    each candidate's next send slot, or their own due time if later."""
     window = window_of(campaign)
-    rows = session.execute(
-        select(OutboxMessage, Candidate)
-        .join(Enrollment, Enrollment.id == OutboxMessage.enrollment_id)
-        .join(Candidate, Candidate.id == Enrollment.candidate_id)
-        .where(which, Enrollment.state == ACTIVE, OutboxMessage.state == "paused")  # type: ignore[arg-type]
-    )
-    for row, candidate in rows:
-        row.state = "pending"
-        row.due_at = max(
-            row.due_at,
-            next_send_time(now, window, zone_for(candidate, campaign), candidate.country),
-        )
+
+    def next_slot(_row: OutboxMessage, candidate: Candidate) -> datetime:
+        return next_send_time(now, window, zone_for(candidate, campaign), candidate.country)
+
+    active = Enrollment.state == EnrollmentState.ACTIVE
+    outbox.release(session, which, next_slot, active=active)
 
 
 def _changing(session: Session, actor: Actor, action: Action, ref: CampaignRef) -> Campaign:

@@ -13,9 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.models import AuditEntry, Campaign, Enrollment, Mailbox, OutboxMessage
-
-#: Outbox states of an email that may still go out.
-STILL_TO_GO = ("waiting", "pending", "paused", "claimed", "drafted", "sending")
+from outreach.outbox import NOT_DELIVERED, STILL_TO_GO, OutboxState
 
 
 @dataclass(frozen=True)
@@ -65,8 +63,8 @@ def parent_counters(session: Session, campaign_id: int) -> ParentCounters | None
         thread_ts=campaign.thread_ts,
         enrolled=enrolled,
         steps=len(positions),
-        sent_by_step={p: tally[(p, "sent")] for p in positions},
-        failed=sum(n for (_, s), n in tally.items() if s in ("failed", "unknown")),
+        sent_by_step={p: tally[(p, OutboxState.SENT)] for p in positions},
+        failed=sum(n for (_, s), n in tally.items() if s in NOT_DELIVERED),
         pending=sum(n for (_, s), n in tally.items() if s in STILL_TO_GO),
     )
 

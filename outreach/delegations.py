@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Delegation, Mailbox
-from outreach import audit, slack_queue
+from outreach import audit, campaign_state, slack_queue
 from outreach.errors import NoMailbox, OutreachError
 from outreach.keys import MailboxKey
 from outreach.notify import DelegationRevoked, Notifier, SendingFromYourMailbox
 from outreach.permissions import Action, Actor, DelegationTarget, decide
-from outreach.sequencing import ACTIVE, hold_pending
 from outreach.slack_queue import Target
 
 CAMPAIGN_NAME_MAX = 80  # Campaign.name and Delegation.campaign_name
@@ -169,7 +168,7 @@ class Delegations:
                     Campaign.team_id == team_id,
                     Campaign.mailbox_id == box.id,
                     Campaign.created_by == delegate_user_id,
-                    Campaign.state == ACTIVE,
+                    Campaign.state == campaign_state.ACTIVE,
                 )
                 .order_by(Campaign.created_at)
             ).all()
@@ -177,8 +176,7 @@ class Delegations:
             email, owner = box.email, box.owner_user_id
             by_delegate = user_id == delegate_user_id != owner
             for campaign in running:
-                campaign.state = "paused"
-                hold_pending(session, campaign.id)
+                campaign_state.pause(session, campaign)
                 paused.append(
                     PausedCampaign(campaign.name, campaign.channel_id, campaign.thread_ts)
                 )

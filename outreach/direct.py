@@ -19,14 +19,12 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Mailbox, OutboxMessage, Suppression
-from outreach import audit, slack_queue
+from outreach import audit, outbox, slack_queue
 from outreach.addresses import normalize_email
 from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
 from outreach.mailboxes import CONNECTED
 
 MAX_SUBJECT = 255
-#: Outbox states after which a test or direct email's Slack message says what happened.
-FINAL = ("sent", "failed", "unknown")
 
 
 class Suppressed(OutreachError):
@@ -145,7 +143,7 @@ def attach_message(db: SessionFactory, clock: Clock, outbox_id: int, channel: st
         if row is None:
             return
         row.slack_channel, row.slack_ts = channel, ts
-        if row.state in FINAL:
+        if row.state in outbox.OUTCOMES:
             slack_queue.outbox_outcome(session, row, clock.now())
 
 
@@ -163,7 +161,8 @@ def one_off(
 ) -> OutboxMessage:
     """Add a message outside any campaign (a direct or test email) to the outbox, due now;
     the dispatcher sends it exactly once like a campaign step."""
-    row = OutboxMessage(
+    return outbox.enqueue(
+        session,
         dedupe_key=f"{kind}:{uuid.uuid4()}",
         mailbox_id=mailbox_id,
         enrollment_id=None,
@@ -173,10 +172,6 @@ def one_off(
         subject=subject,
         body=body,
         body_html=html,
-        state="pending",
         due_at=now,
         created_at=now,
     )
-    session.add(row)
-    session.flush()
-    return row

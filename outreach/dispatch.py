@@ -1,8 +1,9 @@
 """Sending the outbox exactly once, from any number of workers.
 
 Each outbox row walks ``pending → claimed → drafted → sending → sent`` and every arrow is
-committed before the next Graph call, so a crash leaves a row whose state says what may
-already have happened in the mailbox:
+committed before the next Graph call (:mod:`outreach.outbox` owns the states and makes
+every change), so a crash leaves a row whose state says what may already have happened in
+the mailbox:
 
 * ``claimed``  a draft may exist: look for it by our marker before creating another;
 * ``drafted``  the draft exists and was never sent: send that same draft;
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import MailboxPacing, OutboxMessage
+from outreach import outbox
 from outreach.errors import (
     GraphError,
     GraphNotFound,
@@ -50,13 +52,11 @@ from outreach.errors import (
     MailboxNeedsReconnect,
 )
 from outreach.graph import MARKER_PROPERTY, GraphClient, send_requested
+from outreach.outbox import CLAIMED, DRAFTED, FAILED, FINAL, SENDING, UNKNOWN, OutboxState
 from outreach.schedule import earliest_allowed
 from outreach.subjects import outlook_composes
 
 log = logging.getLogger(__name__)
-
-IN_FLIGHT = ("claimed", "drafted", "sending")
-FINAL = ("sent", "failed", "unknown", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,10 @@ class DispatchConfig:
 class Sequencer(Protocol):
     """What the campaign layer decides around each send (see ``outreach/campaigns.py``)."""
 
-    def hold_or_cancel(self, session: Session, row: OutboxMessage) -> tuple[str, str] | None:
-        """``("paused"|"cancelled", reason)`` if the message must not go out now, else None."""
+    def hold_or_cancel(
+        self, session: Session, row: OutboxMessage
+    ) -> tuple[OutboxState, str] | None:
+        """``(paused | cancelled, reason)`` if the message must not go out now, else None."""
         ...
 
     def pacing(self, session: Session, mailbox_id: int) -> tuple[int, timedelta]:
@@ -175,27 +177,11 @@ class Dispatcher:
     def has_unfinished(self) -> bool:
         """Whether some row is between claim and outcome (parked until its next look)."""
         with self._db() as session:
-            found = session.scalars(
-                select(OutboxMessage.id).where(OutboxMessage.state.in_(IN_FLIGHT)).limit(1)
-            ).first()
-        return found is not None
+            return outbox.any_in_flight(session)
 
     def _mailboxes_with_work(self) -> Sequence[int]:
-        now = self._clock.now()
         with self._db() as session:
-            return session.scalars(
-                select(OutboxMessage.mailbox_id)
-                .where(
-                    or_(
-                        (OutboxMessage.state == "pending") & (OutboxMessage.due_at <= now),
-                        OutboxMessage.state.in_(IN_FLIGHT)
-                        & or_(
-                            OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now
-                        ),
-                    )
-                )
-                .distinct()
-            ).all()
+            return outbox.mailboxes_with_work(session, self._clock.now())
 
     def _lease_mailbox(self, mailbox_id: int) -> bool:
         now = self._clock.now()
@@ -266,21 +252,9 @@ class Dispatcher:
         """In-flight rows whose worker's lease ran out (it crashed or hung)."""
         now = self._clock.now()
         with transaction(self._db) as session:
-            rows = session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.mailbox_id == mailbox_id,
-                    OutboxMessage.state.in_(IN_FLIGHT),
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now),
-                )
-                .order_by(OutboxMessage.id)
-                .with_for_update(skip_locked=True)
-            ).all()
-            for row in rows:
-                row.claimed_by = self.worker_id
-                row.lease_until = now + self.config.lease
-                row.attempts += 1
-            return [row.id for row in rows]
+            return outbox.take_over_stranded(
+                session, mailbox_id, now, self.worker_id, now + self.config.lease
+            )
 
     def _may_send_now(self, mailbox_id: int) -> bool:
         now = self._clock.now()
@@ -292,25 +266,11 @@ class Dispatcher:
     def _claim_next(self, mailbox_id: int) -> int | None:
         now = self._clock.now()
         with transaction(self._db) as session:
-            row = session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.mailbox_id == mailbox_id,
-                    OutboxMessage.state == "pending",
-                    OutboxMessage.due_at <= now,
-                )
-                .order_by(OutboxMessage.due_at, OutboxMessage.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            ).first()
-            if row is None:
-                return None
-            row.state = "claimed"
-            row.claimed_by = self.worker_id
-            row.lease_until = now + self.config.lease
-            row.attempts += 1
-            row_id = row.id
-        self._checkpoint("claimed", row_id)
+            row_id = outbox.claim_next(
+                session, mailbox_id, now, self.worker_id, now + self.config.lease
+            )
+        if row_id is not None:
+            self._checkpoint(CLAIMED, row_id)
         return row_id
 
     # -- the state machine -------------------------------------------------------------
@@ -325,14 +285,14 @@ class Dispatcher:
         with self._db() as session:
             row = session.get_one(OutboxMessage, row_id)
             state = row.state
-            if row.claimed_by != self.worker_id or state not in IN_FLIGHT:
+            if row.claimed_by != self.worker_id or state not in outbox.IN_FLIGHT:
                 raise _LostRow(row_id)
         try:
-            if state == "claimed":
+            if state == CLAIMED:
                 state = self._draft(graph, row_id, report)
-            if state == "drafted":
+            if state == DRAFTED:
                 state = self._send(graph, row_id)
-            elif state == "sending":  # left by a worker that died or timed out mid-send
+            elif state == SENDING:  # left by a worker that died or timed out mid-send
                 state = self._confirm(graph, row_id)
         except (GraphThrottled, MailboxError):
             # Graph said 429/503, or no token could be had: nothing reached the mailbox.
@@ -349,18 +309,17 @@ class Dispatcher:
                 # says what to check on the next try, after a growing back-off.
                 self._park(row_id, throttled=False)
                 return
-            self._finish(row_id, "failed", f"Outlook refused the message: {exc.graph_message}")
-            state = "failed"
+            self._finish(row_id, FAILED, f"Outlook refused the message: {exc.graph_message}")
+            state = FAILED
         if state in FINAL:
             setattr(report, state, getattr(report, state) + 1)
 
-    def _draft(self, graph: GraphClient, row_id: int, report: TickReport) -> str:
+    def _draft(self, graph: GraphClient, row_id: int, report: TickReport) -> OutboxState:
         with transaction(self._db) as session:
             row = self._mine(session, row_id)
             verdict = self._seq.hold_or_cancel(session, row)
             if verdict:
-                row.state, row.last_error = verdict
-                row.lease_until = row.claimed_by = None
+                outbox.held_back(row, verdict)
                 return row.state
             payload, (parent_imid, parent_subject) = _payload(row), _parent(session, row)
             if parent_imid and outlook_composes(row.subject, parent_subject):
@@ -386,11 +345,7 @@ class Dispatcher:
             self._checkpoint("draft-unrecorded", row_id)
         try:
             with transaction(self._db) as session:
-                row = self._mine(session, row_id)
-                row.state = "drafted"
-                row.draft_id = found["id"]
-                row.internet_message_id = found.get("internetMessageId")
-                row.conversation_id = found.get("conversationId")
+                outbox.drafted(self._mine(session, row_id), found)
         except _LostRow:
             # The worker that took over finds this draft by its marker and sends it, or, if
             # it had already made its own, this one stays unsent in Drafts. Deleting it here
@@ -399,24 +354,20 @@ class Dispatcher:
                 "draft %s of outbox row %s left to the worker that took over", found["id"], row_id
             )
             raise
-        self._checkpoint("drafted", row_id)
-        return "drafted"
+        self._checkpoint(DRAFTED, row_id)
+        return DRAFTED
 
-    def _adopt_sent_draft(self, row_id: int, draft: dict[str, Any]) -> str:
+    def _adopt_sent_draft(self, row_id: int, draft: dict[str, Any]) -> OutboxState:
         """Our draft was sent by someone else: wait for its copy, as after our own send."""
         with transaction(self._db) as session:
-            row = self._mine(session, row_id)
-            row.state, row.draft_id = "sending", draft["id"]
-            row.internet_message_id = draft.get("internetMessageId") or row.internet_message_id
-            row.conversation_id = draft.get("conversationId") or row.conversation_id
-            row.send_attempted_at = self._clock.now()
+            outbox.sending(self._mine(session, row_id), self._clock.now(), draft)
         self._park(row_id, throttled=False)
-        return "sending"
+        return SENDING
 
-    def _send(self, graph: GraphClient, row_id: int) -> str:
+    def _send(self, graph: GraphClient, row_id: int) -> OutboxState:
         with self._db() as session:
             row = session.get_one(OutboxMessage, row_id)
-            recovered = str(row.draft_id) if row.state == "drafted" and row.attempts > 1 else None
+            recovered = str(row.draft_id) if row.state == DRAFTED and row.attempts > 1 else None
         if recovered is not None:
             # A worker died after drafting: the recruiter may have sent the draft since.
             try:
@@ -430,24 +381,21 @@ class Dispatcher:
             row = self._mine(session, row_id)
             # The candidate may have replied, or been paused, since the draft was made (a
             # worker that died between the two can leave hours in between): look again.
-            verdict = self._seq.hold_or_cancel(session, row) if row.state == "drafted" else None
+            verdict = self._seq.hold_or_cancel(session, row) if row.state == DRAFTED else None
             if verdict:
-                row.state, row.last_error = verdict
-                row.lease_until = row.claimed_by = None
-                if row.state == "paused":
-                    return "paused"  # the draft stays; resuming sends this same draft
+                outbox.held_back(row, verdict)
+                if row.state == outbox.PAUSED:
+                    return row.state  # the draft stays; resuming sends this same draft
                 draft_to_drop = str(row.draft_id)
             else:
-                row.state = "sending"
-                row.send_attempted_at = self._clock.now()
-                draft_id = str(row.draft_id)
+                draft_id = outbox.sending(row, self._clock.now())
         if verdict:
             try:
                 graph.delete_message(draft_to_drop)
             except GraphError:
                 log.info("could not delete the cancelled draft of outbox row %s", row_id)
-            return "cancelled"
-        self._checkpoint("sending", row_id)
+            return outbox.CANCELLED
+        self._checkpoint(SENDING, row_id)
         try:
             graph.send_draft(draft_id)
         except GraphNotFound:  # the draft is gone: maybe sent already; find out, never guess
@@ -455,7 +403,7 @@ class Dispatcher:
         self._checkpoint("sent-unrecorded", row_id)
         return self._mark_sent(row_id, None)
 
-    def _confirm(self, graph: GraphClient, row_id: int) -> str:
+    def _confirm(self, graph: GraphClient, row_id: int) -> OutboxState:
         """A row left in ``sending``: prove the send happened, or decide it did not.
 
         In Sent Items (by marker, else by internetMessageId): sent. Still a draft that
@@ -479,19 +427,19 @@ class Dispatcher:
                 # Sent drafts leave Drafts before their copy reaches Sent Items (and Exchange
                 # may queue them): give the copy time to appear before giving up on it.
                 self._park(row_id, throttled=False)
-                return "sending"
-            self._finish(row_id, "unknown", "The message left Drafts but is not in Sent Items.")
-            return "unknown"
+                return SENDING
+            self._finish(row_id, UNKNOWN, "The message left Drafts but is not in Sent Items.")
+            return UNKNOWN
         if draft.get("isDraft") and send_requested(draft):
             if waited >= self.config.submitted_patience:
                 self._finish(
-                    row_id, "unknown", "Outlook accepted the message but has not sent it yet."
+                    row_id, UNKNOWN, "Outlook accepted the message but has not sent it yet."
                 )
-                return "unknown"
+                return UNKNOWN
         elif draft.get("isDraft") and waited >= self.config.send_grace:
             return self._send(graph, row_id)  # the same draft: it cannot go out twice
         self._park(row_id, throttled=False)
-        return "sending"
+        return SENDING
 
     def _find_own(self, graph: GraphClient, key: str) -> dict[str, Any] | None:
         return self._find_marked(graph, "sentitems", key) or self._find_marked(
@@ -513,22 +461,19 @@ class Dispatcher:
             return None
 
     # -- recording outcomes ------------------------------------------------------------
-    def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> str:
+    def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> OutboxState:
         now = self._clock.now()
         with transaction(self._db) as session:
             row = self._mine(session, row_id)
-            row.state, row.sent_at, row.lease_until, row.last_error = "sent", now, None, None
-            if found is not None:
-                row.internet_message_id = found.get("internetMessageId") or row.internet_message_id
-                row.conversation_id = found.get("conversationId") or row.conversation_id
+            outbox.sent(row, now, found)
             self._seq.after_sent(session, row, now)
-        return "sent"
+        return outbox.SENT
 
-    def _finish(self, row_id: int, state: str, reason: str) -> None:
+    def _finish(self, row_id: int, state: OutboxState, reason: str) -> None:
         with transaction(self._db) as session:
             row = self._mine(session, row_id)
-            row.state, row.last_error, row.lease_until = state, reason, None
-            if state == "failed":
+            outbox.ended(row, state, reason)
+            if state == FAILED:
                 self._seq.after_failed(session, row, reason)
             else:
                 self._seq.after_unknown(session, row)
@@ -539,12 +484,10 @@ class Dispatcher:
         Every transition goes through here, so a worker that stalled past its lease
         (and was replaced) finds out before it writes anything or calls Graph again.
         """
-        row = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id == row_id).with_for_update()
-        ).first()
-        if row is None or row.claimed_by != self.worker_id or row.state not in IN_FLIGHT:
+        lease_until = self._clock.now() + self.config.lease
+        row = outbox.lock_own(session, row_id, self.worker_id, lease_until)
+        if row is None:
             raise _LostRow(row_id)
-        row.lease_until = self._clock.now() + self.config.lease
         return row
 
     def _park(self, row_id: int, *, throttled: bool) -> None:
@@ -557,14 +500,8 @@ class Dispatcher:
         now = self._clock.now()
         with transaction(self._db) as session:
             row = self._mine(session, row_id)
-            row.claimed_by = None
-            if throttled:
-                if row.state == "claimed":
-                    row.state = "pending"
-                row.lease_until = None
-            else:
-                backoff = self.config.ambiguous_retry * 2 ** min(max(row.attempts - 1, 0), 6)
-                row.lease_until = now + backoff
+            backoff = self.config.ambiguous_retry * 2 ** min(max(row.attempts - 1, 0), 6)
+            outbox.parked(row, None if throttled else now + backoff)
 
 
 def _payload(row: OutboxMessage) -> dict[str, Any]:
@@ -590,11 +527,7 @@ def _parent(session: Session, row: OutboxMessage) -> tuple[str | None, str]:
     (``RE: <subject>``) is created without a subject of ours (:mod:`outreach.subjects`)."""
     if not row.reply_as_followup or row.enrollment_id is None or not row.step_position:
         return None, ""
-    parent = session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.dedupe_key == f"step:{row.enrollment_id}:{row.step_position - 1}"
-        )
-    ).first()
-    if parent is None or parent.state != "sent":
+    parent = outbox.sent_step(session, row.enrollment_id, row.step_position - 1)
+    if parent is None:
         return None, ""
     return parent.internet_message_id, parent.subject

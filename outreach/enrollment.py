@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -50,12 +50,14 @@ from bot.models import (
     OutboxMessage,
     Suppression,
 )
-from outreach import audit
+from outreach import audit, campaign_state, outbox, sequencing
 from outreach.campaign_lookup import variables_of
+from outreach.campaign_state import CampaignState
 from outreach.errors import OutreachError
+from outreach.outbox import step_key
 from outreach.schedule import next_send_time
-from outreach.sequencing import ACTIVE, step_key, window_of, zone_for
-from outreach.start_claims import STARTING, Claim, delete_staged
+from outreach.sequencing import BUSY, window_of, zone_for
+from outreach.start_claims import Claim, delete_staged
 from outreach.start_problems import StartProblems, candidate_problems
 from outreach.subjects import step_subject
 from outreach.templates import (
@@ -187,15 +189,14 @@ class Enroller:
         if not chosen:
             return
         enrollments = [
-            {
-                "campaign_id": claim.campaign_id,
-                "candidate_id": c.id,
-                "team_id": claim.team_id,
-                "email": c.email,
-                "state": STARTING,
-                "enrolled_at": claim.at,
-                "updated_at": claim.at,
-            }
+            sequencing.staged(
+                campaign_id=claim.campaign_id,
+                candidate_id=c.id,
+                team_id=claim.team_id,
+                email=c.email,
+                enrolled_at=claim.at,
+                updated_at=claim.at,
+            )
             for c in chosen
         ]
         returned = session.execute(
@@ -239,30 +240,17 @@ class Enroller:
             campaign = session.scalars(
                 select(Campaign).where(Campaign.id == claim.campaign_id).with_for_update()
             ).first()
-            if campaign is None or campaign.state != STARTING or campaign.started_at != claim.at:
+            starting = CampaignState.STARTING
+            if campaign is None or campaign.state != starting or campaign.started_at != claim.at:
                 became = "deleted" if campaign is None else campaign.state
                 raise StartInterrupted(
                     f"'{claim.name}' did not start: it became {became} while it was "
                     "starting. Nothing was enrolled."
                 )
             ours = select(Enrollment.id).where(Enrollment.campaign_id == claim.campaign_id)
-            session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.enrollment_id.in_(ours),
-                    OutboxMessage.step_position == 1,
-                    OutboxMessage.state == "waiting",
-                )
-                .values(state="pending")
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(Enrollment)
-                .where(Enrollment.campaign_id == claim.campaign_id, Enrollment.state == STARTING)
-                .values(state=ACTIVE)
-                .execution_options(synchronize_session=False)
-            )
-            campaign.state = ACTIVE
+            outbox.go_live(session, ours)
+            sequencing.go_live(session, claim.campaign_id)
+            campaign_state.went_live(campaign)
             audit.record(
                 session,
                 claim.at,
@@ -284,13 +272,14 @@ class Enroller:
             campaign = session.scalars(
                 select(Campaign).where(Campaign.id == claim.campaign_id).with_for_update()
             ).first()
-            if campaign is None or campaign.state == ACTIVE:
+            if campaign is None or campaign.state == CampaignState.ACTIVE:
                 return
-            if campaign.state == STARTING and campaign.started_at != claim.at:
+            starting = campaign.state == CampaignState.STARTING
+            if starting and campaign.started_at != claim.at:
                 return  # another start took it over and owns what is staged
             delete_staged(session, claim.campaign_id)
-            if campaign.state == STARTING:
-                campaign.state, campaign.started_at = "draft", None
+            if starting:
+                campaign_state.back_to_draft(campaign)
 
 
 def _outbox_row(
@@ -302,22 +291,20 @@ def _outbox_row(
     email: RenderedEmail,
     due: datetime,
 ) -> dict[str, Any]:
-    return {
-        "dedupe_key": step_key(enrollment_id, step.position),
-        "mailbox_id": campaign.mailbox_id,
-        "enrollment_id": enrollment_id,
-        "step_position": step.position,
-        "to_email": candidate.email,
-        "to_name": _full_name(candidate),
-        "subject": email.subject,
-        "body": email.body,
-        "body_html": email.html,
-        "reply_as_followup": step.as_reply,
-        "state": "waiting",  # step 1 becomes pending when the whole start goes live
-        "due_at": due,
-        "attempts": 0,
-        "created_at": claim.at,
-    }
+    return outbox.staged_step(
+        dedupe_key=step_key(enrollment_id, step.position),
+        mailbox_id=campaign.mailbox_id,
+        enrollment_id=enrollment_id,
+        step_position=step.position,
+        to_email=candidate.email,
+        to_name=_full_name(candidate),
+        subject=email.subject,
+        body=email.body,
+        body_html=email.html,
+        reply_as_followup=step.as_reply,
+        due_at=due,
+        created_at=claim.at,
+    )
 
 
 def _full_name(candidate: Candidate) -> str | None:
@@ -341,7 +328,7 @@ def _skips(session: Session, team_id: str, campaign_id: int, emails: list[str]) 
         .where(
             Enrollment.team_id == team_id,
             Enrollment.email.in_(emails),
-            Enrollment.state.in_((ACTIVE, "paused", STARTING)),
+            Enrollment.state.in_(BUSY),
             Enrollment.campaign_id != campaign_id,
         )
     )

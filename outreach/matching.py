@@ -60,6 +60,7 @@ from outreach import bounces
 from outreach.classify import AUTO_REPLY, BOUNCE, Classification, classify
 from outreach.graph import REPORT_FIELDS, GraphClient
 from outreach.mailmessage import MailMessage, from_graph, from_mime
+from outreach.states import OutboxState
 
 _PREFIX = re.compile(
     r"^\s*(?:re|aw|sv|vs|antw|antwort|wg|fw|fwd|tr|rv|r|odp|ynt|res|réf|ref)\s*(?:\[\d+\])?\s*:\s*",
@@ -94,7 +95,7 @@ def _campaign_sends(session: Session, team_id: str) -> Any:
     return (
         select(OutboxMessage)
         .join(Enrollment, Enrollment.id == OutboxMessage.enrollment_id)
-        .where(Enrollment.team_id == team_id, OutboxMessage.state == "sent")
+        .where(Enrollment.team_id == team_id, OutboxMessage.state == OutboxState.SENT)
     )
 
 
@@ -110,7 +111,7 @@ def worth_a_look(
             select(OutboxMessage.conversation_id).where(
                 OutboxMessage.mailbox_id == mailbox_id,
                 OutboxMessage.enrollment_id.is_not(None),
-                OutboxMessage.state == "sent",
+                OutboxMessage.state == OutboxState.SENT,
                 OutboxMessage.conversation_id.in_(conversations),
             )
         )
@@ -121,7 +122,7 @@ def worth_a_look(
             .join(Enrollment, Enrollment.id == OutboxMessage.enrollment_id)
             .where(
                 Enrollment.team_id == team_id,
-                OutboxMessage.state == "sent",
+                OutboxMessage.state == OutboxState.SENT,
                 OutboxMessage.to_email.in_(senders),
             )
             .distinct()

@@ -15,6 +15,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Delegation, Enrollment, Mailbox, OutboxMessage, Reply
+from outreach.states import EnrollmentState, OutboxState
 
 #: How many campaigns the App Home shows (Slack allows 100 blocks in a home view).
 HOME_CAMPAIGNS = 20
@@ -56,7 +57,7 @@ def campaign_numbers(session: Session, campaign_id: int) -> CampaignNumbers:
             select(
                 OutboxMessage.step_position, func.count(func.distinct(OutboxMessage.enrollment_id))
             )
-            .where(OutboxMessage.enrollment_id.in_(ids), OutboxMessage.state == "sent")
+            .where(OutboxMessage.enrollment_id.in_(ids), OutboxMessage.state == OutboxState.SENT)
             .group_by(OutboxMessage.step_position)
         ).all()
     )
@@ -79,11 +80,11 @@ def campaign_numbers(session: Session, campaign_id: int) -> CampaignNumbers:
         replied=len(replied),
         interested=readings.count("interested"),
         not_interested=readings.count("not_interested"),
-        bounced=by_state.get("bounced", 0),
-        unsubscribed=by_state.get("unsubscribed", 0),
+        bounced=by_state.get(EnrollmentState.BOUNCED, 0),
+        unsubscribed=by_state.get(EnrollmentState.UNSUBSCRIBED, 0),
         out_of_office=len(away),
-        paused=by_state.get("paused", 0),
-        failed=by_state.get("failed", 0),
+        paused=by_state.get(EnrollmentState.PAUSED, 0),
+        failed=by_state.get(EnrollmentState.FAILED, 0),
     )
 
 

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, CampaignStep, Candidate, Enrollment, Mailbox, OutboxMessage
-from outreach import audit, direct
+from outreach import audit, direct, outbox
 from outreach.addresses import normalize_email
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_lookup import variables_of
 from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
 from outreach.mailboxes import CONNECTED
+from outreach.outbox import OutboxState
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.schedule import SendWindow, describe_local, step_due_times
 from outreach.sequencing import window_of, zone_for
@@ -86,7 +87,7 @@ class Preview:
 
 # Outbox states a preview names as they are; the rest (waiting, pending, in flight) are
 # all "planned" to the recruiter.
-_PREVIEW_STATES = frozenset({"sent", "paused", "cancelled", "failed", "unknown"})
+_PREVIEW_STATES = frozenset({OutboxState.SENT, OutboxState.PAUSED, *outbox.FINAL})
 
 
 #: (subject, body, html, when, state) of one step.
@@ -301,9 +302,9 @@ def _stored_steps(
         row = rows[step.position]
         state = row.state if row.state in _PREVIEW_STATES else "planned"
         at: datetime | None = None
-        if state == "sent":
+        if state == OutboxState.SENT:
             at = row.sent_at
-        elif row.state == "waiting":
+        elif row.state == OutboxState.WAITING:
             if anchor is not None:
                 [at] = step_due_times(anchor, [step.wait_business_days], window, zone, country)
         elif state == "planned":

@@ -40,13 +40,17 @@ from outreach.keys import ReplyKey
 from outreach.mailmessage import MailMessage
 from outreach.matching import Match
 from outreach.notify import REPLY_TEXT_LIMIT, ReplyReceived
-from outreach.sequencing import delay_next_step, retry_send, stop_candidate
+from outreach.sequencing import EnrollmentState, delay_next_step, retry_send, stop_candidate
 from outreach.slack_queue import Target
 from outreach.suppressions import BOUNCED, DNC, suppress
 
 log = logging.getLogger(__name__)
 
-_STOPS = {REPLY: "replied", UNSUBSCRIBE: "unsubscribed", BOUNCE: "bounced"}
+_STOPS = {
+    REPLY: EnrollmentState.REPLIED,
+    UNSUBSCRIBE: EnrollmentState.UNSUBSCRIBED,
+    BOUNCE: EnrollmentState.BOUNCED,
+}
 _WHY = {
     REPLY: "replied",
     UNSUBSCRIBE: "asked not to be contacted",

@@ -1,9 +1,15 @@
-"""What happens around each campaign send: hold, cancel, pace, and schedule the next step.
+"""A candidate's sequence: the enrollment's state, and what happens around each send.
 
-This is the :class:`outreach.dispatch.Sequencer` the dispatcher consults. Every step of
-every enrollment is rendered and stored when the campaign starts (``waiting`` rows), so a
-follow-up goes out exactly as the preview showed; sending step N turns step N+1
-``pending`` with its due time.
+The one owner of ``Enrollment.state`` (:class:`EnrollmentState`): ``starting`` while a
+start stages it, then ``active ⇄ paused`` until it ends ``completed`` (every step sent),
+``replied``, ``bounced``, ``unsubscribed``, ``failed`` or ``stopped`` (do-not-contact).
+Every module that changes an enrollment asks a function here.
+
+:class:`CampaignSequencer` is the :class:`outreach.dispatch.Sequencer` the dispatcher
+consults: hold, cancel, pace, and schedule the next step. Every step of every enrollment
+is rendered and stored when the campaign starts (``waiting`` rows), so a follow-up goes
+out exactly as the preview showed; sending step N turns step N+1 ``pending`` with its due
+time.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock, SystemClock
 from bot.models import Campaign, CampaignStep, Candidate, Enrollment, OutboxMessage, Suppression
-from outreach import audit, slack_queue
+from outreach import audit, campaign_state, outbox, slack_queue
 from outreach.notify import CampaignPaused, SendFailed, SendUnconfirmed, ThreadNotice
 from outreach.schedule import (
     DEFAULT_DAILY_CAP,
@@ -29,10 +35,20 @@ from outreach.schedule import (
     resolve_zone,
 )
 from outreach.slack_queue import Target
+from outreach.states import CampaignState, OutboxState
+from outreach.states import EnrollmentState as EnrollmentState  # re-exported
 
 log = logging.getLogger(__name__)
 
-ACTIVE = "active"
+STARTING, ACTIVE = EnrollmentState.STARTING, EnrollmentState.ACTIVE
+PAUSED, COMPLETED = EnrollmentState.PAUSED, EnrollmentState.COMPLETED
+STOPPED, FAILED = EnrollmentState.STOPPED, EnrollmentState.FAILED
+REPLIED, BOUNCED = EnrollmentState.REPLIED, EnrollmentState.BOUNCED
+UNSUBSCRIBED = EnrollmentState.UNSUBSCRIBED
+#: Enrollments a reply, bounce or opt-out ends: running ones and those that may be resumed.
+UNDER_WAY = (ACTIVE, PAUSED)
+#: Enrollments that keep a candidate from another campaign: under way or being started.
+BUSY = (*UNDER_WAY, STARTING)
 
 
 def window_of(campaign: Campaign) -> SendWindow:
@@ -62,8 +78,10 @@ class CampaignSequencer:
     def _note(self, session: Session, campaign: Campaign, notice: ThreadNotice) -> None:
         slack_queue.enqueue(session, Target.thread_of(campaign), notice, self._clock.now())
 
-    def hold_or_cancel(self, session: Session, row: OutboxMessage) -> tuple[str, str] | None:
-        """``(state, reason)`` if the row must not go out now, else None."""
+    def hold_or_cancel(
+        self, session: Session, row: OutboxMessage
+    ) -> tuple[OutboxState, str] | None:
+        """``(paused | cancelled, reason)`` if the row must not go out now, else None."""
         if row.enrollment_id is None:
             return None
         # Locked, so a pause or resume committing now is seen whole, before or after us.
@@ -74,27 +92,28 @@ class CampaignSequencer:
             select(Campaign).where(Campaign.id == enrollment.campaign_id).with_for_update()
         ).one()
         # Ended beats paused: a stopped campaign's paused candidate gets nothing more.
-        if campaign.state not in (ACTIVE, "paused"):
-            return "cancelled", f"campaign {campaign.state}"
-        if enrollment.state not in (ACTIVE, "paused"):
-            return "cancelled", f"candidate {enrollment.state}"
-        if campaign.state == "paused" or enrollment.state == "paused":
-            return "paused", "paused before it was sent"
+        if campaign.state not in campaign_state.UNDER_WAY:
+            return OutboxState.CANCELLED, f"campaign {campaign.state}"
+        if enrollment.state not in UNDER_WAY:
+            return OutboxState.CANCELLED, f"candidate {enrollment.state}"
+        if campaign.state == CampaignState.PAUSED or enrollment.state == PAUSED:
+            return OutboxState.PAUSED, "paused before it was sent"
         suppressed = session.scalar(
             select(Suppression.kind).where(
                 Suppression.team_id == campaign.team_id, Suppression.email == row.to_email
             )
         )
         if suppressed:
-            enrollment.state, enrollment.reason = "stopped", f"address {suppressed}"
-            return "cancelled", "on the do-not-contact list" if suppressed == "dnc" else "bounced"
+            enrollment.state, enrollment.reason = STOPPED, f"address {suppressed}"
+            why = "on the do-not-contact list" if suppressed == "dnc" else "bounced"
+            return OutboxState.CANCELLED, why
         return None
 
     def pacing(self, session: Session, mailbox_id: int) -> tuple[int, timedelta]:
         """The strictest cap and widest gap of the mailbox's active campaigns."""
         cap, gap = session.execute(
             select(func.min(Campaign.daily_cap), func.max(Campaign.min_gap_seconds)).where(
-                Campaign.mailbox_id == mailbox_id, Campaign.state == ACTIVE
+                Campaign.mailbox_id == mailbox_id, Campaign.state == CampaignState.ACTIVE
             )
         ).one()
         return int(cap or DEFAULT_DAILY_CAP), timedelta(seconds=int(gap or 0))
@@ -105,13 +124,8 @@ class CampaignSequencer:
         sent = select(OutboxMessage.sent_at).where(
             OutboxMessage.mailbox_id == mailbox_id, OutboxMessage.sent_at >= since
         )
-        attempted = select(OutboxMessage.send_attempted_at).where(
-            OutboxMessage.mailbox_id == mailbox_id,
-            OutboxMessage.state.in_(("sending", "unknown")),
-            OutboxMessage.send_attempted_at >= since,
-        )
-        times = [*session.scalars(sent), *session.scalars(attempted)]
-        return [t for t in times if t is not None]
+        times = [t for t in session.scalars(sent) if t is not None]
+        return [*times, *outbox.attempted_since(session, mailbox_id, since)]
 
     def after_sent(self, session: Session, row: OutboxMessage, now: datetime) -> None:
         """Make the next step due, or complete the enrollment; the parent message's
@@ -122,16 +136,12 @@ class CampaignSequencer:
         enrollment = session.get_one(Enrollment, row.enrollment_id)
         campaign = session.get_one(Campaign, enrollment.campaign_id)
         slack_queue.campaign_counters_changed(session, campaign, now)
-        following = session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.dedupe_key == step_key(enrollment.id, row.step_position + 1)
-            )
-        ).first()
+        following = outbox.step(session, enrollment.id, row.step_position + 1)
         if following is None:
             if enrollment.state == ACTIVE:
-                enrollment.state, enrollment.updated_at = "completed", now
+                enrollment.state, enrollment.updated_at = COMPLETED, now
             return
-        if following.state != "waiting":
+        if following.state != OutboxState.WAITING:
             return
         candidate = session.get_one(Candidate, enrollment.candidate_id)
         wait = session.scalar(
@@ -140,22 +150,22 @@ class CampaignSequencer:
                 CampaignStep.position == row.step_position + 1,
             )
         )
-        following.state = "pending"
-        following.due_at = follow_up_earliest(
+        due = follow_up_earliest(
             now,
             int(wait or 0),
             window_of(campaign),
             zone_for(candidate, campaign),
             candidate.country,
         )
+        outbox.make_due(following, due)
 
     def after_failed(self, session: Session, row: OutboxMessage, reason: str) -> None:
         if row.enrollment_id is None:
             slack_queue.outbox_outcome(session, row, self._clock.now())
             return
         enrollment = session.get_one(Enrollment, row.enrollment_id)
-        enrollment.state, enrollment.reason = "failed", reason
-        _cancel_rest(session, enrollment.id, "an earlier step failed")
+        enrollment.state, enrollment.reason = FAILED, reason
+        outbox.cancel_unsent(session, [enrollment.id], "an earlier step failed")
         campaign = session.get_one(Campaign, enrollment.campaign_id)
         self._note(session, campaign, SendFailed(row.step_position, row.to_email, reason))
         slack_queue.campaign_counters_changed(session, campaign, self._clock.now())
@@ -173,64 +183,77 @@ class CampaignSequencer:
             slack_queue.outbox_outcome(session, row, self._clock.now())
             return
         enrollment = session.get_one(Enrollment, row.enrollment_id)
-        enrollment.state = "paused"
+        enrollment.state = PAUSED
         enrollment.reason = "We could not confirm whether a message was sent; check Sent Items."
         campaign = session.get_one(Campaign, enrollment.campaign_id)
         self._note(
             session, campaign, SendUnconfirmed(row.step_position, row.to_email, campaign.name)
         )
         slack_queue.campaign_counters_changed(session, campaign, self._clock.now())
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.enrollment_id == enrollment.id, OutboxMessage.state == "pending")
-            .values(state="paused")
-        )
+        outbox.hold(session, [enrollment.id])
 
     def mailbox_unusable(self, session: Session, mailbox_id: int, reason: str) -> None:
         """Pause every active campaign sending from the mailbox until it is reconnected."""
         for campaign in session.scalars(
-            select(Campaign).where(Campaign.mailbox_id == mailbox_id, Campaign.state == ACTIVE)
+            select(Campaign).where(
+                Campaign.mailbox_id == mailbox_id, Campaign.state == CampaignState.ACTIVE
+            )
         ):
-            campaign.state = "paused"
-            hold_pending(session, campaign.id)
+            campaign_state.pause(session, campaign)
             log.info("campaign %s paused: %s", campaign.id, reason)
             self._note(session, campaign, CampaignPaused(campaign.name, reason))
 
 
-def step_key(enrollment_id: int, position: int) -> str:
-    """The outbox's unique key of step ``position`` for an enrollment."""
-    return f"step:{enrollment_id}:{position}"
+# -- what a start, a person or a reply does to an enrollment --------------------------------
 
 
-def hold_pending(session: Session, campaign_id: int) -> None:
-    """Pending steps of a campaign wait (``paused``) until it resumes."""
-    ids = select(Enrollment.id).where(Enrollment.campaign_id == campaign_id)
+def staged(**fields: Any) -> dict[str, Any]:
+    """An enrollment a campaign start stages, for a bulk insert: ``starting``, which the
+    dispatcher never sees; :func:`go_live` makes it active."""
+    return {**fields, "state": STARTING}
+
+
+def go_live(session: Session, campaign_id: int) -> None:
+    """The campaign's staged enrollments become ``active`` (their step 1 is made due by
+    :func:`outreach.outbox.go_live`)."""
     session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.enrollment_id.in_(ids), OutboxMessage.state == "pending")
-        .values(state="paused")
+        update(Enrollment)
+        .where(Enrollment.campaign_id == campaign_id, Enrollment.state == STARTING)
+        .values(state=ACTIVE)
+        .execution_options(synchronize_session=False)
     )
 
 
-def _cancel_rest(session: Session, enrollment_id: int, reason: str) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.enrollment_id == enrollment_id,
-            OutboxMessage.state.in_(("waiting", "pending", "paused")),
-        )
-        .values(state="cancelled", last_error=reason)
-    )
+def pause(session: Session, enrollment: Enrollment) -> None:
+    """``active → paused``: the candidate's due steps wait until :func:`resume`."""
+    enrollment.state = PAUSED
+    outbox.hold(session, [enrollment.id])
 
 
-# -- what a reply does to sequences (outreach/replies.py) ---------------------------------
-#: Enrollments a reply, bounce or opt-out ends; outbox rows not yet handed to a worker.
-UNDER_WAY = (ACTIVE, "paused")
-_UNSENT = ("waiting", "pending", "paused")
+def resume(enrollment: Enrollment) -> None:
+    """``paused → active``; the caller makes the paused steps due again."""
+    enrollment.state = ACTIVE
+
+
+def stop(session: Session, enrollments: list[Enrollment], reason: str, now: datetime) -> int:
+    """The address went on the do-not-contact list: these sequences are ``stopped`` and
+    their unsent steps cancelled (rows in flight are checked by the dispatcher). Returns
+    how many steps were cancelled."""
+    if not enrollments:
+        return 0
+    cancelled = outbox.cancel_unsent(session, [e.id for e in enrollments], reason)
+    for enrollment in enrollments:
+        enrollment.state, enrollment.reason, enrollment.updated_at = STOPPED, reason, now
+    return cancelled
 
 
 def stop_candidate(
-    session: Session, team_id: str, email: str, state: str, reason: str, now: datetime
+    session: Session,
+    team_id: str,
+    email: str,
+    state: EnrollmentState,
+    reason: str,
+    now: datetime,
 ) -> dict[str, Any]:
     """End ``email``'s sequence in every campaign of the team where it is under way.
 
@@ -256,17 +279,7 @@ def stop_candidate(
         enrollment.state, enrollment.reason, enrollment.updated_at = state, reason, now
     ids = [enrollment.id for enrollment, _ in found]
     if ids:
-        unsent = session.execute(
-            select(OutboxMessage.id, OutboxMessage.state).where(
-                OutboxMessage.enrollment_id.in_(ids), OutboxMessage.state.in_(_UNSENT)
-            )
-        ).all()
-        undo["outbox"] = {str(row_id): row_state for row_id, row_state in unsent}
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([row_id for row_id, _ in unsent]))
-            .values(state="cancelled", last_error=reason)
-        )
+        undo["outbox"] = outbox.cancel_unsent_recording(session, ids, reason)
     return undo
 
 
@@ -275,11 +288,9 @@ def restore_candidate(session: Session, undo: dict[str, Any], now: datetime) -> 
     for enrollment_id, (state, reason) in (undo.get("enrollments") or {}).items():
         enrollment = session.get(Enrollment, int(enrollment_id))
         if enrollment is not None and enrollment.state not in UNDER_WAY:
-            enrollment.state, enrollment.reason, enrollment.updated_at = state, reason, now
-    for row_id, state in (undo.get("outbox") or {}).items():
-        row = session.get(OutboxMessage, int(row_id))
-        if row is not None and row.state == "cancelled":
-            row.state, row.last_error = state, None
+            enrollment.state = EnrollmentState(state)
+            enrollment.reason, enrollment.updated_at = reason, now
+    outbox.uncancel(session, undo.get("outbox") or {})
 
 
 def delay_next_step(session: Session, team_id: str, email: str, back: date) -> datetime | None:
@@ -301,15 +312,7 @@ def delay_next_step(session: Session, team_id: str, email: str, back: date) -> d
         )
     ).all()
     for enrollment, campaign, candidate in found:
-        row = session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.enrollment_id == enrollment.id,
-                OutboxMessage.state.in_(("pending", "paused")),
-            )
-            .order_by(OutboxMessage.step_position)
-            .limit(1)
-        ).first()
+        row = outbox.next_unsent(session, enrollment.id)
         if row is None:
             continue
         zone = zone_for(candidate, campaign)
@@ -330,29 +333,27 @@ def retry_send(session: Session, row: OutboxMessage, due: datetime, now: datetim
     a new outbox row keyed ``retry:<row id>``, so a step is retried at most once. A
     candidate whose sequence had completed is under way again until it goes.
     Returns False when it was retried already or is not a campaign step."""
-    key = f"retry:{row.id}"
+    key = outbox.retry_key(row.id)
     if row.enrollment_id is None or session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)
     ):
         return False
     enrollment = session.get_one(Enrollment, row.enrollment_id)
-    if enrollment.state == "completed":
+    if enrollment.state == COMPLETED:
         enrollment.state, enrollment.updated_at = ACTIVE, now
-    session.add(
-        OutboxMessage(
-            dedupe_key=key,
-            mailbox_id=row.mailbox_id,
-            enrollment_id=row.enrollment_id,
-            step_position=row.step_position,
-            to_email=row.to_email,
-            to_name=row.to_name,
-            subject=row.subject,
-            body=row.body,
-            body_html=row.body_html,
-            reply_as_followup=False,
-            state="pending",
-            due_at=due,
-            created_at=now,
-        )
+    outbox.enqueue(
+        session,
+        dedupe_key=key,
+        mailbox_id=row.mailbox_id,
+        enrollment_id=row.enrollment_id,
+        step_position=row.step_position,
+        to_email=row.to_email,
+        to_name=row.to_name,
+        subject=row.subject,
+        body=row.body,
+        body_html=row.body_html,
+        reply_as_followup=False,
+        due_at=due,
+        created_at=now,
     )
     return True

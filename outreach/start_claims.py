@@ -14,12 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Enrollment, OutboxMessage
+from outreach import campaign_state
+from outreach.campaign_state import DRAFT, STARTING
+from outreach.states import EnrollmentState
 
-STARTING = "starting"
 ABANDONED_AFTER = timedelta(minutes=15)
 
 
@@ -35,7 +37,7 @@ class Claim:
 
 def claimable(campaign: Campaign, now: datetime) -> bool:
     """Whether a start may begin: a draft, or a start abandoned :data:`ABANDONED_AFTER` ago."""
-    if campaign.state == "draft":
+    if campaign.state == DRAFT:
         return True
     since = campaign.started_at
     return campaign.state == STARTING and since is not None and now - since > ABANDONED_AFTER
@@ -44,18 +46,7 @@ def claimable(campaign: Campaign, now: datetime) -> bool:
 def claim(session: Session, campaign: Campaign, now: datetime) -> Claim | None:
     """Mark ``campaign`` as starting, deleting what an abandoned start left; None when
     another start claimed it first. The caller checked :func:`claimable`."""
-    seen = (
-        Campaign.started_at.is_(None)
-        if campaign.started_at is None
-        else Campaign.started_at == campaign.started_at
-    )
-    won = session.execute(
-        update(Campaign)
-        .where(Campaign.id == campaign.id, Campaign.state == campaign.state, seen)
-        .values(state=STARTING, started_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if won.rowcount != 1:  # type: ignore[attr-defined]
+    if not campaign_state.claim_start(session, campaign, now):
         return None
     delete_staged(session, campaign.id)
     return Claim(campaign.id, campaign.name, campaign.team_id, now)
@@ -64,7 +55,7 @@ def claim(session: Session, campaign: Campaign, now: datetime) -> Claim | None:
 def delete_staged(session: Session, campaign_id: int) -> None:
     """Delete the campaign's ``starting`` enrollments and their outbox rows."""
     staged = select(Enrollment.id).where(
-        Enrollment.campaign_id == campaign_id, Enrollment.state == STARTING
+        Enrollment.campaign_id == campaign_id, Enrollment.state == EnrollmentState.STARTING
     )
     session.execute(
         delete(OutboxMessage)
@@ -73,6 +64,6 @@ def delete_staged(session: Session, campaign_id: int) -> None:
     )
     session.execute(
         delete(Enrollment)
-        .where(Enrollment.campaign_id == campaign_id, Enrollment.state == STARTING)
+        .where(Enrollment.campaign_id == campaign_id, Enrollment.state == EnrollmentState.STARTING)
         .execution_options(synchronize_session=False)
     )

@@ -9,26 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
-from bot.models import Campaign, Enrollment, OutboxMessage, Suppression
-from outreach import audit
+from bot.models import Campaign, Enrollment, Suppression
+from outreach import audit, sequencing
 from outreach.addresses import email_from_cell
 from outreach.errors import WholeAddressOnly
 from outreach.permissions import Action, Actor, DncTarget, decide
-from outreach.sequencing import ACTIVE
 
 DNC = "dnc"
 BOUNCED = "bounced"
 ON_DNC = "on the do-not-contact list"
-#: Enrollments a do-not-contact entry ends: running ones and those that may be resumed.
-_UNDER_WAY = (ACTIVE, "paused")
-#: Outbox rows not yet handed to a worker; rows in flight are checked by the dispatcher.
-_UNSENT = ("waiting", "pending", "paused")
 
 
 @dataclass(frozen=True)
@@ -136,30 +131,12 @@ class Suppressions:
                 .where(
                     Enrollment.team_id == team_id,
                     Enrollment.email == address,
-                    Enrollment.state.in_(_UNDER_WAY),
+                    Enrollment.state.in_(sequencing.UNDER_WAY),
                 )
                 .order_by(Campaign.created_at)
             ).all()
-            cancelled = 0
-            if under_way:
-                ids = [enrollment.id for enrollment, _ in under_way]
-                cancelled = len(
-                    session.scalars(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.enrollment_id.in_(ids),
-                            OutboxMessage.state.in_(_UNSENT),
-                        )
-                        .values(state="cancelled", last_error=ON_DNC)
-                        .returning(OutboxMessage.id)
-                    ).all()
-                )
-                for enrollment, _ in under_way:
-                    enrollment.state, enrollment.reason, enrollment.updated_at = (
-                        "stopped",
-                        ON_DNC,
-                        now,
-                    )
+            enrollments = [enrollment for enrollment, _ in under_way]
+            cancelled = sequencing.stop(session, enrollments, ON_DNC, now)
             if created or under_way:
                 audit.record(
                     session,

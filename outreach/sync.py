@@ -34,6 +34,7 @@ from outreach.graph import CATEGORY, GraphClient
 from outreach.mailboxes import CONNECTED
 from outreach.matching import match, read, worth_a_look
 from outreach.replies import ThreadPost, post, record
+from outreach.states import CampaignState
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,9 @@ class ReplySync:
             OutboxMessage.enrollment_id.is_not(None),
             OutboxMessage.sent_at >= now - self.config.window,
         )
-        active = exists().where(Campaign.mailbox_id == Mailbox.id, Campaign.state == "active")
+        active = exists().where(
+            Campaign.mailbox_id == Mailbox.id, Campaign.state == CampaignState.ACTIVE
+        )
         with transaction(self._db) as session:
             wanted = set(
                 session.scalars(
