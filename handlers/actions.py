@@ -14,8 +14,7 @@ from handlers.commands import open_connect_modal
 from handlers.deps import Deps
 from handlers.events import publish_home
 from handlers.views import sign_in_link_reply, tell
-from outreach.errors import OutreachError
-from outreach.removal import RemovalChanged
+from outreach.errors import OutreachError, RemovalChanged
 
 
 def register(app: App, deps: Deps) -> None:

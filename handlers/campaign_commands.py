@@ -25,9 +25,9 @@ from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
 from handlers.mrkdwn import esc_message
 from handlers.people import is_workspace_admin
-from outreach.campaign_lookup import CampaignNotFound, CampaignRef
-from outreach.campaigns import CampaignCannotStart, CampaignStateError, StartReport
-from outreach.errors import OutreachError
+from outreach.campaign_lookup import CampaignRef
+from outreach.campaigns import StartReport
+from outreach.errors import CampaignCannotStart, CampaignNotFound, CampaignStateError, OutreachError
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,15 @@ from handlers.channels import check_postable, field_error
 from handlers.deps import Deps
 from handlers.views import tell
 from outreach.campaign_lookup import campaign_name
-from outreach.campaigns import CampaignSpec, CampaignStateError, StepSpec
-from outreach.errors import InvalidCampaignName, NotAllowed, OutreachError
+from outreach.campaigns import CampaignSpec, StepSpec
+from outreach.errors import (
+    CampaignStateError,
+    InvalidCampaignName,
+    NotAllowed,
+    OutreachError,
+    TemplateSyntaxProblem,
+)
 from outreach.schedule import MAX_DAILY_CAP, SendWindow
-from outreach.templates import TemplateSyntaxProblem
 
 _WHERE = re.compile(r"^Step (\d+) (subject|body)\b")
 MAX_ERROR = 400  # Slack shows an input error under the field; keep it readable

@@ -14,8 +14,7 @@ from handlers import team_blocks as tb
 from handlers.blocks import esc, text
 from handlers.deps import Deps
 from handlers.team_commands import tell_delegate
-from outreach.delegations import MailboxGone
-from outreach.errors import OutreachError
+from outreach.errors import MailboxGone, OutreachError
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 

@@ -14,9 +14,8 @@ from slack_sdk.errors import SlackApiError
 from handlers import blocks
 from handlers.deps import Deps
 from outreach.addresses import normalize_email
-from outreach.errors import InvalidEmail, OutreachError
+from outreach.errors import AnotherMailboxConnected, InvalidEmail, OutreachError
 from outreach.mailboxes import SignInLink
-from outreach.signin import AnotherMailboxConnected
 
 log = logging.getLogger(__name__)
 

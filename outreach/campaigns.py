@@ -33,10 +33,9 @@ from outreach.campaign_lookup import CampaignRef, campaign_name
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.enrollment import Announce as Announce  # re-exported
-from outreach.enrollment import CampaignCannotStart as CampaignCannotStart  # re-exported
 from outreach.enrollment import Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
-from outreach.errors import OutreachError
+from outreach.errors import CampaignStateError
 from outreach.keys import CampaignKey
 from outreach.metrics import CampaignNumbers, UserCampaigns, campaign_numbers, user_campaigns
 from outreach.permissions import Action, Actor, CampaignTarget, decide
@@ -54,15 +53,6 @@ from outreach.templates import (
     StepTemplate,
     compile_steps,
 )
-
-
-class CampaignStateError(OutreachError):
-    """The campaign is not in a state that allows this."""
-
-    def __init__(self, message: str | None = None, *, campaign: str = "", state: str = "") -> None:
-        super().__init__(message)
-        #: The campaign's name and its state at the time, for a stale button's sentence.
-        self.campaign, self.state = campaign, state
 
 
 @dataclass(frozen=True)

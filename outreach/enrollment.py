@@ -52,7 +52,7 @@ from bot.models import (
 )
 from outreach import audit
 from outreach.campaign_lookup import variables_of
-from outreach.errors import OutreachError
+from outreach.errors import CampaignCannotStart, OutreachError, StartInterrupted
 from outreach.schedule import next_send_time
 from outreach.sequencing import ACTIVE, step_key, window_of, zone_for
 from outreach.start_claims import STARTING, Claim, delete_staged
@@ -75,14 +75,6 @@ INSERT_BYTES = 4_000_000
 
 #: Called with ("staged", page number) after each page commits; tests hold a start there.
 Checkpoint = Callable[[str, int], None]
-
-
-class CampaignCannotStart(OutreachError):
-    """The campaign cannot start."""
-
-
-class StartInterrupted(OutreachError):
-    """The campaign changed while it was starting; nothing was enrolled."""
 
 
 @dataclass(frozen=True)

@@ -39,15 +39,24 @@ from outreach import audit
 from outreach.addresses import normalize_email
 from outreach.errors import (
     AliasNotSupported,
+    AlreadyYourMailbox,
+    AnotherMailboxConnected,
     ConsentCancelled,
     GraphError,
     MailboxNeedsReconnect,
     MailboxTaken,
     NoMailbox,
+    NotYourBrowser,
+    NotYourMailbox,
+    NotYourMailboxButton,
     OutreachError,
+    RemovalChanged,
+    ReplacedMailboxChanged,
     SignInFailed,
     SignInLinkExpired,
     SignInLinkUnknown,
+    SlackSignInUnavailable,
+    StaleMailboxButton,
     TokenUnavailable,
     WrongMailbox,
 )
@@ -56,25 +65,9 @@ from outreach.keys import MailboxKey
 from outreach.microsoft import MicrosoftLogin, TokenCache, refusal
 from outreach.notify import MailboxConnected, MailboxConnectedByOther, Notifier, SlackDirectory
 from outreach.notify import MailboxNeedsReconnect as NeedsReconnectNotice
-from outreach.removal import (
-    AlreadyYourMailbox,
-    RemovalChanged,
-    ReplacedMailboxChanged,
-    preview_of,
-    tell_connector,
-    tell_other_creators,
-)
 from outreach.removal import RemovalPreview as RemovalPreview  # builders import it from here
-from outreach.signin import (
-    AnotherMailboxConnected,
-    NotYourBrowser,
-    NotYourMailbox,
-    NotYourMailboxButton,
-    SlackSignInUnavailable,
-    StaleMailboxButton,
-    browser_hash,
-    owns_mailbox,
-)
+from outreach.removal import preview_of, tell_connector, tell_other_creators
+from outreach.signin import browser_hash, owns_mailbox
 
 log = logging.getLogger(__name__)
 

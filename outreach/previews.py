@@ -18,7 +18,13 @@ from outreach import audit, direct
 from outreach.addresses import normalize_email
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_lookup import variables_of
-from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
+from outreach.errors import (
+    CannotPreview,
+    MailboxNeedsReconnect,
+    NoCandidate,
+    NoMailbox,
+    RenderProblem,
+)
 from outreach.mailboxes import CONNECTED
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.schedule import SendWindow, describe_local, step_due_times
@@ -26,29 +32,11 @@ from outreach.sequencing import window_of, zone_for
 from outreach.subjects import step_subject
 from outreach.templates import (
     CompiledCampaign,
-    MissingVariables,
     RenderedEmail,
-    RenderProblem,
     Sender,
     StepTemplate,
-    TemplateProblem,
     compile_steps,
 )
-
-
-class NoCandidate(OutreachError):
-    """The campaign's shortlist has no such candidate."""
-
-
-class CannotPreview(TemplateProblem):
-    """The steps cannot be filled in for this candidate."""
-
-    def __init__(self, name: str, problem: MissingVariables) -> None:
-        super().__init__(
-            f"'{name}' cannot be previewed: {problem.sentence()}. Add the column to the "
-            "shortlist or use `| default(...)` in the template."
-        )
-        self.problem = problem
 
 
 @dataclass(frozen=True)

@@ -18,24 +18,11 @@ from bot.db import SessionFactory, transaction
 from bot.models import Candidate, Shortlist, Suppression
 from outreach import audit
 from outreach.csvimport import ParsedShortlist, parse_shortlist
-from outreach.errors import OutreachError
+from outreach.errors import ShortlistFileInvalid, ShortlistNotFound
 from outreach.rejects import rejected_csv
 
 Progress = Callable[[int, int], None]
 CHUNK = 1_000
-
-
-class ShortlistFileInvalid(OutreachError):
-    """The file could not be read as a shortlist."""
-
-
-class ShortlistNotFound(OutreachError):
-    """There is no shortlist by that name. `/scaleup shortlist list` shows them."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            f"There is no shortlist called '{name}'. `/scaleup shortlist list` shows them."
-        )
 
 
 @dataclass(frozen=True)

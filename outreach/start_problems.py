@@ -11,14 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from outreach.message_size import MessageTooLarge
-from outreach.templates import (
-    CompiledCampaign,
-    MissingVariables,
-    RenderProblem,
-    Sender,
-    describe_missing,
-)
+from outreach.errors import MessageTooLarge, RenderProblem
+from outreach.templates import CompiledCampaign, MissingVariables, Sender, describe_missing
 
 SHOWN = 20
 

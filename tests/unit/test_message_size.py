@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.message_size import MAX_BODY_BYTES, MessageTooLarge, size_text
+from outreach.errors import MessageTooLarge
+from outreach.message_size import MAX_BODY_BYTES, size_text
 from outreach.start_problems import StartProblems, candidate_problems
 from outreach.templates import CompiledCampaign, Sender, StepTemplate, compile_steps
 

@@ -4,19 +4,21 @@ from pathlib import Path
 
 import pytest
 
-from outreach.errors import OutreachError
-from outreach.templates import (
-    _TEXT,
-    CompiledCampaign,
+from outreach.errors import (
     InvalidColumnName,
-    MissingVariables,
-    RenderedEmail,
+    OutreachError,
     RenderProblem,
-    Sender,
-    StepTemplate,
     TemplateSyntaxProblem,
     UnknownVariables,
     UnsafeTemplate,
+)
+from outreach.templates import (
+    _TEXT,
+    CompiledCampaign,
+    MissingVariables,
+    RenderedEmail,
+    Sender,
+    StepTemplate,
     compile_steps,
     describe_missing,
     variable_name,
