@@ -162,7 +162,7 @@ def _known_zone(zone: str) -> bool:
 def template_errors(problem: TemplateSyntaxProblem) -> dict[str, str]:
     """Each "Step N subject/body …" problem on that step's block; others on step 1."""
     errors: dict[str, list[str]] = {}
-    for line in problem.problems:
+    for line in map(str, problem.problems):  # a modal's error is plain text: no `code`
         where = _WHERE.match(line)
         block = cb.step_block(int(where[1]), where[2]) if where else cb.step_block(1, "body")
         errors.setdefault(block, []).append(line)

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from handlers import blocks
 from handlers.deps import Deps
+from handlers.mrkdwn import marked
 from outreach.addresses import normalize_email
 from outreach.errors import AnotherMailboxConnected, InvalidEmail, OutreachError
 from outreach.mailboxes import SignInLink
@@ -69,13 +70,13 @@ def sign_in_reply(
         try:
             preview = deps.mailboxes.removal_preview(team_id, user_id)
         except OutreachError as gone:  # disconnected meanwhile
-            return gone.message, blocks.error(gone.message)
+            return marked(gone.sentence), blocks.error(marked(gone.sentence))
         return (
             f"Replace {preview.email} with {exc.requested}?",
             blocks.replace_confirm(preview, exc.requested, name),
         )
     except OutreachError as exc:
-        return exc.message, blocks.error(exc.message)
+        return marked(exc.sentence), blocks.error(marked(exc.sentence))
     return sign_in_link_reply(link, email)
 
 

@@ -41,6 +41,7 @@ from outreach.metrics import CampaignNumbers, UserCampaigns, campaign_numbers, u
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
+from outreach.sentences import Code, Sentence
 from outreach.sequencing import (
     ACTIVE,
     CampaignSequencer,
@@ -167,8 +168,11 @@ class Campaigns:
         """
         now = self._clock.now()
         starting = CampaignStateError(
-            f"'{name}' is being started right now; `/scaleup campaign status {name}` "
-            "says when it is running."
+            Sentence(
+                f"'{name}' is being started right now; ",
+                Code(f"/scaleup campaign status {name}"),
+                " says when it is running.",
+            )
         )
         with transaction(self._db) as session:
             campaign = _get(session, team_id, name)

@@ -71,7 +71,12 @@ Two private exceptions steer control flow inside one module and never leave it, 
 stay there: ``dispatch._LostRow`` (another worker took an outbox row over) and
 ``sync._LostLease`` (another worker took a mailbox's reply sync over).
 
-This module imports nothing from ``outreach`` at run time, so every module can import it.
+A message may mark what a person types (a command, a placeholder) as
+:class:`~outreach.sentences.Code`; ``str(error)`` is plain text, and ``error.sentence``
+keeps the marks for ``handlers/mrkdwn.py``. In a docstring, a span in backticks is code.
+
+At run time this module imports only :mod:`outreach.sentences` (which imports nothing
+from ``outreach``), so every module can import it.
 """
 
 from __future__ import annotations
@@ -79,6 +84,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from outreach.sentences import Code, Sentence
 
 if TYPE_CHECKING:  # only for the types of attributes: no import cycle at run time
     from outreach.keys import CampaignKey
@@ -89,11 +96,19 @@ if TYPE_CHECKING:  # only for the types of attributes: no import cycle at run ti
 class OutreachError(Exception):
     """Something went wrong."""
 
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message or self.__doc__)
+    def __init__(self, message: str | Sentence | None = None) -> None:
+        #: The message with the parts a person types marked (:mod:`outreach.sentences`);
+        #: without one, the docstring's first paragraph, its backticked spans as code.
+        self.sentence = (
+            Sentence(message)
+            if message
+            else Sentence.from_docstring((self.__doc__ or "").split("\n\n")[0])
+        )
+        super().__init__(str(self.sentence))
 
     @property
     def message(self) -> str:
+        """The message as plain text."""
         return str(self)
 
 
@@ -158,8 +173,11 @@ class SignInFailed(ConnectError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(
-            f"Microsoft did not accept the sign-in ({detail}). "
-            "Run `/scaleup connect` in Slack to try again."
+            Sentence(
+                f"Microsoft did not accept the sign-in ({detail}). Run ",
+                Code("/scaleup connect"),
+                " in Slack to try again.",
+            )
         )
 
 
@@ -188,8 +206,12 @@ class AliasNotSupported(ConnectError):
 
     def __init__(self, alias: str, primary: str) -> None:
         super().__init__(
-            f"{alias} is an alias of the mailbox {primary}. ScaleUp sends only from a "
-            f"mailbox's primary address: run `/scaleup connect {primary}` instead."
+            Sentence(
+                f"{alias} is an alias of the mailbox {primary}. ScaleUp sends only from a "
+                "mailbox's primary address: run ",
+                Code(f"/scaleup connect {primary}"),
+                " instead.",
+            )
         )
         self.primary = primary
 
@@ -199,8 +221,12 @@ class WrongMailbox(ConnectError):
 
     def __init__(self, requested: str, signed_in: str) -> None:
         super().__init__(
-            f"You asked to connect {requested} but signed in to Microsoft as {signed_in}. "
-            f"Sign in as {requested}, or run `/scaleup connect {signed_in}`."
+            Sentence(
+                f"You asked to connect {requested} but signed in to Microsoft as {signed_in}. "
+                f"Sign in as {requested}, or run ",
+                Code(f"/scaleup connect {signed_in}"),
+                ".",
+            )
         )
 
 
@@ -209,8 +235,12 @@ class MailboxTaken(ConnectError):
 
     def __init__(self, email: str) -> None:
         super().__init__(
-            f"{email} is already connected by another Slack user. A mailbox can be "
-            "connected by one person; they can delegate sending to you with `/scaleup delegate`."
+            Sentence(
+                f"{email} is already connected by another Slack user. A mailbox can be "
+                "connected by one person; they can delegate sending to you with ",
+                Code("/scaleup delegate"),
+                ".",
+            )
         )
 
 
@@ -471,7 +501,11 @@ class ShortlistNotFound(OutreachError):
 
     def __init__(self, name: str) -> None:
         super().__init__(
-            f"There is no shortlist called '{name}'. `/scaleup shortlist list` shows them."
+            Sentence(
+                f"There is no shortlist called '{name}'. ",
+                Code("/scaleup shortlist list"),
+                " shows them.",
+            )
         )
 
 
@@ -484,7 +518,11 @@ class CampaignNotFound(OutreachError):
 
     def __init__(self, ref: str | CampaignKey) -> None:
         super().__init__(
-            f"There is no campaign called '{ref}'. `/scaleup campaign list` shows them."
+            Sentence(
+                f"There is no campaign called '{ref}'. ",
+                Code("/scaleup campaign list"),
+                " shows them.",
+            )
             if isinstance(ref, str)
             else None
         )
@@ -494,7 +532,9 @@ class CampaignNotFound(OutreachError):
 class CampaignStateError(OutreachError):
     """The campaign is not in a state that allows this."""
 
-    def __init__(self, message: str | None = None, *, campaign: str = "", state: str = "") -> None:
+    def __init__(
+        self, message: str | Sentence | None = None, *, campaign: str = "", state: str = ""
+    ) -> None:
         super().__init__(message)
         #: The campaign's name and its state at the time, for a stale button's sentence.
         self.campaign, self.state = campaign, state
@@ -520,8 +560,8 @@ class TemplateSyntaxProblem(TemplateProblem):
     ``problems`` holds them.
     """
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("Some templates need fixing:\n" + "\n".join(problems))
+    def __init__(self, problems: Sequence[str | Sentence]) -> None:
+        super().__init__(Sentence("Some templates need fixing:\n", Sentence.join("\n", problems)))
         self.problems = tuple(problems)
 
 
@@ -543,10 +583,14 @@ class UnknownVariables(TemplateProblem):
             for close in [difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.7)]
         ]
         super().__init__(
-            f"The templates use {', '.join(guesses)}, but the shortlist has no such column. "
-            f"It has: {', '.join(known)} (and every template has sender_name, sender_email "
-            "and sender_first_name). Names match regardless of case, spaces and underscores; "
-            "use `| default(...)` for a value some candidates lack."
+            Sentence(
+                f"The templates use {', '.join(guesses)}, but the shortlist has no such column. "
+                f"It has: {', '.join(known)} (and every template has sender_name, sender_email "
+                "and sender_first_name). Names match regardless of case, spaces and underscores; "
+                "use ",
+                Code("| default(...)"),
+                " for a value some candidates lack.",
+            )
         )
         self.unknown, self.known = tuple(unknown), tuple(known)
 
@@ -580,8 +624,12 @@ class CannotPreview(TemplateProblem):
 
     def __init__(self, name: str, problem: MissingVariables) -> None:
         super().__init__(
-            f"'{name}' cannot be previewed: {problem.sentence()}. Add the column to the "
-            "shortlist or use `| default(...)` in the template."
+            Sentence(
+                f"'{name}' cannot be previewed: {problem.sentence()}. Add the column to the "
+                "shortlist or use ",
+                Code("| default(...)"),
+                " in the template.",
+            )
         )
         self.problem = problem
 

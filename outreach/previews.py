@@ -28,6 +28,7 @@ from outreach.errors import (
 from outreach.mailboxes import CONNECTED
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.schedule import SendWindow, describe_local, step_due_times
+from outreach.sentences import Code, Sentence
 from outreach.sequencing import window_of, zone_for
 from outreach.subjects import step_subject
 from outreach.templates import (
@@ -183,8 +184,12 @@ def send_test(db: SessionFactory, clock: Clock, team_id: str, user_id: str, name
             raise NoMailbox()
         if sender_box.state != CONNECTED:
             raise MailboxNeedsReconnect(
-                f"Microsoft no longer accepts ScaleUp's access to {sender_box.email}; its "
-                "owner needs to run `/scaleup connect` to reconnect it."
+                Sentence(
+                    f"Microsoft no longer accepts ScaleUp's access to {sender_box.email}; its "
+                    "owner needs to run ",
+                    Code("/scaleup connect"),
+                    " to reconnect it.",
+                )
             )
         first = session.scalars(
             select(Candidate)

@@ -47,6 +47,7 @@ from outreach.errors import (
     UnsafeTemplate,
 )
 from outreach.placeholders import foreign_placeholders, same_name, straighten_quotes
+from outreach.sentences import Sentence
 from outreach.template_language import FILTERS, TESTS, refusals, too_big
 
 __all__ = ["FILTERS", "TESTS"]
@@ -137,7 +138,7 @@ def compile_steps(steps: Sequence[StepTemplate], columns: Iterable[str] = ()) ->
     shortlist's variable names, when known) help name it. Any failure of Jinja itself,
     deep nesting included, is a problem of its step, never an exception.
     """
-    problems: list[str] = []
+    problems: list[str | Sentence] = []
     names: set[str] = set()
     compiled = []
     known = tuple(columns)
@@ -231,11 +232,11 @@ class CompiledCampaign:
 
 
 def describe_missing(problems: Sequence[MissingVariables], limit: int = 20) -> str:
-    """The problems as Slack mrkdwn lines, at most ``limit`` of them, then "…and N more"."""
+    """The problems as lines of plain text, at most ``limit`` of them, then "…and N more"."""
     lines = [problem.sentence() for problem in problems[:limit]]
     if (rest := len(problems) - len(lines)) > 0:
         lines.append(f"…and {rest} more candidate{'s' if rest > 1 else ''}")
-    return "\n".join(lines).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "\n".join(lines)
 
 
 def _context(
@@ -361,24 +362,24 @@ def _compile(
     env: ImmutableSandboxedEnvironment,
     source: str,
     where: str,
-    problems: list[str],
+    problems: list[str | Sentence],
     names: set[str],
     columns: tuple[str, ...],
 ) -> Template | None:
     """``source`` compiled, or None with its problems added; no exception escapes."""
-    found: list[str] = []
+    found: list[str | Sentence] = []
     try:
         if len(source) > MAX_TEMPLATE_CHARS:
             found.append(f"{where} is longer than {MAX_TEMPLATE_CHARS:,} characters.")
             return None
-        found += [f"{where}: {f.sentence()}" for f in foreign_placeholders(source, columns)]
+        found += [Sentence(f"{where}: ", f.sentence()) for f in foreign_placeholders(source, columns)]
         excess = too_big(env, source)
         if excess:
             found.append(f"{where} {excess}.")
         if found:
             return None
         tree = env.parse(straighten_quotes(source))
-        found += [f"{where}, line {line}: {reason}" for line, reason in refusals(tree)]
+        found += [Sentence(f"{where}, line {line}: ", reason) for line, reason in refusals(tree)]
         if found:
             return None
         names.update(meta.find_undeclared_variables(tree))
