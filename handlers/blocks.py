@@ -21,6 +21,7 @@ from outreach.notify import (
     MailboxRemoved,
     SendingFromYourMailbox,
 )
+from outreach.sentences import Sentence
 
 Block = dict[str, Any]
 
@@ -178,7 +179,9 @@ def connected(email: str, sender_name: str) -> list[Block]:
     ]
 
 
-def needs_reconnect(email: str, reason: str | None, advice: str | None = None) -> list[Block]:
+def needs_reconnect(
+    email: str, reason: str | None, advice: Sentence | None = None
+) -> list[Block]:
     """``reason`` is Microsoft's text (made inert); ``advice`` our own sentence."""
     why = f"\n>{esc(reason)}" if reason else ""
     why += f"\n{esc_message(advice)}" if advice else ""

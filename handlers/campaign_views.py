@@ -22,6 +22,7 @@ from handlers.blocks import esc
 from handlers.campaign_commands import unquote
 from handlers.channels import check_postable, field_error
 from handlers.deps import Deps
+from handlers.mrkdwn import marked
 from handlers.views import tell
 from outreach.campaign_lookup import campaign_name
 from outreach.campaigns import CampaignSpec, StepSpec
@@ -119,7 +120,7 @@ def read_form(
     try:  # the domain's rule; marks commands strip (“…”, *…*) would make it unreachable
         name = campaign_name(unquote(form.text(cb.NAME)))
     except InvalidCampaignName as exc:
-        name, form.errors[cb.NAME] = "", exc.message[:MAX_ERROR]
+        name, form.errors[cb.NAME] = "", marked(exc.sentence)[:MAX_ERROR]
     shortlist = int(form.option(cb.SHORTLIST) or 0)
     if shortlist not in shortlist_ids:
         form.errors[cb.SHORTLIST] = "Pick one of this workspace's shortlists."
@@ -162,7 +163,7 @@ def _known_zone(zone: str) -> bool:
 def template_errors(problem: TemplateSyntaxProblem) -> dict[str, str]:
     """Each "Step N subject/body …" problem on that step's block; others on step 1."""
     errors: dict[str, list[str]] = {}
-    for line in map(str, problem.problems):  # a modal's error is plain text: no `code`
+    for line in map(marked, problem.problems):
         where = _WHERE.match(line)
         block = cb.step_block(int(where[1]), where[2]) if where else cb.step_block(1, "body")
         errors.setdefault(block, []).append(line)
@@ -189,13 +190,13 @@ def campaign_submitted(
         ack(response_action="errors", errors=template_errors(exc))
         return
     except CampaignStateError as exc:  # the name is taken
-        ack(response_action="errors", errors={cb.NAME: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={cb.NAME: marked(exc.sentence)[:MAX_ERROR]})
         return
     except NotAllowed as exc:  # e.g. the mailbox was delegated for another campaign only
-        ack(response_action="errors", errors={cb.SENDER: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={cb.SENDER: marked(exc.sentence)[:MAX_ERROR]})
         return
     except OutreachError as exc:
-        ack(response_action="errors", errors={cb.NAME: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={cb.NAME: marked(exc.sentence)[:MAX_ERROR]})
         return
     ack()
     metadata = json.loads(view.get("private_metadata") or "{}")

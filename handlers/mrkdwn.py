@@ -45,8 +45,9 @@ def esc_message(message: object) -> str:
 
 def marked(message: object) -> str:
     """As :func:`esc_message` but nothing escaped: a sentence's code in backticks, its
-    strong parts in ``*bold*``. For a line that is escaped later, or the ``text`` beside
-    blocks where the domain's message went as it was."""
+    strong parts in ``*bold*``. For a line that is escaped later, the ``text`` beside
+    blocks where the domain's message went as it was, and a modal's error field (plain
+    text, where the backticks still say "type this as it stands")."""
     if isinstance(message, Sentence):
         return "".join(_marked(part, str) for part in message.parts)
     return str(message)

@@ -35,7 +35,7 @@ def connect_submitted(
     try:
         email = normalize_email(raw_email)
     except InvalidEmail as exc:
-        ack(response_action="errors", errors={blocks.EMAIL_BLOCK: exc.message})
+        ack(response_action="errors", errors={blocks.EMAIL_BLOCK: marked(exc.sentence)})
         return
     if not name:
         ack(response_action="errors", errors={blocks.NAME_BLOCK: "Enter the name candidates see."})
