@@ -22,7 +22,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth import OpenIDConnectAuthorizeUrlGenerator
 
 from bot.settings import DEFAULT_SLACK_API_URL, Settings
-from outreach.signin import SlackIdentity, SlackSignInFailed
+from outreach.errors import SlackSignInFailed
+from outreach.signin import SlackIdentity
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.commands import open_connect_modal
 from handlers.deps import Deps
 from handlers.events import publish_home
+from handlers.mrkdwn import marked
 from handlers.views import sign_in_link_reply, tell
-from outreach.errors import OutreachError
-from outreach.removal import RemovalChanged
+from outreach.errors import OutreachError, RemovalChanged
 
 
 def register(app: App, deps: Deps) -> None:
@@ -103,10 +103,10 @@ def disconnect_confirmed(
         # A button that named nothing (a DM of an older version) names nothing to delete.
         report = deps.erasure.disconnect(team_id, user_id, ref.key, ref.email, ref.named or "")
     except RemovalChanged as exc:
-        _answer(body, respond, client, exc.message, removal_blocks.disconnect_confirm(exc.preview))
+        _answer(body, respond, client, marked(exc.sentence), removal_blocks.disconnect_confirm(exc.preview))
         return
     except OutreachError as exc:
-        _answer(body, respond, client, exc.message, blocks.error(exc.message))
+        _answer(body, respond, client, marked(exc.sentence), blocks.error(marked(exc.sentence)))
         return
     _answer(
         body,
@@ -131,7 +131,7 @@ def disconnect_started(
     try:
         preview = deps.erasure.removal_preview(team_id, user_id, ref.key, ref.email)
     except OutreachError as exc:
-        _answer(body, respond, client, exc.message, blocks.error(exc.message))
+        _answer(body, respond, client, marked(exc.sentence), blocks.error(marked(exc.sentence)))
         return
     summary = f"Disconnect {preview.email}?"
     _answer(body, respond, client, summary, removal_blocks.disconnect_confirm(preview))
@@ -166,7 +166,7 @@ def replace_confirmed(
         _answer(body, respond, client, summary, removal_blocks.replace_confirm(exc.preview, new, name))
         return
     except OutreachError as exc:
-        _answer(body, respond, client, exc.message, blocks.error(exc.message))
+        _answer(body, respond, client, marked(exc.sentence), blocks.error(marked(exc.sentence)))
         return
     summary, reply = sign_in_link_reply(link, new)
     note = blocks.context(

@@ -25,11 +25,11 @@ from handlers.blocks import context, esc, text
 from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
 from handlers.home_blocks import help_blocks
-from handlers.mrkdwn import esc_message
+from handlers.mrkdwn import esc_message, marked
 from handlers.people import is_workspace_admin
-from outreach.campaign_lookup import CampaignNotFound, CampaignRef
-from outreach.campaigns import CampaignCannotStart, CampaignStateError, StartReport
-from outreach.errors import OutreachError
+from outreach.campaign_lookup import CampaignRef
+from outreach.campaigns import StartReport
+from outreach.errors import CampaignCannotStart, CampaignNotFound, CampaignStateError, OutreachError
 from outreach.states import CampaignState
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def route(
         try:
             reply, summary = change(deps, client, team_id, user_id, verb, name, email)
         except OutreachError as exc:
-            reply, summary = cb.sentence(esc_message(exc.message)), esc_message(exc.message)
+            reply, summary = cb.sentence(esc_message(exc.sentence)), esc_message(exc.sentence)
         respond(text=summary, blocks=reply)
     else:
         ack(text=USAGE, blocks=help_blocks(USAGE))
@@ -165,7 +165,7 @@ def preview(deps: Deps, team_id: str, user_id: str, name: str, email: str | None
     try:
         shown = deps.campaigns.preview(team_id, user_id, name, email)
     except OutreachError as exc:
-        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
+        return {"text": esc_message(exc.sentence), "blocks": cb.sentence(esc_message(exc.sentence))}
     return {
         "text": f"Preview of {shown.campaign} for {shown.email}",
         "blocks": preview_blocks.campaign_preview(shown),
@@ -183,7 +183,7 @@ def send_test(
         outbox_id = deps.campaigns.send_test(team_id, user_id, status.name)
         own = deps.connections.status(team_id, user_id)
     except OutreachError as exc:
-        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
+        return {"text": esc_message(exc.sentence), "blocks": cb.sentence(esc_message(exc.sentence))}
     to = own.email if own else "your mailbox"
     summary = f"A test of step 1 is on its way to {to}."
     queued = [*preview_blocks.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
@@ -202,7 +202,7 @@ def start(
     try:
         status = deps.campaigns.status(team_id, name)
     except OutreachError as exc:
-        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
+        respond(text=esc_message(exc.sentence), blocks=cb.sentence(esc_message(exc.sentence)))
         return
     drafted = status.state == CampaignState.DRAFT
     problem = check_postable(client, status.channel_id) if drafted else None
@@ -220,11 +220,12 @@ def start(
 
     try:
         report = deps.campaigns.start(team_id, user_id, name, announce=announce)
-    except CampaignCannotStart as exc:  # its candidate list is already escaped
-        respond(text=exc.message[:3000], blocks=cb.sentence(exc.message))
+    except CampaignCannotStart as exc:
+        refused = esc_message(exc.sentence)
+        respond(text=refused[:3000], blocks=cb.sentence(refused))
         return
     except OutreachError as exc:
-        respond(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
+        respond(text=esc_message(exc.sentence), blocks=cb.sentence(esc_message(exc.sentence)))
         return
     except SlackApiError as exc:  # the channel changed between the check and the post
         log.warning("campaign %s: no parent message (%s)", name, exc.response.get("error"))
@@ -305,10 +306,10 @@ def campaign_button(
             line = (
                 cb.stale_campaign_button(exc.campaign, verb, exc.state)
                 if exc.state
-                else exc.message
+                else marked(exc.sentence)
             )
         except OutreachError as exc:
-            line = exc.message
+            line = marked(exc.sentence)
         else:
             respond(text=summary, blocks=reply, replace_original=True)
             return

@@ -23,12 +23,18 @@ from handlers.blocks import esc
 from handlers.campaign_commands import unquote
 from handlers.channels import check_postable, field_error
 from handlers.deps import Deps
+from handlers.mrkdwn import marked
 from handlers.views import tell
 from outreach.campaign_lookup import campaign_name
-from outreach.campaigns import CampaignSpec, CampaignStateError, StepSpec
-from outreach.errors import InvalidCampaignName, NotAllowed, OutreachError
+from outreach.campaigns import CampaignSpec, StepSpec
+from outreach.errors import (
+    CampaignStateError,
+    InvalidCampaignName,
+    NotAllowed,
+    OutreachError,
+    TemplateSyntaxProblem,
+)
 from outreach.schedule import MAX_DAILY_CAP, SendWindow
-from outreach.templates import TemplateSyntaxProblem
 
 _WHERE = re.compile(r"^Step (\d+) (subject|body)\b")
 MAX_ERROR = 400  # Slack shows an input error under the field; keep it readable
@@ -115,7 +121,7 @@ def read_form(
     try:  # the domain's rule; marks commands strip (“…”, *…*) would make it unreachable
         name = campaign_name(unquote(form.text(campaign_form.NAME)))
     except InvalidCampaignName as exc:
-        name, form.errors[campaign_form.NAME] = "", exc.message[:MAX_ERROR]
+        name, form.errors[campaign_form.NAME] = "", marked(exc.sentence)[:MAX_ERROR]
     shortlist = int(form.option(campaign_form.SHORTLIST) or 0)
     if shortlist not in shortlist_ids:
         form.errors[campaign_form.SHORTLIST] = "Pick one of this workspace's shortlists."
@@ -158,7 +164,7 @@ def _known_zone(zone: str) -> bool:
 def template_errors(problem: TemplateSyntaxProblem) -> dict[str, str]:
     """Each "Step N subject/body …" problem on that step's block; others on step 1."""
     errors: dict[str, list[str]] = {}
-    for line in problem.problems:
+    for line in map(marked, problem.problems):
         where = _WHERE.match(line)
         block = campaign_form.step_block(int(where[1]), where[2]) if where else campaign_form.step_block(1, "body")
         errors.setdefault(block, []).append(line)
@@ -185,13 +191,13 @@ def campaign_submitted(
         ack(response_action="errors", errors=template_errors(exc))
         return
     except CampaignStateError as exc:  # the name is taken
-        ack(response_action="errors", errors={campaign_form.NAME: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={campaign_form.NAME: marked(exc.sentence)[:MAX_ERROR]})
         return
     except NotAllowed as exc:  # e.g. the mailbox was delegated for another campaign only
-        ack(response_action="errors", errors={campaign_form.SENDER: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={campaign_form.SENDER: marked(exc.sentence)[:MAX_ERROR]})
         return
     except OutreachError as exc:
-        ack(response_action="errors", errors={campaign_form.NAME: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={campaign_form.NAME: marked(exc.sentence)[:MAX_ERROR]})
         return
     ack()
     metadata = json.loads(view.get("private_metadata") or "{}")

@@ -50,7 +50,7 @@ def route(
     try:
         to = deps.campaigns.direct_target(command["team_id"], command["user_id"], address)
     except OutreachError as exc:
-        ack(text=esc_message(exc.message), blocks=cb.sentence(esc_message(exc.message)))
+        ack(text=esc_message(exc.sentence), blocks=cb.sentence(esc_message(exc.sentence)))
         return
     if note:  # the modal opens too; this says why its address differs from what was typed
         ack(text=esc_message(note), blocks=cb.sentence(esc_message(note)))

@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks import Block, context, esc, text, when
 from handlers.deps import Deps
+from handlers.mrkdwn import marked
 from handlers.views import tell
 from outreach.errors import OutreachError
 from outreach.notify import MessageOutcome
@@ -144,7 +145,7 @@ def direct_submitted(
         target = deps.campaigns.direct_target(team_id, user_id, to)
         outbox_id = deps.campaigns.queue_direct(team_id, user_id, to, subject, message)
     except OutreachError as exc:
-        ack(response_action="errors", errors={SUBJECT: exc.message[:MAX_ERROR]})
+        ack(response_action="errors", errors={SUBJECT: marked(exc.sentence)[:MAX_ERROR]})
         return
     ack()
     summary = (

@@ -53,7 +53,7 @@ def render(report: ImportReport) -> RenderedReport:
         summary = esc_message(report.text(REPORT_ROWS))
         return RenderedReport(summary, paragraphs(":white_check_mark: " + summary), None)
     filename = rejected_filename(report.name)
-    head = esc_message(report.text(0).split("\n", 1)[0])
+    head = esc_message(report.text(0)).split("\n", 1)[0]
     more = len(rejected) - shown
     lines = [
         f":white_check_mark: {head}",

@@ -10,6 +10,7 @@ from handlers.blocks import Block, actions, button, context, esc, modal, text
 from handlers.mrkdwn import esc_message
 from outreach.keys import MailboxKey, mailbox_key
 from outreach.mailboxes import MailboxStatus
+from outreach.sentences import Sentence
 
 CONNECT_START = "connect_start"
 SIGN_IN = "outlook_sign_in"
@@ -93,7 +94,9 @@ def connected(email: str, sender_name: str) -> list[Block]:
     ]
 
 
-def needs_reconnect(email: str, reason: str | None, advice: str | None = None) -> list[Block]:
+def needs_reconnect(
+    email: str, reason: str | None, advice: Sentence | None = None
+) -> list[Block]:
     """``reason`` is Microsoft's text (made inert); ``advice`` our own sentence."""
     why = f"\n>{esc(reason)}" if reason else ""
     why += f"\n{esc_message(advice)}" if advice else ""

@@ -17,6 +17,9 @@ out of Slack unchanged.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from outreach.sentences import Code, Part, Sentence, Strong
 
 ZWJ = "\u200d"
 
@@ -30,10 +33,36 @@ def esc(value: object) -> str:
 
 
 def esc_message(message: object) -> str:
-    """A whole sentence the domain wrote (an error's message, an import report): its own
-    ``*bold*`` and `` `code` `` stay, while the values quoted in it can no longer mention,
-    ping or link (``&``, ``<``, ``>`` escaped). For a single value use :func:`esc`."""
-    return str(message).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """A whole sentence the domain wrote (an error's ``sentence``, an import report) as
+    Slack mrkdwn: its :class:`~outreach.sentences.Code` parts in backticks, its
+    :class:`~outreach.sentences.Strong` parts in ``*bold*``, and every part escaped so the
+    values quoted in it can no longer mention, ping or link (``&``, ``<``, ``>``). Any other
+    value is its ``str()`` so escaped. For a single value use :func:`esc`."""
+    if isinstance(message, Sentence):
+        return "".join(_marked(part) for part in message.parts)
+    return _entities(str(message))
+
+
+def marked(message: object) -> str:
+    """As :func:`esc_message` but nothing escaped: a sentence's code in backticks, its
+    strong parts in ``*bold*``. For a line that is escaped later, the ``text`` beside
+    blocks where the domain's message went as it was, and a modal's error field (plain
+    text, where the backticks still say "type this as it stands")."""
+    if isinstance(message, Sentence):
+        return "".join(_marked(part, str) for part in message.parts)
+    return str(message)
+
+
+def _marked(part: Part, escape: Callable[[str], str] = lambda text: _entities(text)) -> str:
+    if isinstance(part, Code):
+        return f"`{escape(part.text)}`"
+    if isinstance(part, Strong):
+        return f"*{escape(part.text)}*"
+    return escape(part)
+
+
+def _entities(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")

@@ -55,7 +55,7 @@ def reply_button(
             else:
                 shown = replies.not_a_reply(team_id, user_id, key)
         except OutreachError as exc:
-            line = esc_message(exc.message)
+            line = esc_message(exc.sentence)
         else:
             summary, blocks = rb.reply_card(shown)
             respond(text=summary, blocks=blocks, replace_original=True)

@@ -69,7 +69,7 @@ def show(shortlists: Shortlists, team_id: str, name: str) -> dict[str, Any]:
     try:
         summary = shortlists.get(team_id, name)
     except OutreachError as exc:
-        return {"text": esc_message(exc.message), "blocks": cb.sentence(esc_message(exc.message))}
+        return {"text": esc_message(exc.sentence), "blocks": cb.sentence(esc_message(exc.sentence))}
     sample = shortlists.sample(summary.id, 10)
     columns = list(CORE_COLUMNS) + (sorted(sample[0].variables) if sample else [])
     rows = [
@@ -154,7 +154,7 @@ def run_import(
         summary, blocks = rendered.text, rendered.blocks
         attachment = rendered.filename
     except OutreachError as exc:
-        summary = esc_message(exc.message)
+        summary = esc_message(exc.sentence)
         blocks = cb.sentence(f"Nothing was imported into *{esc(name)}*. {summary}")
     except Exception:
         log.exception("importing shortlist %r failed", name)

@@ -12,9 +12,9 @@ from slack_sdk import WebClient
 from handlers import team_blocks as tb
 from handlers.blocks import esc, text
 from handlers.deps import Deps
+from handlers.mrkdwn import marked
 from handlers.team_commands import tell_delegate
-from outreach.delegations import MailboxGone
-from outreach.errors import OutreachError
+from outreach.errors import MailboxGone, OutreachError
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
@@ -49,7 +49,7 @@ def revoke_clicked(
         except MailboxGone:
             line = tb.revoke_button_mailbox_gone(email)
         except OutreachError as exc:
-            line = esc(exc.message)
+            line = esc(marked(exc.sentence))
         else:
             if result.removed or result.paused:
                 tell_delegate(client, user_id, result)

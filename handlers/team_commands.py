@@ -81,7 +81,7 @@ def delegate(
     try:
         result = deps.delegations.delegate(team_id, owner, recruiter, campaign_name)
     except OutreachError as exc:
-        respond(text=esc_message(exc.message), blocks=[text(esc_message(exc.message))])
+        respond(text=esc_message(exc.sentence), blocks=[text(esc_message(exc.sentence))])
         return
     summary, reply = tb.delegated(result)
     respond(text=summary, blocks=reply)
@@ -104,7 +104,7 @@ def revoke(
     try:
         result = deps.delegations.revoke(team_id, owner, recruiter)
     except OutreachError as exc:
-        return esc_message(exc.message), [text(esc_message(exc.message))]
+        return esc_message(exc.sentence), [text(esc_message(exc.sentence))]
     tell_delegate(client, owner, result)
     return tb.revoked(result)
 
@@ -148,7 +148,7 @@ def dnc(
                 *deps.suppressions.remove_dnc(team_id, user_id, address, is_admin=admin)
             )
     except OutreachError as exc:
-        summary, reply, note = esc_message(exc.message), error(esc_message(exc.message)), ""
+        summary, reply, note = esc_message(exc.sentence), error(esc_message(exc.sentence)), ""
     if note:
         summary, reply = f"{summary} {esc_message(note)}", [*reply, text(esc_message(note))]
     respond(text=summary, blocks=reply)

@@ -13,10 +13,10 @@ from slack_sdk.errors import SlackApiError
 
 from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.deps import Deps
+from handlers.mrkdwn import marked
 from outreach.addresses import normalize_email
 from outreach.connections import SignInLink
-from outreach.errors import InvalidEmail, OutreachError
-from outreach.signin import AnotherMailboxConnected
+from outreach.errors import AnotherMailboxConnected, InvalidEmail, OutreachError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def connect_submitted(
     try:
         email = normalize_email(raw_email)
     except InvalidEmail as exc:
-        ack(response_action="errors", errors={mailbox_blocks.EMAIL_BLOCK: exc.message})
+        ack(response_action="errors", errors={mailbox_blocks.EMAIL_BLOCK: marked(exc.sentence)})
         return
     if not name:
         ack(response_action="errors", errors={mailbox_blocks.NAME_BLOCK: "Enter the name candidates see."})
@@ -70,13 +70,13 @@ def sign_in_reply(
         try:
             preview = deps.erasure.removal_preview(team_id, user_id)
         except OutreachError as gone:  # disconnected meanwhile
-            return gone.message, blocks.error(gone.message)
+            return marked(gone.sentence), blocks.error(marked(gone.sentence))
         return (
             f"Replace {preview.email} with {exc.requested}?",
             removal_blocks.replace_confirm(preview, exc.requested, name),
         )
     except OutreachError as exc:
-        return exc.message, blocks.error(exc.message)
+        return marked(exc.sentence), blocks.error(marked(exc.sentence))
     return sign_in_link_reply(link, email)
 
 

@@ -46,16 +46,18 @@ INVISIBLE = {
 }
 _GOOGLE_SEPARATOR = " ::: "  # Google Contacts puts several addresses in one cell this way
 _ANGLED = re.compile(r"<([^<>]*)>")
+#: A mailto link, bare or in angle brackets: the address ends where a URI's query begins
+#: or at a character a URI cannot hold unescaped (RFC 3986), such as "|" or a space.
+_MAILTO = re.compile(r"<?mailto:([^?|<>\s]*)[^<>]*>?", re.IGNORECASE)
 
 
 def normalize_email(value: str) -> str:
     """``value`` checked and lower-cased, or :class:`InvalidEmail` naming it.
 
-    Slack sends typed addresses as ``<mailto:a@b.c|a@b.c>``; that form is unwrapped.
+    ``value`` is an address as a person typed it; Slack's link form of a typed address
+    is unwrapped where Slack text comes in (``handlers/commands.py``).
     """
     text = value.strip()
-    if text.startswith("<mailto:") and text.endswith(">"):
-        text = text[len("<mailto:") : -1].split("|", 1)[0]
     if len(text) > 254:
         raise InvalidEmail(value.strip())
     try:
@@ -79,11 +81,14 @@ def email_from_cell(cell: str) -> CellAddress:
     """The address in ``cell`` as a mail client reads it, or :class:`InvalidEmail` for the cell.
 
     Commands that take an address (``dnc add|remove``, ``message``) read it with this too, so
-    what the importer accepts they accept; Slack's ``<mailto:a@b.c|a@b.c>`` is unwrapped.
+    what the importer accepts they accept (Slack's own link form is unwrapped before, in
+    ``handlers/commands.py``).
 
     Accepted: ``jane@x.com``, ``Jane Doe <jane@x.com>``, ``"Doe, Jane" <jane@x.com>`` and
     ``Doe, Jane <jane@x.com>`` (Outlook copies names unquoted: whatever stands before a single
-    ``<addr>`` is the display name), ``mailto:jane@x.com`` (a ``?subject=…`` tail is dropped),
+    ``<addr>`` is the display name), ``mailto:jane@x.com``, also in angle brackets (the link
+ends at ``?`` or at a character a URI cannot hold unescaped, so ``?subject=…`` or a chat
+tool's ``|label`` is dropped),
     several addresses (a Google Contacts cell with ``:::``, a list separated by ``,`` or ``;``
     as ``email.utils.getaddresses`` reads it: the first is taken) and any of
     :data:`INVISIBLE`, which are removed. Each invisible character removed and each extra
@@ -97,14 +102,12 @@ def email_from_cell(cell: str) -> CellAddress:
     text = unicodedata.normalize("NFC", text).strip()
     if found:
         notes.append(f"removed {' and '.join(found)} from the email address")
-    if text.startswith("<mailto:") and text.endswith(">"):  # Slack's link for a typed address
-        text = text[len("<mailto:") : -1].split("|", 1)[0]
     if _GOOGLE_SEPARATOR in text:
         first, *others = text.split(_GOOGLE_SEPARATOR)
         text = first.strip()
         notes.append(f"the email cell holds {len(others) + 1} addresses; the first is used")
-    if text.lower().startswith("mailto:"):
-        text = unquote(text[len("mailto:") :].split("?", 1)[0]).strip()
+    if link := _MAILTO.fullmatch(text):
+        text = unquote(link[1]).strip()
     elif "<" in text or "," in text or ";" in text:
         angled = [inside.strip() for inside in _ANGLED.findall(text)]
         found_all = angled or [a for _, a in getaddresses([text.replace(";", ",")]) if a]

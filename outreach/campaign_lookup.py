@@ -9,23 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Candidate
-from outreach.errors import InvalidCampaignName, OutreachError
+from outreach.errors import CampaignNotFound, InvalidCampaignName
 from outreach.keys import CampaignKey
 
 #: A campaign as a person names it (its name, any case) or as a button carries it (its key).
 CampaignRef = str | CampaignKey
-
-
-class CampaignNotFound(OutreachError):
-    """There is no such campaign in this workspace. `/scaleup campaign list` shows them."""
-
-    def __init__(self, ref: CampaignRef) -> None:
-        super().__init__(
-            None
-            if isinstance(ref, CampaignKey)
-            else f"There is no campaign called '{ref}'. `/scaleup campaign list` shows them."
-        )
-        self.ref = ref
 
 
 #: The longest campaign name, in characters (``campaigns.name`` is ``String(80)``).

@@ -35,30 +35,21 @@ from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_state import ACTIVE, ENDED, PAUSED, STARTING
 from outreach.campaign_state import CampaignState as CampaignState  # re-exported
 from outreach.enrollment import Announce as Announce  # re-exported
-from outreach.enrollment import CampaignCannotStart as CampaignCannotStart  # re-exported
 from outreach.enrollment import Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
-from outreach.errors import OutreachError
+from outreach.errors import CampaignStateError
 from outreach.keys import CampaignKey
 from outreach.metrics import CampaignNumbers, UserCampaigns, campaign_numbers, user_campaigns
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.previews import Preview
 from outreach.schedule import SendWindow, next_send_time
+from outreach.sentences import Code, Sentence
 from outreach.sequencing import CampaignSequencer, EnrollmentState, window_of, zone_for
 from outreach.start_claims import claim, claimable
 from outreach.templates import (
     StepTemplate,
     compile_steps,
 )
-
-
-class CampaignStateError(OutreachError):
-    """The campaign is not in a state that allows this."""
-
-    def __init__(self, message: str | None = None, *, campaign: str = "", state: str = "") -> None:
-        super().__init__(message)
-        #: The campaign's name and its state at the time, for a stale button's sentence.
-        self.campaign, self.state = campaign, state
 
 
 @dataclass(frozen=True)
@@ -172,8 +163,11 @@ class Campaigns:
         """
         now = self._clock.now()
         starting = CampaignStateError(
-            f"'{name}' is being started right now; `/scaleup campaign status {name}` "
-            "says when it is running."
+            Sentence(
+                f"'{name}' is being started right now; ",
+                Code(f"/scaleup campaign status {name}"),
+                " says when it is running.",
+            )
         )
         with transaction(self._db) as session:
             campaign = _get(session, team_id, name)

@@ -30,13 +30,20 @@ from outreach import audit
 from outreach.addresses import normalize_email
 from outreach.errors import (
     AliasNotSupported,
+    AlreadyYourMailbox,
+    AnotherMailboxConnected,
     ConsentCancelled,
     GraphError,
     MailboxTaken,
+    NotYourBrowser,
+    NotYourMailbox,
     OutreachError,
+    RemovalChanged,
+    ReplacedMailboxChanged,
     SignInFailed,
     SignInLinkExpired,
     SignInLinkUnknown,
+    SlackSignInUnavailable,
     WrongMailbox,
 )
 from outreach.graph import all_addresses, primary_smtp_address
@@ -45,21 +52,8 @@ from outreach.keys import MailboxKey
 from outreach.mailboxes import CONNECTED, Cipher, MailboxStatus, keyed, owned, status_of
 from outreach.microsoft import MicrosoftLogin, TokenCache, refusal
 from outreach.notify import MailboxConnected, MailboxConnectedByOther, Notifier, SlackDirectory
-from outreach.removal import (
-    AlreadyYourMailbox,
-    RemovalChanged,
-    ReplacedMailboxChanged,
-    preview_of,
-    tell_other_creators,
-)
-from outreach.signin import (
-    AnotherMailboxConnected,
-    NotYourBrowser,
-    NotYourMailbox,
-    SlackSignInUnavailable,
-    browser_hash,
-    owns_mailbox,
-)
+from outreach.removal import preview_of, tell_other_creators
+from outreach.signin import browser_hash, owns_mailbox
 from outreach.tokens import MailboxTokens
 
 log = logging.getLogger(__name__)

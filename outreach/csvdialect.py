@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from outreach.columns import column_keys
+from outreach.errors import ShortlistUnreadable
 
 MAX_COLUMNS = 200
 HEADER_SEARCH = 10
@@ -36,10 +37,6 @@ SEPARATORS = "\t;,"
 SAVE_AS = "Save it from your spreadsheet as CSV UTF-8 (File, Save As) and import that file."
 # Fed to the reader after the last line: it lands inside a cell only if a quote never closed.
 _END = "\x00"
-
-
-class Unreadable(Exception):
-    """The file as a whole cannot be imported; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +57,12 @@ class Layout:
 
 
 def decode(data: bytes | str) -> str:
-    """The file's text; :class:`Unreadable` for a workbook or a binary file,
+    """The file's text; :class:`ShortlistUnreadable` for a workbook or a binary file,
     ``UnicodeDecodeError`` never (Windows-1252 takes any byte but five, which are reported)."""
     if isinstance(data, str):
         text = data.removeprefix("\ufeff")
     elif data.startswith(b"PK\x03\x04"):
-        raise Unreadable(f"This is an Excel workbook, not a CSV file. {SAVE_AS}")
+        raise ShortlistUnreadable(f"This is an Excel workbook, not a CSV file. {SAVE_AS}")
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = data.decode("utf-16")
     else:
@@ -74,7 +71,7 @@ def decode(data: bytes | str) -> str:
         except UnicodeDecodeError:
             text = data.decode("cp1252")
     if _END in text:  # UTF-16 without its byte-order mark, or not a text file at all
-        raise Unreadable(f"The file contains NUL characters, so it is not text. {SAVE_AS}")
+        raise ShortlistUnreadable(f"The file contains NUL characters, so it is not text. {SAVE_AS}")
     return text
 
 
@@ -84,7 +81,7 @@ def layout(text: str) -> Layout:
     for rank, delimiter in enumerate(SEPARATORS):
         try:
             head = list(itertools.islice(records(text, delimiter), HEADER_SEARCH))
-        except Unreadable:
+        except ShortlistUnreadable:
             continue
         for record in head:
             if "email" in column_keys(record.cells[:MAX_COLUMNS]):
@@ -99,13 +96,13 @@ def looks_like_shortlist(data: bytes) -> bool:
     """Whether ``data`` is text with a header row naming an email column in its first lines."""
     try:
         text = decode(data)
-    except (Unreadable, UnicodeDecodeError):
+    except (ShortlistUnreadable, UnicodeDecodeError):
         return False
     return layout(text).header_row > 0
 
 
 def records(text: str, delimiter: str) -> Iterator[Record]:
-    """Every non-blank record, with trimmed NFC cells; :class:`Unreadable` for a broken quote."""
+    """Every non-blank record, with trimmed NFC cells; :class:`ShortlistUnreadable` for a broken quote."""
     lines = itertools.chain(io.StringIO(text, newline=""), [_END])
     first_line: list[str] = []  # the first physical line of the record being read
 
@@ -123,7 +120,7 @@ def records(text: str, delimiter: str) -> Iterator[Record]:
             if record == [_END]:
                 return
             if any(_END in cell for cell in record):
-                raise Unreadable(
+                raise ShortlistUnreadable(
                     f'Row {row} opens a quote (") that is never closed, so the rest of the file '
                     "would be read as one cell. Close the quote and import again."
                 )
@@ -133,12 +130,12 @@ def records(text: str, delimiter: str) -> Iterator[Record]:
     except csv.Error as error:
         opened = bool(first_line) and first_line[0].count('"') % 2 == 1
         if "field limit" in str(error) and not opened:  # one huge cell, no quote involved
-            raise Unreadable(
+            raise ShortlistUnreadable(
                 f"Row {row + 1} has a cell longer than {csv.field_size_limit():,} characters, "
                 "more than any shortlist needs; shorten it (or check the row's separators) "
                 "and import again."
             ) from None
-        raise Unreadable(
+        raise ShortlistUnreadable(
             f"Row {row + 1} could not be read ({error}); check it for a quote that is never closed."
         ) from None
 

@@ -33,8 +33,8 @@ from outreach.columns import (
     column_keys,
     split_name,
 )
-from outreach.csvdialect import MAX_COLUMNS, SAVE_AS, Unreadable, decode, layout, records
-from outreach.errors import InvalidEmail
+from outreach.csvdialect import MAX_COLUMNS, SAVE_AS, decode, layout, records
+from outreach.errors import InvalidEmail, ShortlistUnreadable
 from outreach.places import read_country, read_zone
 
 __all__ = ["CORE_COLUMNS", "MAX_COLUMNS", "column_key", "parse_shortlist"]
@@ -132,20 +132,20 @@ def parse_shortlist(
         rows = (r for r in records(text, found.delimiter) if r.row > found.header_row - 1)
         header = next(rows, None)
         if header is None:
-            raise Unreadable("The file is empty.")
+            raise ShortlistUnreadable("The file is empty.")
         checker = _RowChecker(header.cells, header.width, do_not_contact)
         body = list(itertools.islice(rows, max_rows + 1))
         if not body:
-            raise Unreadable("The file has a header row but no candidates.")
+            raise ShortlistUnreadable("The file has a header row but no candidates.")
         if len(body) > max_rows:
-            raise Unreadable(
+            raise ShortlistUnreadable(
                 f"The file has more than {max_rows:,} rows. Split it into files of at most "
                 f"{max_rows:,} candidates and import each one."
             )
     except UnicodeDecodeError as error:
         byte = f"Byte {error.start + 1:,} of the file is not text."
         return ParsedShortlist(file_errors=[f"{byte} {SAVE_AS}"])
-    except Unreadable as problem:
+    except ShortlistUnreadable as problem:
         return ParsedShortlist(file_errors=[str(problem)])
     result = ParsedShortlist(columns=checker.variable_keys)
     for record in body:
@@ -162,7 +162,7 @@ class _RowChecker:
 
     def __init__(self, headers: list[str], width: int, do_not_contact: Container[str]) -> None:
         if width > MAX_COLUMNS:
-            raise Unreadable(
+            raise ShortlistUnreadable(
                 f"The header row has {width:,} columns; ScaleUp reads at most {MAX_COLUMNS}. "
                 "Remove the columns you don't need, or check the separator, and import again."
             )
@@ -172,7 +172,7 @@ class _RowChecker:
         named: dict[str, str] = {}
         for header, key in zip(headers, self.keys, strict=True):
             if key in named:
-                raise Unreadable(
+                raise ShortlistUnreadable(
                     f"The columns '{named[key]}' and '{header}' both hold {key}; "
                     "keep one of them and import again."
                 )
@@ -180,7 +180,7 @@ class _RowChecker:
                 named[key] = header
         if "email" not in named:
             found = ", ".join(named.values())
-            raise Unreadable(
+            raise ShortlistUnreadable(
                 f"There is no email column; the header row has {found}. "
                 "Add a column named Email and import again."
             )

@@ -18,29 +18,18 @@ from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Delegation, Mailbox
 from outreach import audit, campaign_state, slack_queue
-from outreach.errors import NoMailbox, OutreachError
+from outreach.errors import (
+    CampaignNameTooLong,
+    CannotDelegateToSelf,
+    MailboxGone,
+    NothingToDelegate,
+)
 from outreach.keys import MailboxKey
 from outreach.notify import DelegationRevoked, Notifier, SendingFromYourMailbox
 from outreach.permissions import Action, Actor, DelegationTarget, decide
 from outreach.slack_queue import Target
 
 CAMPAIGN_NAME_MAX = 80  # Campaign.name and Delegation.campaign_name
-
-
-class NothingToDelegate(NoMailbox):
-    """Connect your Outlook mailbox first with `/scaleup connect`; then you can let a recruiter send from it."""
-
-
-class CannotDelegateToSelf(OutreachError):
-    """You can already send from your own mailbox: name the recruiter who should send from it."""
-
-
-class CampaignNameTooLong(OutreachError):
-    """Campaign names have at most 80 characters."""
-
-
-class MailboxGone(OutreachError):
-    """That mailbox is no longer connected, so there is no access to it to take back."""
 
 
 @dataclass(frozen=True)

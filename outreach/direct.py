@@ -21,27 +21,15 @@ from bot.db import SessionFactory, transaction
 from bot.models import Mailbox, OutboxMessage, Suppression
 from outreach import audit, outbox, slack_queue
 from outreach.addresses import normalize_email
-from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
+from outreach.errors import (
+    EmptyMessage,
+    MailboxNeedsReconnect,
+    NoMailbox,
+    Suppressed,
+)
 from outreach.mailboxes import CONNECTED
 
 MAX_SUBJECT = 255
-
-
-class Suppressed(OutreachError):
-    """ScaleUp won't email that address: it is on the do-not-contact list."""
-
-    def __init__(self, email: str, kind: str) -> None:
-        why = (
-            "the address bounced before"
-            if kind == "bounced"
-            else "it is on the do-not-contact list"
-        )
-        super().__init__(f"ScaleUp won't email {email}: {why}.")
-        self.email, self.kind = email, kind
-
-
-class EmptyMessage(OutreachError):
-    """A message needs a subject and a body."""
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ from outreach.errors import (
     GraphTimeout,
     MailboxError,
     MailboxNeedsReconnect,
+    MailboxRefused,
 )
 from outreach.graph import MARKER_PROPERTY, GraphClient, send_requested
 from outreach.outbox import CLAIMED, DRAFTED, FAILED, FINAL, SENDING, UNKNOWN, OutboxState
@@ -103,13 +104,6 @@ class Sequencer(Protocol):
 
 
 GraphFor = Callable[[int], GraphClient]
-
-
-class MailboxRefused(Exception):
-    """Outlook refused this mailbox's request as a whole (403)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"Outlook refused to send from this mailbox ({detail}).")
 
 
 class _LostRow(Exception):

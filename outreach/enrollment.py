@@ -53,7 +53,7 @@ from bot.models import (
 from outreach import audit, campaign_state, outbox, sequencing
 from outreach.campaign_lookup import variables_of
 from outreach.campaign_state import CampaignState
-from outreach.errors import OutreachError
+from outreach.errors import CampaignCannotStart, OutreachError, StartInterrupted
 from outreach.outbox import step_key
 from outreach.schedule import next_send_time
 from outreach.sequencing import BUSY, window_of, zone_for
@@ -77,14 +77,6 @@ INSERT_BYTES = 4_000_000
 
 #: Called with ("staged", page number) after each page commits; tests hold a start there.
 Checkpoint = Callable[[str, int], None]
-
-
-class CampaignCannotStart(OutreachError):
-    """The campaign cannot start."""
-
-
-class StartInterrupted(OutreachError):
-    """The campaign changed while it was starting; nothing was enrolled."""
 
 
 @dataclass(frozen=True)

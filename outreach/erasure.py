@@ -24,11 +24,11 @@ from bot.models import (
     Workspace,
 )
 from outreach import audit
+from outreach.errors import RemovalChanged
 from outreach.keys import MailboxKey
 from outreach.mailboxes import keyed
 from outreach.notify import SlackDirectory
 from outreach.removal import (
-    RemovalChanged,
     RemovalPreview,
     preview_of,
     tell_connector,

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Mailbox
-from outreach.errors import NoMailbox
+from outreach.errors import NoMailbox, NotYourMailboxButton, StaleMailboxButton
 from outreach.keys import MailboxKey
 from outreach.notify import SlackDirectory
-from outreach.signin import NotYourMailboxButton, StaleMailboxButton, owns_mailbox
+from outreach.signin import owns_mailbox
 
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"

@@ -21,7 +21,7 @@ from collections.abc import Generator, Mapping
 
 from jinja2 import Template
 
-from outreach.errors import OutreachError
+from outreach.errors import MessageTooLarge
 
 MAX_BODY_BYTES = 100_000
 MAX_SUBJECT_BYTES = 998
@@ -29,21 +29,13 @@ MAX_SUBJECT_BYTES = 998
 MEASURE_UP_TO = 10
 
 
-class MessageTooLarge(OutreachError):
-    """An email would be larger than an email may be."""
-
-    def __init__(self, step: int, part: str, email: str, size: int, limit: int) -> None:
-        self.step, self.part, self.email, self.size, self.limit = step, part, email, size, limit
-        super().__init__(f"Step {step}'s {part} for {email} {self.measure()}.")
-
-    def measure(self) -> str:
-        """``"would be 340 KB, more than the 100 KB limit"``."""
-        limit = size_text(self.limit)
-        if self.size > self.limit * MEASURE_UP_TO:
-            return (
-                f"would be more than {size_text(self.limit * MEASURE_UP_TO)}; the limit is {limit}"
-            )
-        return f"would be {size_text(self.size)}, more than the {limit} limit"
+def measure(size: int, limit: int) -> str:
+    """How ``size`` bytes compare with ``limit``: ``"would be 340 KB, more than the 100 KB
+    limit"``, or past :data:`MEASURE_UP_TO` times the limit, ``"would be more than 1 MB;
+    the limit is 100 KB"``."""
+    if size > limit * MEASURE_UP_TO:
+        return f"would be more than {size_text(limit * MEASURE_UP_TO)}; the limit is {size_text(limit)}"
+    return f"would be {size_text(size)}, more than the {size_text(limit)} limit"
 
 
 def size_text(size: int) -> str:
@@ -81,5 +73,5 @@ def render_capped(
         if isinstance(output, Generator):
             output.close()  # a render stopped half way leaves nothing running
     if size > limit:
-        raise MessageTooLarge(step, part, email, size, limit)
+        raise MessageTooLarge(step, part, email, size, limit, measure(size, limit))
     return "".join(pieces)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from outreach.keys import MailboxKey, ReplyKey
+from outreach.sentences import Sentence
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class MailboxNeedsReconnect:
 
     email: str
     reason: str | None = None  # Microsoft's own words, quoted as they came
-    advice: str | None = None  # our sentence saying what to do, when we know the cause
+    advice: Sentence | None = None  # our sentence saying what to do, when we know the cause
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Delegation, Mailbox
 from outreach.errors import NotAllowed
+from outreach.sentences import Code, Sentence
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,12 @@ def _campaign(session: Session, actor: Actor, action: Action, target: CampaignTa
     if scopes:
         mailbox_is = "it" if action is Action.CREATE else mailbox.email  # named just before
         raise NotAllowed(
-            f"{what}: {mailbox_is} was delegated to you for other campaigns only. "
-            f"Ask its owner to run `/scaleup delegate` for '{target.name}'."
+            Sentence(
+                f"{what}: {mailbox_is} was delegated to you for other campaigns only. "
+                "Ask its owner to run ",
+                Code("/scaleup delegate"),
+                f" for '{target.name}'.",
+            )
         )
     who = f"the owner of {mailbox.email} and the recruiters they delegated it to"
     if action in ADMIN_CAMPAIGN_ACTIONS:

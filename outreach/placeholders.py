@@ -29,6 +29,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from outreach.sentences import Code, Sentence
+
 _TRIPLE = re.compile(r"\{\{\{\s*([^{}]{1,60}?)\s*\}\}\}")
 _TAGS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _FOREIGN = (
@@ -64,11 +66,12 @@ class Foreign:
     written: str
     variable: str
 
-    def sentence(self) -> str:
-        """What the recruiter reads under the field."""
-        return (
-            f"`{self.written}` looks like a placeholder from another tool: "
-            f"write `{{{{ {self.variable} }}}}`"
+    def sentence(self) -> Sentence:
+        """What the recruiter reads under the field: both placeholders as code."""
+        return Sentence(
+            Code(self.written),
+            " looks like a placeholder from another tool: write ",
+            Code(f"{{{{ {self.variable} }}}}"),
         )
 
 

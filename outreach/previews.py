@@ -18,38 +18,27 @@ from outreach import audit, direct, outbox
 from outreach.addresses import normalize_email
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_lookup import variables_of
-from outreach.errors import MailboxNeedsReconnect, NoMailbox, OutreachError
+from outreach.errors import (
+    CannotPreview,
+    MailboxNeedsReconnect,
+    NoCandidate,
+    NoMailbox,
+    RenderProblem,
+)
 from outreach.mailboxes import CONNECTED
 from outreach.outbox import OutboxState
 from outreach.permissions import Action, Actor, CampaignTarget, decide
 from outreach.schedule import SendWindow, describe_local, step_due_times
+from outreach.sentences import Code, Sentence
 from outreach.sequencing import window_of, zone_for
 from outreach.subjects import step_subject
 from outreach.templates import (
     CompiledCampaign,
-    MissingVariables,
     RenderedEmail,
-    RenderProblem,
     Sender,
     StepTemplate,
-    TemplateProblem,
     compile_steps,
 )
-
-
-class NoCandidate(OutreachError):
-    """The campaign's shortlist has no such candidate."""
-
-
-class CannotPreview(TemplateProblem):
-    """The steps cannot be filled in for this candidate."""
-
-    def __init__(self, name: str, problem: MissingVariables) -> None:
-        super().__init__(
-            f"'{name}' cannot be previewed: {problem.sentence()}. Add the column to the "
-            "shortlist or use `| default(...)` in the template."
-        )
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -196,8 +185,12 @@ def send_test(db: SessionFactory, clock: Clock, team_id: str, user_id: str, name
             raise NoMailbox()
         if sender_box.state != CONNECTED:
             raise MailboxNeedsReconnect(
-                f"Microsoft no longer accepts ScaleUp's access to {sender_box.email}; its "
-                "owner needs to run `/scaleup connect` to reconnect it."
+                Sentence(
+                    f"Microsoft no longer accepts ScaleUp's access to {sender_box.email}; its "
+                    "owner needs to run ",
+                    Code("/scaleup connect"),
+                    " to reconnect it.",
+                )
             )
         first = session.scalars(
             select(Candidate)

@@ -28,7 +28,7 @@ def rejected_csv(data: bytes | str, rejected: Sequence[RejectedRow]) -> bytes:
 
     ``data`` is the file that was imported and ``rejected`` the rows
     :func:`outreach.csvimport.parse_shortlist` left out of it (their ``row`` numbers
-    are the file's own). Raises :class:`outreach.csvdialect.Unreadable` only if ``data``
+    are the file's own). Raises :class:`~outreach.errors.ShortlistUnreadable` only if ``data``
     is not the file those rows came from.
     """
     text = decode(data)

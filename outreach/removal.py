@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.models import Campaign, Delegation, Mailbox, OutboxMessage, Reply
-from outreach.errors import ConnectError, OutreachError
 from outreach.keys import MailboxKey
 from outreach.notify import CampaignDeletedWithMailbox, DelegationGoneWithMailbox, MailboxRemoved
 from outreach.slack_queue import Target, enqueue
@@ -75,38 +74,6 @@ class RemovalPreview:
     def named(self) -> str:
         """The :func:`fingerprint` of what this preview names."""
         return fingerprint(self.campaign_ids, self.messages, self.replies, self.delegations)
-
-
-class RemovalChanged(OutreachError):
-    """What this button would delete changed since it was shown; here is what goes now."""
-
-    def __init__(self, preview: RemovalPreview) -> None:
-        super().__init__(
-            f"What disconnecting {preview.email} deletes changed since this button was shown; "
-            "nothing was deleted."
-        )
-        self.preview = preview
-
-
-class ReplacedMailboxChanged(ConnectError):
-    """The mailbox this sign-in was to replace changed meanwhile; nothing was changed."""
-
-    def __init__(self, old: str, new: str) -> None:
-        super().__init__(
-            f"{old} changed since you confirmed replacing it (it was disconnected, connected "
-            f"again, or a campaign or message was added), so {new} was not connected and "
-            f"nothing was deleted. Run /scaleup connect {new} in Slack to see what replacing "
-            "it deletes now."
-        )
-
-
-class AlreadyYourMailbox(OutreachError):
-    """That address belongs to the mailbox you already have connected."""
-
-    def __init__(self, requested: str, connected: str) -> None:
-        super().__init__(
-            f"{requested} is an address of your connected mailbox {connected}; nothing to replace."
-        )
 
 
 def preview_of(session: Session, mailbox: Mailbox) -> RemovalPreview:

@@ -14,7 +14,7 @@ from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Campaign, Enrollment, Reply, Suppression
 from outreach.campaigns import Campaigns
-from outreach.errors import OutreachError
+from outreach.errors import OutreachError, ReplyGone
 from outreach.graph import CATEGORY, GraphClient
 from outreach.keys import CampaignKey, ReplyKey
 from outreach.notify import ReplyReceived
@@ -23,10 +23,6 @@ from outreach.replies import card
 from outreach.sequencing import restore_candidate
 
 INTERESTED, NOT_INTERESTED = "interested", "not_interested"
-
-
-class ReplyGone(OutreachError):
-    """This reply is no longer stored: its mailbox was disconnected or its campaign deleted."""
 
 
 class Replies:

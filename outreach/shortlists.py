@@ -18,24 +18,12 @@ from bot.db import SessionFactory, transaction
 from bot.models import Candidate, Shortlist, Suppression
 from outreach import audit
 from outreach.csvimport import ParsedShortlist, parse_shortlist
-from outreach.errors import OutreachError
+from outreach.errors import ShortlistFileInvalid, ShortlistNotFound
 from outreach.rejects import rejected_csv
+from outreach.sentences import Sentence, Strong
 
 Progress = Callable[[int, int], None]
 CHUNK = 1_000
-
-
-class ShortlistFileInvalid(OutreachError):
-    """The file could not be read as a shortlist."""
-
-
-class ShortlistNotFound(OutreachError):
-    """There is no shortlist by that name. `/scaleup shortlist list` shows them."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(
-            f"There is no shortlist called '{name}'. `/scaleup shortlist list` shows them."
-        )
 
 
 @dataclass(frozen=True)
@@ -54,11 +42,16 @@ class ImportReport:
             return b""
         return rejected_csv(self.source, self.parsed.rejected)
 
-    def text(self, limit: int = 50) -> str:
-        """What Slack shows: counts, every rejected row, then rows imported with a note
-        (an unreadable time zone or country, an address cleaned up), ``limit`` of each."""
-        head = f"Shortlist *{self.name}*: {self.created} new, {self.updated} updated candidates."
-        parts = [head]
+    def text(self, limit: int = 50) -> Sentence:
+        """The report: counts, every rejected row, then rows imported with a note (an
+        unreadable time zone or country, an address cleaned up), ``limit`` of each; the
+        shortlist's name marked :class:`~outreach.sentences.Strong`."""
+        head = Sentence(
+            "Shortlist ",
+            Strong(self.name),
+            f": {self.created} new, {self.updated} updated candidates.",
+        )
+        parts: list[str | Sentence] = [head]
         if self.parsed.rejected:
             parts.append(
                 f"{_rows(len(self.parsed.rejected))} not imported:\n"
@@ -69,7 +62,7 @@ class ImportReport:
                 f"{_rows(len(self.parsed.noted))} imported with a note:\n"
                 + self.parsed.notes_report(limit)
             )
-        return "\n".join(parts)
+        return Sentence.join("\n", parts)
 
 
 @dataclass(frozen=True)

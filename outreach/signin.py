@@ -28,105 +28,13 @@ from sqlalchemy import delete, select, update
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import OutlookAuthFlow
-from outreach.errors import ConnectError, OutreachError, SignInLinkExpired, SignInLinkUnknown
-
-
-# -- errors ------------------------------------------------------------------------------
-class SlackSignInUnavailable(ConnectError):
-    """This address is not your Slack profile email, and Sign in with Slack is not set up."""
-
-    def __init__(self, requested: str, profile_email: str | None) -> None:
-        who = (
-            f"Your Slack profile email is {profile_email}, not {requested}"
-            if profile_email
-            else f"Slack does not show ScaleUp your profile email, so it cannot tell that "
-            f"{requested} is yours"
-        )
-        super().__init__(
-            f"{who}. To connect a mailbox under another address you must confirm who you are "
-            "with Sign in with Slack, which your Slack admin enables by setting "
-            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for ScaleUp."
-        )
-
-
-class SlackSignInCancelled(ConnectError):
-    """You cancelled Sign in with Slack, so no mailbox was connected. Open the sign-in link again when you are ready."""
-
-
-class SlackSignInFailed(ConnectError):
-    """Slack did not confirm who you are. Run `/scaleup connect` in Slack to try again."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(
-            f"Slack did not confirm who you are ({detail}). Nothing was stored; run "
-            "/scaleup connect in Slack to try again."
-        )
-
-
-class NotYourSlackAccount(ConnectError):
-    """Sign in with Slack named a different person than the one who asked for this link."""
-
-    def __init__(self, requested: str) -> None:
-        super().__init__(
-            f"This sign-in link was made by another Slack user, so it cannot connect "
-            f"{requested} to your account. Nothing was stored. If {requested} is your mailbox, "
-            f"run /scaleup connect {requested} in Slack yourself."
-        )
-
-
-class NotYourMailbox(ConnectError):
-    """The mailbox is not the Slack profile email of the person who asked, who never proved otherwise."""
-
-    def __init__(self, requested: str) -> None:
-        super().__init__(
-            f"{requested} is not the Slack profile email of the person who asked for this "
-            "link, and they did not confirm with Sign in with Slack, so it was not connected. "
-            f"Nothing was stored. If {requested} is your mailbox, run /scaleup connect "
-            f"{requested} in Slack yourself."
-        )
-
-
-class NotYourBrowser(ConnectError):
-    """This Microsoft sign-in was started in another browser, after Sign in with Slack there."""
-
-    def __init__(self, requested: str) -> None:
-        super().__init__(
-            f"This Microsoft sign-in for {requested} was started in another browser, where "
-            "Sign in with Slack confirmed who asked for it, so it can only be finished there. "
-            f"Nothing was stored. If {requested} is your mailbox, run /scaleup connect "
-            f"{requested} in Slack yourself."
-        )
-
-
-class AnotherMailboxConnected(ConnectError):
-    """You have another mailbox connected; disconnect it first."""
-
-    def __init__(self, current_id: int, current: str, requested: str) -> None:
-        super().__init__(
-            f"{current} is connected to your Slack account now, so this link for {requested} "
-            f"no longer applies. Nothing was changed; to switch, run /scaleup connect "
-            f"{requested} in Slack and confirm replacing {current}."
-        )
-        self.current_id, self.current, self.requested = current_id, current, requested
-
-
-class StaleMailboxButton(OutreachError):
-    """This button is for a mailbox that is no longer connected."""
-
-    def __init__(self, email: str) -> None:
-        super().__init__(f"This button is for {email}, which is no longer connected.")
-        self.email = email
-
-
-class NotYourMailboxButton(OutreachError):
-    """This button is for someone else's mailbox."""
-
-    def __init__(self, email: str) -> None:
-        super().__init__(
-            f"This button is for {email}, which another Slack user connected; only they, or "
-            f"the person whose Slack email is {email}, can do this."
-        )
-        self.email = email
+from outreach.errors import (
+    NotYourSlackAccount,
+    SignInLinkExpired,
+    SignInLinkUnknown,
+    SlackSignInCancelled,
+    SlackSignInFailed,
+)
 
 
 # -- the Slack side -------------------------------------------------------------------------

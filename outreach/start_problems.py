@@ -11,14 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from outreach.message_size import MessageTooLarge
-from outreach.templates import (
-    CompiledCampaign,
-    MissingVariables,
-    RenderProblem,
-    Sender,
-    describe_missing,
-)
+from outreach.errors import MessageTooLarge, RenderProblem
+from outreach.sentences import Code, Sentence
+from outreach.templates import CompiledCampaign, MissingVariables, Sender, describe_missing
 
 SHOWN = 20
 
@@ -79,13 +74,17 @@ class StartProblems:
             first, count = self.too_large.get((exc.step, exc.part), (exc, 0))
             self.too_large[(exc.step, exc.part)] = (first, count + 1)
 
-    def refusal(self, name: str) -> str:
-        """Why ``name`` did not start, as Slack mrkdwn with every value escaped."""
-        lines: list[str] = []
+    def refusal(self, name: str) -> Sentence:
+        """Why ``name`` did not start, one line per problem; the filter to type as code."""
+        lines: list[str | Sentence] = []
         if self.gap_count:
             lines += [
-                f"'{name}' did not start: some candidates lack template variables. "
-                "Add the columns to the shortlist or use `| default(...)` in the template.",
+                Sentence(
+                    f"'{name}' did not start: some candidates lack template variables. "
+                    "Add the columns to the shortlist or use ",
+                    Code("| default(...)"),
+                    " in the template.",
+                ),
                 describe_missing(self.gaps, limit=SHOWN),
             ]
             if (rest := self.gap_count - len(self.gaps)) > 0:
@@ -103,4 +102,4 @@ class StartProblems:
                     MissingVariables(who, errors=(f"step {step}'s {part} {first.measure()}",))
                 )
             lines.append(describe_missing(described, limit=len(described)))
-        return "\n".join(lines)
+        return Sentence.join("\n", lines)

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 
 from jinja2 import Environment, nodes
 
+from outreach.sentences import Code, Sentence
+
 FILTERS = ("capitalize", "d", "default", "lower", "title", "trim", "upper")
 TESTS = ("defined", "undefined", "none", "eq", "ne", "in")
 MAX_NESTING = 10
@@ -77,12 +79,12 @@ _TAGS: dict[type[nodes.Node], str] = {
 }
 
 
-def refusals(node: nodes.Node) -> Iterator[tuple[int, str]]:
+def refusals(node: nodes.Node) -> Iterator[tuple[int, str | Sentence]]:
     """Every construct outside the small language, with its line; the outermost only."""
     if isinstance(node, nodes.Getattr):
         while isinstance(node.node, nodes.Getattr):
             node = node.node  # name a chain's first attribute: that is where it went wrong
-        yield node.lineno, f"`.{node.attr}` is not allowed; {_SAY}"
+        yield node.lineno, Sentence(Code(f".{node.attr}"), f" is not allowed; {_SAY}")
     elif isinstance(node, nodes.Getitem):
         arg = node.arg
         parts = [arg.start, arg.stop, arg.step] if isinstance(arg, nodes.Slice) else [arg]
@@ -94,7 +96,7 @@ def refusals(node: nodes.Node) -> Iterator[tuple[int, str]]:
         kind, known = _known(node)
         yield node.lineno, f"there is no {kind} named '{node.name}'; use {', '.join(known)}"
     elif isinstance(node, nodes.Name) and node.name == "self":
-        yield node.lineno, "there is no column called `self`"
+        yield node.lineno, Sentence("there is no column called ", Code("self"))
     elif isinstance(node, _ALLOWED):
         for child in node.iter_child_nodes():
             yield from refusals(child)

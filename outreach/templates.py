@@ -16,7 +16,7 @@ comparisons, ``and``/``or``/``not``, ``~`` and ``[0]`` indexing. Attributes, cal
 created, so a template can neither reach Python objects nor grow its output beyond its
 parts; the Jinja sandbox stays underneath as a second wall.
 
-Errors, all :class:`TemplateProblem` (an :class:`~outreach.errors.OutreachError`):
+Errors (in :mod:`outreach.errors`), all :class:`TemplateProblem`:
 :class:`TemplateSyntaxProblem` (templates cannot be accepted; every problem listed),
 :class:`RenderProblem` (a step cannot be filled in for one candidate),
 :class:`UnsafeTemplate` (the sandbox stopped a template) and :class:`InvalidColumnName`.
@@ -24,7 +24,6 @@ Errors, all :class:`TemplateProblem` (an :class:`~outreach.errors.OutreachError`
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -39,12 +38,20 @@ from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
-from outreach.errors import OutreachError
+from outreach.errors import (
+    InvalidColumnName,
+    MessageTooLarge,
+    RenderProblem,
+    TemplateSyntaxProblem,
+    UnknownVariables,
+    UnsafeTemplate,
+)
 from outreach.placeholders import foreign_placeholders, same_name, straighten_quotes
+from outreach.sentences import Sentence
 from outreach.template_language import FILTERS, TESTS, refusals, too_big
 
 __all__ = ["FILTERS", "TESTS"]
-from outreach.message_size import MessageTooLarge, render_capped
+from outreach.message_size import render_capped
 
 #: Variables every render has, so a shortlist never needs a column for them.
 ALWAYS_PRESENT = frozenset({"email", "sender_name", "sender_email", "sender_first_name"})
@@ -53,47 +60,6 @@ MAX_TEMPLATE_CHARS = 100_000
 #: reach the sandbox with arithmetic (the language refuses it when compiling).
 MAX_PRODUCT_CHARS = 10_000
 MAX_EXPONENT = 64
-
-
-class TemplateProblem(OutreachError):
-    """The campaign's email templates have a problem."""
-
-
-class TemplateSyntaxProblem(TemplateProblem):
-    """Some templates cannot be used as written; fix them and try again."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("Some templates need fixing:\n" + "\n".join(problems))
-        self.problems = tuple(problems)
-
-
-class UnsafeTemplate(TemplateProblem):
-    """A template tried to reach something other than the candidate's columns and was stopped."""
-
-
-class UnknownVariables(TemplateProblem):
-    """The templates use variables the shortlist has no column for."""
-
-    def __init__(self, unknown: Sequence[str], known: Sequence[str]) -> None:
-        guesses = [
-            f"{{{{ {name} }}}}" + (f" (did you mean {close[0]}?)" if close else "")
-            for name in unknown
-            for close in [difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.7)]
-        ]
-        super().__init__(
-            f"The templates use {', '.join(guesses)}, but the shortlist has no such column. "
-            f"It has: {', '.join(known)} (and every template has sender_name, sender_email "
-            "and sender_first_name). Names match regardless of case, spaces and underscores; "
-            "use `| default(...)` for a value some candidates lack."
-        )
-        self.unknown, self.known = tuple(unknown), tuple(known)
-
-
-class InvalidColumnName(TemplateProblem):
-    """A column name has no letters or digits."""
-
-    def __init__(self, header: str) -> None:
-        super().__init__(f"Column '{header}' has no letters or digits: rename it in the CSV.")
 
 
 @dataclass(frozen=True)
@@ -146,14 +112,6 @@ class MissingVariables:
         return text if self.missing else f"{self.email}: {text}"
 
 
-class RenderProblem(TemplateProblem):
-    """A step cannot be filled in for this candidate."""
-
-    def __init__(self, step: int, problem: MissingVariables) -> None:
-        super().__init__(f"Step {step} cannot be sent: {problem.sentence()}.")
-        self.problem = problem
-
-
 @lru_cache(maxsize=4096)
 def variable_name(column_header: str) -> str:
     """The template variable for a CSV column: "Current Company" → ``current_company``.
@@ -180,7 +138,7 @@ def compile_steps(steps: Sequence[StepTemplate], columns: Iterable[str] = ()) ->
     shortlist's variable names, when known) help name it. Any failure of Jinja itself,
     deep nesting included, is a problem of its step, never an exception.
     """
-    problems: list[str] = []
+    problems: list[str | Sentence] = []
     names: set[str] = set()
     compiled = []
     known = tuple(columns)
@@ -274,11 +232,11 @@ class CompiledCampaign:
 
 
 def describe_missing(problems: Sequence[MissingVariables], limit: int = 20) -> str:
-    """The problems as Slack mrkdwn lines, at most ``limit`` of them, then "…and N more"."""
+    """The problems as lines of plain text, at most ``limit`` of them, then "…and N more"."""
     lines = [problem.sentence() for problem in problems[:limit]]
     if (rest := len(problems) - len(lines)) > 0:
         lines.append(f"…and {rest} more candidate{'s' if rest > 1 else ''}")
-    return "\n".join(lines).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "\n".join(lines)
 
 
 def _context(
@@ -404,24 +362,24 @@ def _compile(
     env: ImmutableSandboxedEnvironment,
     source: str,
     where: str,
-    problems: list[str],
+    problems: list[str | Sentence],
     names: set[str],
     columns: tuple[str, ...],
 ) -> Template | None:
     """``source`` compiled, or None with its problems added; no exception escapes."""
-    found: list[str] = []
+    found: list[str | Sentence] = []
     try:
         if len(source) > MAX_TEMPLATE_CHARS:
             found.append(f"{where} is longer than {MAX_TEMPLATE_CHARS:,} characters.")
             return None
-        found += [f"{where}: {f.sentence()}" for f in foreign_placeholders(source, columns)]
+        found += [Sentence(f"{where}: ", f.sentence()) for f in foreign_placeholders(source, columns)]
         excess = too_big(env, source)
         if excess:
             found.append(f"{where} {excess}.")
         if found:
             return None
         tree = env.parse(straighten_quotes(source))
-        found += [f"{where}, line {line}: {reason}" for line, reason in refusals(tree)]
+        found += [Sentence(f"{where}, line {line}: ", reason) for line, reason in refusals(tree)]
         if found:
             return None
         names.update(meta.find_undeclared_variables(tree))

@@ -116,7 +116,7 @@ class MailboxTokens:
                 NeedsReconnectNotice(
                     owner[2],
                     None if reason else result.description,
-                    reason.message if reason else None,
+                    reason.sentence if reason else None,
                 ),
             )
             raise MailboxNeedsReconnect()

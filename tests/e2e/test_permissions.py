@@ -30,6 +30,7 @@ from bot.models import (
     Shortlist,
     Suppression,
 )
+from handlers.mrkdwn import marked
 from outreach.campaigns import Campaigns, CampaignSpec, StepSpec
 from outreach.delegations import Delegations
 from outreach.errors import NotAllowed
@@ -328,7 +329,7 @@ def test_refusals_are_sentences_naming_the_object(services: Services) -> None:
         def refusal(role: str, action: Action, target: Any) -> str:
             with pytest.raises(NotAllowed) as caught:
                 decide(session, Actor(TEAM, CAST[role], role == "admin"), action, target)
-            return str(caught.value)
+            return marked(caught.value.sentence)  # as Slack shows it: commands in backticks
 
         beta = CampaignTarget(TEAM, owner_box, "beta")
         assert refusal("delegate for this campaign", Action.STOP, beta) == (

@@ -19,6 +19,7 @@ from bot.models import Mailbox
 from bot.sandbox import RECRUITER, Sandbox
 from bot.worker import check_mailboxes
 from handlers import mailbox_blocks
+from handlers.mrkdwn import esc_message
 from outreach.errors import (
     AccountDisabled,
     ConsentMissing,
@@ -195,7 +196,7 @@ def test_a_refresh_the_tenant_refuses_marks_needs_reconnect_and_says_why(
         assert mailbox is not None and mailbox.state == "needs_reconnect"
         assert (mailbox.last_error or "").startswith(code)
     text = reconnect_dm(cbot)
-    assert json.dumps(sentence().message)[1:-1] in text  # the sentence, as Slack got it
+    assert json.dumps(esc_message(sentence().sentence))[1:-1] in text  # as Slack got it
     with pytest.raises(MailboxNeedsReconnect):  # and nothing is sent until they reconnect
         cbot.container.tokens.access_token(mailbox_id)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from outreach.message_size import MAX_BODY_BYTES, MessageTooLarge, size_text
+from handlers.mrkdwn import marked
+from outreach.errors import MessageTooLarge
+from outreach.message_size import MAX_BODY_BYTES, size_text
 from outreach.start_problems import StartProblems, candidate_problems
 from outreach.templates import CompiledCampaign, Sender, StepTemplate, compile_steps
 
@@ -71,7 +73,7 @@ def test_problems_keep_twenty_gaps_and_one_line_per_step_too_large() -> None:
         columns = {"email": f"c{n}@x.example", "first_name": "C", "bio": "b" * 1_000}
         problems.add(candidate_problems(compiled, columns, SENDER))
     assert (problems.gap_count, len(problems.gaps)) == (500, 20)
-    refusal = problems.refusal("Backend <Q4>").splitlines()
+    refusal = marked(problems.refusal("Backend <Q4>")).splitlines()
     assert refusal[0].startswith("'Backend <Q4>' did not start: some candidates lack")
     assert refusal[1:3] == ["c0@x.example lacks company", "c1@x.example lacks company"]
     assert refusal[21] == "…and 480 more candidates"
