@@ -21,9 +21,10 @@ Exchange not show the flag (docs/assumptions.md, A3), ``send_grace`` must exceed
 time transport keeps a sent draft in Drafts.
 
 A worker sends for a mailbox only while it holds that mailbox's lease
-(``mailbox_pacing``), claimed with ``FOR UPDATE SKIP LOCKED``; so one worker paces a
-mailbox (30 a minute, the daily cap, the gap) and its Graph calls stay sequential, well
-under Outlook's four concurrent requests per mailbox.
+(:mod:`outreach.mailbox_leases`), claimed with ``FOR UPDATE SKIP LOCKED``; so one worker
+paces a mailbox (30 a minute, the daily cap, the gap) and its Graph calls stay sequential,
+well under Outlook's four concurrent requests per mailbox. Every draft carries our marker
+(:mod:`outreach.drafts`), which is how a later look finds it.
 """
 
 from __future__ import annotations
@@ -35,14 +36,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
-from bot.models import MailboxPacing, OutboxMessage
-from outreach import outbox
+from bot.models import OutboxMessage
+from outreach import drafts, outbox
 from outreach.errors import (
     GraphError,
     GraphNotFound,
@@ -52,10 +51,10 @@ from outreach.errors import (
     MailboxNeedsReconnect,
     MailboxRefused,
 )
-from outreach.graph import MARKER_PROPERTY, GraphClient, send_requested
+from outreach.graph import GraphClient, send_requested
+from outreach.mailbox_leases import MailboxLeases
 from outreach.outbox import CLAIMED, DRAFTED, FAILED, FINAL, SENDING, UNKNOWN, OutboxState
 from outreach.schedule import earliest_allowed
-from outreach.subjects import outlook_composes
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +142,7 @@ class Dispatcher:
         self._clock = clock
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:8]}"
         self.config = config or DispatchConfig()
+        self._leases = MailboxLeases(db, clock)
         # Test seam: called after each committed transition; raising there is a crash.
         self._checkpoint = checkpoint or (lambda _stage, _row_id: None)
 
@@ -151,7 +151,7 @@ class Dispatcher:
         """One pass: every mailbox with due or stranded work that no other worker holds."""
         report = TickReport()
         for mailbox_id in self._mailboxes_with_work():
-            if not self._lease_mailbox(mailbox_id):
+            if not self._leases.take(mailbox_id, self.worker_id, self.config.lease):
                 continue
             report.mailboxes.append(mailbox_id)
             try:
@@ -161,7 +161,7 @@ class Dispatcher:
                 continue
             # Not in ``finally``: a worker that dies mid-send keeps the lease until it lapses,
             # exactly as a killed process would.
-            self._release_mailbox(mailbox_id)
+            self._leases.release(mailbox_id, self.worker_id)
         return report
 
     def has_work(self) -> bool:
@@ -176,46 +176,6 @@ class Dispatcher:
     def _mailboxes_with_work(self) -> Sequence[int]:
         with self._db() as session:
             return outbox.mailboxes_with_work(session, self._clock.now())
-
-    def _lease_mailbox(self, mailbox_id: int) -> bool:
-        now = self._clock.now()
-        try:
-            with transaction(self._db) as session:
-                if session.get(MailboxPacing, mailbox_id) is None:
-                    session.add(MailboxPacing(mailbox_id=mailbox_id))
-        except IntegrityError:
-            pass  # another worker created it first
-        with transaction(self._db) as session:
-            pacing = session.scalars(
-                select(MailboxPacing)
-                .where(
-                    MailboxPacing.mailbox_id == mailbox_id,
-                    or_(MailboxPacing.lease_until.is_(None), MailboxPacing.lease_until <= now),
-                    or_(MailboxPacing.not_before.is_(None), MailboxPacing.not_before <= now),
-                )
-                .with_for_update(skip_locked=True)
-            ).first()
-            if pacing is None:
-                return False
-            pacing.leased_by = self.worker_id
-            pacing.lease_until = now + self.config.lease
-            return True
-
-    def _release_mailbox(self, mailbox_id: int) -> None:
-        with transaction(self._db) as session:
-            pacing = session.get(MailboxPacing, mailbox_id)
-            if pacing is not None and pacing.leased_by == self.worker_id:
-                pacing.leased_by = None
-                pacing.lease_until = None
-
-    def _hold_off(self, mailbox_id: int, retry_after: float) -> None:
-        wait = (
-            timedelta(seconds=retry_after) if retry_after > 0 else self.config.default_retry_after
-        )
-        with transaction(self._db) as session:
-            pacing = session.get(MailboxPacing, mailbox_id)
-            if pacing is not None:
-                pacing.not_before = self._clock.now() + wait
 
     # -- one mailbox -------------------------------------------------------------------
     def _run_mailbox(self, mailbox_id: int, report: TickReport) -> None:
@@ -235,7 +195,8 @@ class Dispatcher:
                     return
                 self._advance(graph, claimed, report)
         except GraphThrottled as exc:
-            self._hold_off(mailbox_id, exc.retry_after)
+            after, default = exc.retry_after, self.config.default_retry_after
+            self._leases.hold_off(mailbox_id, timedelta(seconds=after) if after > 0 else default)
         except (MailboxNeedsReconnect, MailboxRefused) as exc:
             with transaction(self._db) as session:
                 self._seq.mailbox_unusable(session, mailbox_id, str(exc))
@@ -315,27 +276,23 @@ class Dispatcher:
             if verdict:
                 outbox.held_back(row, verdict)
                 return row.state
-            payload, (parent_imid, parent_subject) = _payload(row), _parent(session, row)
-            if parent_imid and outlook_composes(row.subject, parent_subject):
-                reply_payload = {k: v for k, v in payload.items() if k != "subject"}
-            else:
-                reply_payload = payload
+            draft = drafts.compose(session, row)
             key, first_attempt = row.dedupe_key, row.attempts <= 1
-        found = None if first_attempt else self._find_own(graph, key)
+        found = None if first_attempt else drafts.find_own(graph, key)
         if found and not found.get("isDraft", True):
             return self._mark_sent(row_id, found)
         if found and send_requested(found):  # someone (the recruiter?) sent our draft already
             return self._adopt_sent_draft(row_id, found)
         if found is None:
             parent = None
-            if parent_imid:
-                parent = graph.find_message("sentitems", internet_message_id=parent_imid)
+            if draft.parent_imid:
+                parent = graph.find_message("sentitems", internet_message_id=draft.parent_imid)
             # A follow-up replies to the previous step's Sent Items copy, so it threads in the
             # candidate's inbox; if the recruiter deleted that copy it goes out on its own.
             if parent is not None:
-                found = graph.create_reply(parent["id"], reply_payload)
+                found = graph.create_reply(parent["id"], draft.reply_payload)
             else:
-                found = graph.create_draft(payload)
+                found = graph.create_draft(draft.payload)
             self._checkpoint("draft-unrecorded", row_id)
         try:
             with transaction(self._db) as session:
@@ -409,7 +366,7 @@ class Dispatcher:
             row = session.get_one(OutboxMessage, row_id)
             key, draft_id, imid = row.dedupe_key, str(row.draft_id), row.internet_message_id
             waited = self._clock.now() - (row.send_attempted_at or self._clock.now())
-        sent = self._find_marked(graph, "sentitems", key)
+        sent = drafts.find_marked(graph, "sentitems", key)
         if sent is None and imid:
             sent = graph.find_message("sentitems", internet_message_id=imid)
         if sent is not None:
@@ -434,25 +391,6 @@ class Dispatcher:
             return self._send(graph, row_id)  # the same draft: it cannot go out twice
         self._park(row_id, throttled=False)
         return SENDING
-
-    def _find_own(self, graph: GraphClient, key: str) -> dict[str, Any] | None:
-        return self._find_marked(graph, "sentitems", key) or self._find_marked(
-            graph, "drafts", key, with_flags=True
-        )
-
-    @staticmethod
-    def _find_marked(
-        graph: GraphClient, folder: str, key: str, *, with_flags: bool = False
-    ) -> dict[str, Any] | None:
-        """Our message in ``folder`` by its marker; None if Graph refuses to filter on it
-        (docs/assumptions.md, A2: callers then look by internetMessageId, or not at all)."""
-        try:
-            return graph.find_message(folder, marker=key, with_flags=with_flags)
-        except GraphError as exc:
-            if exc.status != 400:
-                raise
-            log.warning("Graph refused the marker filter in %s (%s)", folder, exc.code)
-            return None
 
     # -- recording outcomes ------------------------------------------------------------
     def _mark_sent(self, row_id: int, found: dict[str, Any] | None) -> OutboxState:
@@ -496,32 +434,3 @@ class Dispatcher:
             row = self._mine(session, row_id)
             backoff = self.config.ambiguous_retry * 2 ** min(max(row.attempts - 1, 0), 6)
             outbox.parked(row, None if throttled else now + backoff)
-
-
-def _payload(row: OutboxMessage) -> dict[str, Any]:
-    return {
-        "subject": row.subject,
-        "body": {"contentType": "HTML" if row.body_html else "Text", "content": row.body},
-        "toRecipients": [
-            {
-                "emailAddress": {
-                    "address": row.to_email,
-                    **({"name": row.to_name} if row.to_name else {}),
-                }
-            }
-        ],
-        "singleValueExtendedProperties": [{"id": MARKER_PROPERTY, "value": row.dedupe_key}],
-    }
-
-
-def _parent(session: Session, row: OutboxMessage) -> tuple[str | None, str]:
-    """The Message-ID and subject of the step this follow-up answers, if it was sent.
-
-    A reply whose subject is the one Outlook's createReply composes from the parent's
-    (``RE: <subject>``) is created without a subject of ours (:mod:`outreach.subjects`)."""
-    if not row.reply_as_followup or row.enrollment_id is None or not row.step_position:
-        return None, ""
-    parent = outbox.sent_step(session, row.enrollment_id, row.step_position - 1)
-    if parent is None:
-        return None, ""
-    return parent.internet_message_id, parent.subject
