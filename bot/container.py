@@ -31,6 +31,7 @@ from outreach.graph_clients import GraphClients
 from outreach.microsoft import MicrosoftApp, MicrosoftLogin
 from outreach.reply_triage import Replies
 from outreach.shortlists import Shortlists
+from outreach.sign_in_links import SignInLinks
 from outreach.signin import SlackStep
 from outreach.suppressions import Suppressions
 from outreach.tokens import MailboxTokens
@@ -44,6 +45,7 @@ class Container:
     cipher: TokenCipher
     clock: Clock
     tokens: MailboxTokens
+    sign_in_links: SignInLinks
     connections: MailboxConnections
     erasure: MailboxErasure
     campaigns: Campaigns
@@ -96,6 +98,15 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
     openid = SlackOpenID(settings) if settings.slack_openid else None
     directory = SlackProfiles(clients)
     tokens = MailboxTokens(db, login, graph, cipher, notifier, clock)
+    sign_in_links = SignInLinks(
+        db,
+        login,
+        tokens,
+        cipher,
+        clock,
+        directory=directory,
+        slack_start_url=f"{settings.public_url}/outlook/start" if openid else None,
+    )
     connections = MailboxConnections(
         db,
         login,
@@ -105,13 +116,13 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         notifier,
         clock,
         directory=directory,
-        slack_start_url=f"{settings.public_url}/outlook/start" if openid else None,
     )
     erasure = MailboxErasure(db, tokens, clock, directory=directory)
     slack_step = SlackStep(db, openid, cipher.decrypt, clock) if openid else None
     campaigns = Campaigns(db, clock)
     shortlists = Shortlists(db, clock)
     deps = Deps(
+        sign_in_links=sign_in_links,
         connections=connections,
         erasure=erasure,
         shortlists=shortlists,
@@ -133,6 +144,7 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Container:
         cipher,
         clock,
         tokens,
+        sign_in_links,
         connections,
         erasure,
         campaigns,

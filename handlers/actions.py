@@ -152,7 +152,7 @@ def replace_confirmed(
         return
     name = name or new
     try:
-        link = deps.connections.begin_connect(
+        link = deps.sign_in_links.create(
             team_id,
             user_id,
             new,

@@ -10,11 +10,13 @@ from outreach.delegations import Delegations
 from outreach.erasure import MailboxErasure
 from outreach.reply_triage import Replies
 from outreach.shortlists import Shortlists
+from outreach.sign_in_links import SignInLinks
 from outreach.suppressions import Suppressions
 
 
 @dataclass(frozen=True)
 class Deps:
+    sign_in_links: SignInLinks
     connections: MailboxConnections
     erasure: MailboxErasure
     shortlists: Shortlists

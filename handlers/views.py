@@ -15,8 +15,8 @@ from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.deps import Deps
 from handlers.mrkdwn import marked
 from outreach.addresses import normalize_email
-from outreach.connections import SignInLink
 from outreach.errors import AnotherMailboxConnected, InvalidEmail, OutreachError
+from outreach.sign_in_links import SignInLink
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def sign_in_reply(
 ) -> tuple[str, list[blocks.Block]]:
     """The sign-in button, or why not; another mailbox connected: what replacing it deletes."""
     try:
-        link = deps.connections.begin_connect(team_id, user_id, email, name)
+        link = deps.sign_in_links.create(team_id, user_id, email, name)
     except AnotherMailboxConnected as exc:
         try:
             preview = deps.erasure.removal_preview(team_id, user_id)

@@ -1,10 +1,10 @@
-"""Connecting a recruiter's Outlook mailbox: the sign-in, then the stored connection.
+"""Connecting a recruiter's Outlook mailbox: the finished sign-in, then the stored connection.
 
-``connect`` is two halves: :meth:`MailboxConnections.begin_connect` (from Slack) returns
-the sign-in URL; :meth:`MailboxConnections.complete_connect` (from the browser callback)
-redeems the code, checks the mailbox is the requester's own (``outreach/signin.py``) and
-stores the MSAL token cache encrypted (:mod:`outreach.tokens` uses it). Nothing here
-deletes a mailbox except a confirmed Replace, when the new one is stored;
+``connect`` is two halves: :meth:`outreach.sign_in_links.SignInLinks.create` (from Slack)
+records the pending sign-in and returns its URL; :meth:`MailboxConnections.complete_connect`
+(from the browser callback) redeems the code, checks the mailbox is the requester's own
+(``outreach/signin.py``) and stores the MSAL token cache encrypted (:mod:`outreach.tokens`
+uses it). Nothing here deletes a mailbox except a confirmed Replace, when the new one is stored;
 :class:`outreach.erasure.MailboxErasure` deletes one the user disconnects.
 """
 
@@ -13,11 +13,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from urllib.parse import urlencode
+from datetime import datetime
 
 import requests
 from sqlalchemy import delete, select
@@ -27,29 +24,23 @@ from bot.clock import Clock
 from bot.db import SessionFactory, transaction
 from bot.models import Mailbox, OutlookAuthFlow
 from outreach import audit
-from outreach.addresses import normalize_email
 from outreach.errors import (
     AliasNotSupported,
-    AlreadyYourMailbox,
     AnotherMailboxConnected,
     ConsentCancelled,
     GraphError,
     MailboxTaken,
     NotYourBrowser,
     NotYourMailbox,
-    OutreachError,
-    RemovalChanged,
     ReplacedMailboxChanged,
     SignInFailed,
     SignInLinkExpired,
     SignInLinkUnknown,
-    SlackSignInUnavailable,
     WrongMailbox,
 )
 from outreach.graph import all_addresses, primary_smtp_address
 from outreach.graph_clients import GraphClients
-from outreach.keys import MailboxKey
-from outreach.mailboxes import CONNECTED, Cipher, MailboxStatus, keyed, owned, status_of
+from outreach.mailboxes import CONNECTED, Cipher, MailboxStatus, owned, status_of
 from outreach.microsoft import MicrosoftLogin, TokenCache, refusal
 from outreach.notify import MailboxConnected, MailboxConnectedByOther, Notifier, SlackDirectory
 from outreach.removal import preview_of, tell_other_creators
@@ -58,19 +49,9 @@ from outreach.tokens import MailboxTokens
 
 log = logging.getLogger(__name__)
 
-FLOW_LIFETIME = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class SignInLink:
-    """Where a sign-in starts: Microsoft's page, or Sign in with Slack first."""
-
-    url: str
-    slack_first: bool
-
 
 class MailboxConnections:
-    """Connecting a mailbox, and what a user sees of the connection."""
+    """Completing a sign-in into a stored mailbox, and what a user sees of the connection."""
 
     def __init__(
         self,
@@ -83,13 +64,10 @@ class MailboxConnections:
         clock: Clock,
         *,
         directory: SlackDirectory | None = None,
-        slack_start_url: str | None = None,
     ) -> None:
-        """``slack_start_url`` is the bot's ``/outlook/start`` when Sign in with Slack is
-        configured, else None; ``directory`` reads Slack profile emails."""
+        """``directory`` reads Slack profile emails."""
         self._db = db
         self._directory = directory
-        self._slack_start_url = slack_start_url
         self._login = login
         self._graph = graph
         self._tokens = tokens
@@ -98,103 +76,6 @@ class MailboxConnections:
         self._clock = clock
 
     # -- connect -----------------------------------------------------------------------
-    def begin_connect(
-        self,
-        team_id: str,
-        user_id: str,
-        email: str,
-        sender_name: str,
-        *,
-        replaces: MailboxKey | None = None,
-        replaces_email: str | None = None,
-        named: str | None = None,
-    ) -> SignInLink:
-        """Record a single-use sign-in for this user and return the URL to open.
-
-        That is Microsoft's sign-in URL when ``email`` is the user's Slack profile email,
-        else the bot's ``/outlook/start`` (Sign in with Slack first). Raises MailboxTaken,
-        AnotherMailboxConnected (the user must confirm replacing it first),
-        AlreadyYourMailbox (``email`` is an address of the connected mailbox) or
-        SlackSignInUnavailable (another address, and Sign in with Slack is not configured).
-
-        ``replaces`` (with ``replaces_email``, the address the button showed, and
-        ``named``, the fingerprint of what the Replace confirmation named):
-        the user confirmed replacing that mailbox. Nothing is deleted here; the sign-in
-        records it, and the old mailbox goes only when the new one is stored
-        (:meth:`complete_connect`). Raises StaleMailboxButton / NotYourMailboxButton when
-        the key no longer names the user's mailbox, RemovalChanged when what it deletes
-        is no longer what the confirmation named.
-        """
-        address = normalize_email(email)
-        with self._db() as session:
-            current = owned(session, team_id, user_id)
-            current_id, current_email = (current.id, current.email) if current else (0, "")
-        if current_email and current_email != address:
-            self._refuse_own_alias(current_id, current_email, address)
-        profile = self._directory.email_of(team_id, user_id) if self._directory else None
-        needs_slack = not owns_mailbox(profile, [address])
-        now = self._clock.now()
-        with transaction(self._db) as session:
-            owner = session.scalars(select(Mailbox).where(Mailbox.email == address)).first()
-            if owner and (owner.team_id, owner.owner_user_id) != (team_id, user_id):
-                raise MailboxTaken(address)
-            replacing = None
-            if replaces is not None:
-                old = keyed(
-                    session,
-                    self._directory,
-                    team_id,
-                    user_id,
-                    replaces,
-                    replaces_email,
-                    owner_only=True,
-                )
-                preview = preview_of(session, old)
-                if named is not None and preview.named != named:
-                    raise RemovalChanged(preview)
-                replacing = {
-                    "mailbox": old.id,
-                    "connected": old.connected_at.isoformat(),
-                    "named": preview.named,
-                    "email": old.email,
-                }
-            mine = owned(session, team_id, user_id)
-            if replacing is None and mine is not None and mine.email != address:
-                raise AnotherMailboxConnected(mine.id, mine.email, address)
-            if needs_slack and self._slack_start_url is None:
-                raise SlackSignInUnavailable(address, profile)
-            session.execute(delete(OutlookAuthFlow).where(OutlookAuthFlow.expires_at <= now))
-            state = secrets.token_urlsafe(32)
-            flow = self._login.start(state=state, login_hint=address)
-            session.add(
-                OutlookAuthFlow(
-                    state=state,
-                    team_id=team_id,
-                    user_id=user_id,
-                    email=address,
-                    sender_name=sender_name.strip()[:255] or address,
-                    flow_enc=self._cipher.encrypt(json.dumps(flow)),
-                    created_at=now,
-                    expires_at=now + FLOW_LIFETIME,
-                    replaces=replacing,
-                )
-            )
-        if needs_slack:
-            return SignInLink(f"{self._slack_start_url}?{urlencode({'state': state})}", True)
-        return SignInLink(str(flow["auth_uri"]), False)
-
-    def _refuse_own_alias(self, mailbox_id: int, connected: str, requested: str) -> None:
-        """Raise AlreadyYourMailbox when ``requested`` is an address of the connected
-        mailbox (read from Graph with its own token). When Graph cannot tell, the normal
-        flow goes on: the sign-in refuses an alias anyway, before anything is deleted."""
-        try:
-            me = self._tokens.graph_for(mailbox_id).me()
-        except (OutreachError, requests.RequestException) as exc:
-            log.info("could not read the connected mailbox's addresses: %s", type(exc).__name__)
-            return
-        if requested in {a.lower() for a in all_addresses(me)}:
-            raise AlreadyYourMailbox(requested, connected)
-
     def complete_connect(
         self, auth_response: Mapping[str, str], browser_secret: str | None = None
     ) -> MailboxStatus:

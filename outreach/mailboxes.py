@@ -1,10 +1,11 @@
 """A recruiter's connected Outlook mailbox: its states, what a user sees of it, and how a
 request finds the mailbox it may act on.
 
-Three services share these: :class:`outreach.connections.MailboxConnections` connects a
-mailbox (sign-in, then the stored connection), :class:`outreach.tokens.MailboxTokens`
-keeps its MSAL token cache and hands out Graph clients acting as it, and
-:class:`outreach.erasure.MailboxErasure` deletes it and everything stored of it.
+Four services share these: :class:`outreach.sign_in_links.SignInLinks` starts a mailbox's
+sign-in, :class:`outreach.connections.MailboxConnections` completes it into the stored
+connection, :class:`outreach.tokens.MailboxTokens` keeps its MSAL token cache and hands out
+Graph clients acting as it, and :class:`outreach.erasure.MailboxErasure` deletes it and
+everything stored of it.
 """
 
 from __future__ import annotations

@@ -214,7 +214,7 @@ class ExternalBot:
         """Connect ``person``'s mailbox: the sign-in link the bot makes, opened and accepted
         in a browser that trusts only the sandbox's CA; the mailbox id."""
         assert self.container is not None, "wire() first"
-        link = self.container.connections.begin_connect(
+        link = self.container.sign_in_links.create(
             TEAM, person.slack_id, person.email, person.real_name
         )
         browser = ConsentBrowser(self.env["MS_CA_BUNDLE"])
