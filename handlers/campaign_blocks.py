@@ -19,15 +19,11 @@ from handlers.blocks import (
     confirm_dialog,
     context,
     esc,
+    paragraphs,
     text,
     when,
 )
 from handlers.blocks import count as _count
-
-# Re-exported while handlers/*_commands.py call ``cb.sentence`` and ``cb.paragraphs`` (so
-# this branch leaves the lines the `errors` branch rewrites alone); they live in blocks.py.
-from handlers.blocks import paragraphs as paragraphs
-from handlers.blocks import sentence as sentence
 from handlers.limits import TEXT_BUDGET, clip, fit_lines
 from outreach.campaigns import CampaignStatus, StartReport
 from outreach.counters import ParentCounters

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from handlers import campaign_blocks as cb
 from handlers import campaign_form, preview_blocks
 from handlers import direct_views as dv
-from handlers.blocks import context, esc, text
+from handlers.blocks import context, esc, sentence, text
 from handlers.channels import ChannelProblem, check_postable, start_refusal
 from handlers.deps import Deps
 from handlers.home_blocks import help_blocks
@@ -115,7 +115,7 @@ def route(
         try:
             reply, summary = change(deps, client, team_id, user_id, verb, name, email)
         except OutreachError as exc:
-            reply, summary = cb.sentence(esc_message(exc.sentence)), esc_message(exc.sentence)
+            reply, summary = sentence(esc_message(exc.sentence)), esc_message(exc.sentence)
         respond(text=summary, blocks=reply)
     else:
         ack(text=USAGE, blocks=help_blocks(USAGE))
@@ -165,7 +165,7 @@ def preview(deps: Deps, team_id: str, user_id: str, name: str, email: str | None
     try:
         shown = deps.campaigns.preview(team_id, user_id, name, email)
     except OutreachError as exc:
-        return {"text": esc_message(exc.sentence), "blocks": cb.sentence(esc_message(exc.sentence))}
+        return {"text": esc_message(exc.sentence), "blocks": sentence(esc_message(exc.sentence))}
     return {
         "text": f"Preview of {shown.campaign} for {shown.email}",
         "blocks": preview_blocks.campaign_preview(shown),
@@ -183,7 +183,7 @@ def send_test(
         outbox_id = deps.campaigns.send_test(team_id, user_id, status.name)
         own = deps.connections.status(team_id, user_id)
     except OutreachError as exc:
-        return {"text": esc_message(exc.sentence), "blocks": cb.sentence(esc_message(exc.sentence))}
+        return {"text": esc_message(exc.sentence), "blocks": sentence(esc_message(exc.sentence))}
     to = own.email if own else "your mailbox"
     summary = f"A test of step 1 is on its way to {to}."
     queued = [*preview_blocks.campaign_test_queued(to, status.sender), context(dv.UPDATED_WHEN_SENT)]
@@ -202,13 +202,13 @@ def start(
     try:
         status = deps.campaigns.status(team_id, name)
     except OutreachError as exc:
-        respond(text=esc_message(exc.sentence), blocks=cb.sentence(esc_message(exc.sentence)))
+        respond(text=esc_message(exc.sentence), blocks=sentence(esc_message(exc.sentence)))
         return
     drafted = status.state == CampaignState.DRAFT
     problem = check_postable(client, status.channel_id) if drafted else None
     if problem is not None:
         refusal = start_refusal(status.name, status.channel_id, problem)
-        respond(text=refusal, blocks=cb.sentence(refusal))
+        respond(text=refusal, blocks=sentence(refusal))
         return
 
     def announce(report: StartReport) -> str:
@@ -222,15 +222,15 @@ def start(
         report = deps.campaigns.start(team_id, user_id, name, announce=announce)
     except CampaignCannotStart as exc:
         refused = esc_message(exc.sentence)
-        respond(text=refused[:3000], blocks=cb.sentence(refused))
+        respond(text=refused[:3000], blocks=sentence(refused))
         return
     except OutreachError as exc:
-        respond(text=esc_message(exc.sentence), blocks=cb.sentence(esc_message(exc.sentence)))
+        respond(text=esc_message(exc.sentence), blocks=sentence(esc_message(exc.sentence)))
         return
     except SlackApiError as exc:  # the channel changed between the check and the post
         log.warning("campaign %s: no parent message (%s)", name, exc.response.get("error"))
         refusal = start_refusal(status.name, status.channel_id, ChannelProblem("invite"))
-        respond(text=refusal, blocks=cb.sentence(refusal))
+        respond(text=refusal, blocks=sentence(refusal))
         return
     reply = cb.campaign_started_reply(status.name, report, status.channel_id, True)
     respond(text=f"Campaign {status.name} started", blocks=reply)
@@ -313,4 +313,4 @@ def campaign_button(
         else:
             respond(text=summary, blocks=reply, replace_original=True)
             return
-    respond(text=line, blocks=cb.sentence(esc_message(line)), replace_original=False)
+    respond(text=line, blocks=sentence(esc_message(line)), replace_original=False)

@@ -12,8 +12,8 @@ from typing import Any
 from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
-from handlers import campaign_blocks as cb
 from handlers import direct_views
+from handlers.blocks import sentence
 from handlers.deps import Deps
 from handlers.mrkdwn import esc_message
 from outreach.addresses import email_from_cell
@@ -50,10 +50,10 @@ def route(
     try:
         to = deps.campaigns.direct_target(command["team_id"], command["user_id"], address)
     except OutreachError as exc:
-        ack(text=esc_message(exc.sentence), blocks=cb.sentence(esc_message(exc.sentence)))
+        ack(text=esc_message(exc.sentence), blocks=sentence(esc_message(exc.sentence)))
         return
     if note:  # the modal opens too; this says why its address differs from what was typed
-        ack(text=esc_message(note), blocks=cb.sentence(esc_message(note)))
+        ack(text=esc_message(note), blocks=sentence(esc_message(note)))
     else:
         ack()
     client.views_open(

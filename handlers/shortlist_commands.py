@@ -13,9 +13,8 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers import campaign_blocks as cb
 from handlers import shortlist_blocks
-from handlers.blocks import esc
+from handlers.blocks import esc, paragraphs, sentence
 from handlers.deps import Deps
 from handlers.home_blocks import help_blocks
 from handlers.import_report import attach_rejected, render
@@ -69,7 +68,7 @@ def show(shortlists: Shortlists, team_id: str, name: str) -> dict[str, Any]:
     try:
         summary = shortlists.get(team_id, name)
     except OutreachError as exc:
-        return {"text": esc_message(exc.sentence), "blocks": cb.sentence(esc_message(exc.sentence))}
+        return {"text": esc_message(exc.sentence), "blocks": sentence(esc_message(exc.sentence))}
     sample = shortlists.sample(summary.id, 10)
     columns = list(CORE_COLUMNS) + (sorted(sample[0].variables) if sample else [])
     rows = [
@@ -155,14 +154,14 @@ def run_import(
         attachment = rendered.filename
     except OutreachError as exc:
         summary = esc_message(exc.sentence)
-        blocks = cb.sentence(f"Nothing was imported into *{esc(name)}*. {summary}")
+        blocks = sentence(f"Nothing was imported into *{esc(name)}*. {summary}")
     except Exception:
         log.exception("importing shortlist %r failed", name)
         summary = f"Importing {esc(name)} failed unexpectedly; nothing was imported. Try again."
-        blocks = cb.sentence(summary)
+        blocks = sentence(summary)
     if not edit(summary[:3900], blocks):  # never leave the user with "Importing…"
-        edit(summary[:3900], cb.paragraphs(summary[:2900]))
+        edit(summary[:3900], paragraphs(summary[:2900]))
     if attachment:
         failed = attach_rejected(client, channel, report, attachment)
         if failed:
-            client.chat_postMessage(channel=channel, text=failed, blocks=cb.sentence(failed))
+            client.chat_postMessage(channel=channel, text=failed, blocks=sentence(failed))
