@@ -14,7 +14,8 @@ The language is deliberately small: ``{{ column }}``, the :data:`FILTERS`, ``{% 
 comparisons, ``and``/``or``/``not``, ``~`` and ``[0]`` indexing. Attributes, calls, loops,
 ``set``, macros, includes, arithmetic and ``autoescape`` are refused when the campaign is
 created, so a template can neither reach Python objects nor grow its output beyond its
-parts; the Jinja sandbox stays underneath as a second wall.
+parts; the Jinja sandbox (:mod:`outreach.template_sandbox`) stays underneath as a
+second wall.
 
 Errors (in :mod:`outreach.errors`), all :class:`TemplateProblem`:
 :class:`TemplateSyntaxProblem` (templates cannot be accepted; every problem listed),
@@ -27,16 +28,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 from jinja2 import Template, TemplateError, TemplateSyntaxError, meta
-from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.runtime import Undefined
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import missing
 
 from outreach.errors import (
     InvalidColumnName,
@@ -49,6 +46,7 @@ from outreach.errors import (
 from outreach.placeholders import foreign_placeholders, same_name, straighten_quotes
 from outreach.sentences import Sentence
 from outreach.template_language import FILTERS, TESTS, refusals, too_big
+from outreach.template_sandbox import HTML, TEXT, recording
 
 __all__ = ["FILTERS", "TESTS"]
 from outreach.message_size import render_capped
@@ -56,10 +54,6 @@ from outreach.message_size import render_capped
 #: Variables every render has, so a shortlist never needs a column for them.
 ALWAYS_PRESENT = frozenset({"email", "sender_name", "sender_email", "sender_first_name"})
 MAX_TEMPLATE_CHARS = 100_000
-#: The longest string ``*`` may build and the largest ``**`` may raise to, should a template
-#: reach the sandbox with arithmetic (the language refuses it when compiling).
-MAX_PRODUCT_CHARS = 10_000
-MAX_EXPONENT = 64
 
 
 @dataclass(frozen=True)
@@ -143,8 +137,8 @@ def compile_steps(steps: Sequence[StepTemplate], columns: Iterable[str] = ()) ->
     compiled = []
     known = tuple(columns)
     for number, step in enumerate(steps, start=1):
-        subject = _compile(_TEXT, step.subject, f"Step {number} subject", problems, names, known)
-        body_env = _HTML if step.html else _TEXT
+        subject = _compile(TEXT, step.subject, f"Step {number} subject", problems, names, known)
+        body_env = HTML if step.html else TEXT
         body = _compile(body_env, step.body, f"Step {number} body", problems, names, known)
         if subject is not None and body is not None:
             compiled.append((subject, body, step.html))
@@ -209,8 +203,7 @@ class CompiledCampaign:
         names: set[str] = set()
         errors: list[str] = []
         out: list[str] = []
-        token = _recorder.set(names)
-        try:
+        with recording(names):
             for index in indexes:
                 for part, template in zip(("subject", "body"), self._steps[index][:2], strict=True):
                     try:
@@ -224,8 +217,6 @@ class CompiledCampaign:
                     except Exception as exc:  # any failure is reported for this candidate
                         errors.append(f"step {index + 1} {part} cannot be filled in ({exc})")
                         out.append("")
-        finally:
-            _recorder.reset(token)
         if names or errors:
             return MissingVariables(email, tuple(sorted(names)), tuple(errors)), out
         return None, out
@@ -283,81 +274,6 @@ def _column_names(row: Mapping[str, str]) -> Iterator[str]:
             continue
 
 
-# The missing variables the render in progress has met, if it is recording.
-_recorder: ContextVar[set[str] | None] = ContextVar("template_missing", default=None)
-
-
-class _Absent(Undefined):
-    """A missing column. Where StrictUndefined raises, it records its name and acts empty,
-    so one render finds every gap; anything else undefined (an unsafe attribute, an index
-    out of range) raises as usual."""
-
-    __slots__ = ()
-
-    def _note(self) -> None:
-        recorder = _recorder.get()
-        plain = self._undefined_obj is missing and self._undefined_hint is None
-        if recorder is None or not plain or self._undefined_exception is not UndefinedError:
-            self._fail_with_undefined_error()
-        recorder.add(str(self._undefined_name))
-
-    def __str__(self) -> str:
-        self._note()
-        return ""
-
-    def __iter__(self) -> Iterator[Any]:
-        self._note()
-        return iter(())
-
-    def __bool__(self) -> bool:
-        self._note()
-        return False
-
-    def _compare(self, *args: Any) -> bool:
-        self._note()
-        return False  # the candidate is flagged anyway, so the branch taken does not matter
-
-    def _item(self, *args: Any) -> _Absent:
-        self._note()
-        return self
-
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _compare  # type: ignore[assignment]
-    __getitem__ = _item  # type: ignore[assignment]
-    __hash__ = Undefined.__hash__
-
-
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja's sandbox with ``*`` and ``**`` capped, so ``'a' * 10**9`` cannot fill memory."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_EXPONENT:
-            raise SecurityError(f"an exponent over {MAX_EXPONENT} is not allowed")
-        if operator == "*":
-            for text, times in ((left, right), (right, left)):
-                if isinstance(text, str | list | tuple) and isinstance(times, int):
-                    if len(text) * times > MAX_PRODUCT_CHARS:
-                        raise SecurityError("the result would be too long")
-        return super().call_binop(context, operator, left, right)
-
-
-def _environment(autoescape: bool) -> ImmutableSandboxedEnvironment:
-    env = _Sandbox(
-        undefined=_Absent,
-        autoescape=autoescape,
-        keep_trailing_newline=True,  # send what the recruiter typed
-    )
-    env.globals.clear()  # no range, lipsum, cycler, joiner, namespace or dict
-    env.filters = {name: env.filters[name] for name in FILTERS}
-    env.tests = {name: env.tests[name] for name in TESTS}
-    return env
-
-
-_TEXT = _environment(autoescape=False)
-_HTML = _environment(autoescape=True)
-
-
 def _compile(
     env: ImmutableSandboxedEnvironment,
     source: str,
@@ -372,7 +288,9 @@ def _compile(
         if len(source) > MAX_TEMPLATE_CHARS:
             found.append(f"{where} is longer than {MAX_TEMPLATE_CHARS:,} characters.")
             return None
-        found += [Sentence(f"{where}: ", f.sentence()) for f in foreign_placeholders(source, columns)]
+        found += [
+            Sentence(f"{where}: ", f.sentence()) for f in foreign_placeholders(source, columns)
+        ]
         excess = too_big(env, source)
         if excess:
             found.append(f"{where} {excess}.")

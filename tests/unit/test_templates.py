@@ -13,8 +13,8 @@ from outreach.errors import (
     UnknownVariables,
     UnsafeTemplate,
 )
+from outreach.template_sandbox import TEXT
 from outreach.templates import (
-    _TEXT,
     CompiledCampaign,
     MissingVariables,
     RenderedEmail,
@@ -326,8 +326,8 @@ def test_ten_thousand_candidates_by_three_steps_check_quickly() -> None:
 
 def test_the_sandbox_underneath_stops_what_the_checks_would_miss() -> None:
     # Built around compile_steps on purpose: the second wall must hold on its own.
-    escape = _TEXT.from_string("{{ ''.__class__.__mro__ }}")
-    campaign = CompiledCampaign([(_TEXT.from_string("Hi"), escape, False)], frozenset())
+    escape = TEXT.from_string("{{ ''.__class__.__mro__ }}")
+    campaign = CompiledCampaign([(TEXT.from_string("Hi"), escape, False)], frozenset())
 
     with pytest.raises(UnsafeTemplate) as caught:
         campaign.render(0, {}, SENDER)
@@ -378,12 +378,12 @@ def test_arithmetic_bombs_are_refused_and_the_sandbox_caps_them_too() -> None:
     for bomb in ("{{ 'a' * 10**9 }}", "{{ 'ab' * 100000 }}", "{{ 2 ** 10000000 }}"):
         # Built around compile_steps on purpose: the second wall must hold on its own.
         campaign = CompiledCampaign(
-            [(_TEXT.from_string("Hi"), _TEXT.from_string(bomb), False)], frozenset()
+            [(TEXT.from_string("Hi"), TEXT.from_string(bomb), False)], frozenset()
         )
         with pytest.raises(UnsafeTemplate):
             campaign.render(0, {}, SENDER)
     small = CompiledCampaign(
-        [(_TEXT.from_string("Hi"), _TEXT.from_string("{{ '-' * 3 }}"), False)], frozenset()
+        [(TEXT.from_string("Hi"), TEXT.from_string("{{ '-' * 3 }}"), False)], frozenset()
     )
     assert small.render(0, {}, SENDER).body == "---"
 
