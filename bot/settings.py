@@ -73,7 +73,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read the variables listed in DESIGN.md; blank values count as unset."""
+        """Read the variables the README lists under "Environment"; blank values count as unset."""
         env = os.environ if env is None else env
 
         def get(name: str) -> str | None:

@@ -1,6 +1,6 @@
 """Whose mailbox a sign-in link may connect, and the Sign in with Slack step that proves it.
 
-A sign-in link connects only the mailbox of the Slack user who asked for it (DESIGN.md).
+A sign-in link connects only the mailbox of the Slack user who asked for it: a promise the README makes.
 The mailbox's primary SMTP address, or one of its ``smtp:`` proxy addresses, must be the
 requester's Slack profile email (``users.info``, ``users:read.email``). Where it is not
 (some companies keep other addresses in Slack), the link first goes through **Sign in with

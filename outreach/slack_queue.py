@@ -3,7 +3,7 @@
 A notice is added to ``slack_posts`` in the caller's session, so it commits with the
 change it reports or not at all (a rolled-back transaction leaves nothing queued); the
 worker posts it later (``bot/slack_poster.py``), paced per channel, and retries a 429, a
-5xx or a lost connection until Slack takes it (DESIGN.md, "Nothing to Slack is lost").
+5xx or a lost connection until Slack takes it.
 
 The domain stays free of Slack: a notice is one of the typed dataclasses of
 :mod:`outreach.notify`, stored as its class name and ``dataclasses.asdict`` (datetimes

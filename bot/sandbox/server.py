@@ -2,7 +2,7 @@
 
 The sandbox's Outlook, identity and Slack servers all run through here. Responses are
 buffered (``wbufsize = -1``) so that status line, headers and body leave in one packet:
-unbuffered, every keep-alive request waits ~40 ms on TCP delayed ACK (see DESIGN.md).
+unbuffered, every keep-alive request waits ~40 ms on TCP delayed ACK.
 
 The socket is bound here, not by werkzeug: werkzeug's ``make_server`` answers a port in
 use with ``sys.exit(1)``, which would end ``scaleup dev`` instead of letting it fall back
