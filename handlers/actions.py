@@ -13,7 +13,7 @@ from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.commands import open_connect_modal
 from handlers.deps import Deps
 from handlers.events import publish_home
-from handlers.mrkdwn import marked
+from handlers.mrkdwn import esc_message
 from handlers.views import sign_in_link_reply, tell
 from outreach.errors import OutreachError, RemovalChanged
 
@@ -103,10 +103,22 @@ def disconnect_confirmed(
         # A button that named nothing (a DM of an older version) names nothing to delete.
         report = deps.erasure.disconnect(team_id, user_id, ref.key, ref.email, ref.named or "")
     except RemovalChanged as exc:
-        _answer(body, respond, client, marked(exc.sentence), removal_blocks.disconnect_confirm(exc.preview))
+        _answer(
+            body,
+            respond,
+            client,
+            esc_message(exc.sentence),
+            removal_blocks.disconnect_confirm(exc.preview),
+        )
         return
     except OutreachError as exc:
-        _answer(body, respond, client, marked(exc.sentence), blocks.error(marked(exc.sentence)))
+        _answer(
+            body,
+            respond,
+            client,
+            esc_message(exc.sentence),
+            blocks.error(esc_message(exc.sentence)),
+        )
         return
     _answer(
         body,
@@ -131,7 +143,13 @@ def disconnect_started(
     try:
         preview = deps.erasure.removal_preview(team_id, user_id, ref.key, ref.email)
     except OutreachError as exc:
-        _answer(body, respond, client, marked(exc.sentence), blocks.error(marked(exc.sentence)))
+        _answer(
+            body,
+            respond,
+            client,
+            esc_message(exc.sentence),
+            blocks.error(esc_message(exc.sentence)),
+        )
         return
     summary = f"Disconnect {preview.email}?"
     _answer(body, respond, client, summary, removal_blocks.disconnect_confirm(preview))
@@ -163,10 +181,18 @@ def replace_confirmed(
         )
     except RemovalChanged as exc:
         summary = f"Replace {exc.preview.email} with {new}?"
-        _answer(body, respond, client, summary, removal_blocks.replace_confirm(exc.preview, new, name))
+        _answer(
+            body, respond, client, summary, removal_blocks.replace_confirm(exc.preview, new, name)
+        )
         return
     except OutreachError as exc:
-        _answer(body, respond, client, marked(exc.sentence), blocks.error(marked(exc.sentence)))
+        _answer(
+            body,
+            respond,
+            client,
+            esc_message(exc.sentence),
+            blocks.error(esc_message(exc.sentence)),
+        )
         return
     summary, reply = sign_in_link_reply(link, new)
     note = blocks.context(

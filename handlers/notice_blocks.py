@@ -8,7 +8,8 @@ notice came from a user, a candidate or Microsoft and goes through :func:`esc`.
 from __future__ import annotations
 
 from handlers.blocks import Block, text
-from handlers.mrkdwn import esc, mention
+from handlers.mrkdwn import esc, esc_message, mention
+from outreach.errors import MailboxNeedsReconnect, MailboxRefused
 from outreach.notify import (
     CampaignPaused,
     DelegationRevoked,
@@ -45,8 +46,16 @@ def send_unconfirmed(notice: SendUnconfirmed) -> Rendered:
 
 
 def campaign_paused(notice: CampaignPaused) -> Rendered:
+    """The error's own sentence (its commands as code) when the notice names its cause;
+    a notice queued by an earlier version has only the plain ``reason``."""
+    if notice.cause == MailboxNeedsReconnect.__name__:
+        why = esc_message(MailboxNeedsReconnect().sentence)
+    elif notice.cause == MailboxRefused.__name__:
+        why = esc_message(MailboxRefused(notice.detail).sentence)
+    else:
+        why = esc(notice.reason)
     return _line(
-        f":double_vertical_bar: Paused: {esc(notice.reason)} Once the mailbox owner "
+        f":double_vertical_bar: Paused: {why} Once the mailbox owner "
         f"reconnects, `/scaleup campaign resume {esc(notice.campaign)}`."
     )
 

@@ -10,9 +10,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers import team_blocks as tb
-from handlers.blocks import esc, text
+from handlers.blocks import text
 from handlers.deps import Deps
-from handlers.mrkdwn import marked
+from handlers.mrkdwn import esc_message
 from handlers.team_commands import tell_delegate
 from outreach.errors import MailboxGone, OutreachError
 
@@ -49,7 +49,7 @@ def revoke_clicked(
         except MailboxGone:
             line = tb.revoke_button_mailbox_gone(email)
         except OutreachError as exc:
-            line = esc(marked(exc.sentence))
+            line = esc_message(exc.sentence)
         else:
             if result.removed or result.paused:
                 tell_delegate(client, user_id, result)

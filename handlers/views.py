@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.deps import Deps
-from handlers.mrkdwn import marked
+from handlers.mrkdwn import esc_message, marked
 from outreach.addresses import normalize_email
 from outreach.errors import AnotherMailboxConnected, InvalidEmail, OutreachError
 from outreach.sign_in_links import SignInLink
@@ -70,13 +70,13 @@ def sign_in_reply(
         try:
             preview = deps.erasure.removal_preview(team_id, user_id)
         except OutreachError as gone:  # disconnected meanwhile
-            return marked(gone.sentence), blocks.error(marked(gone.sentence))
+            return esc_message(gone.sentence), blocks.error(esc_message(gone.sentence))
         return (
             f"Replace {preview.email} with {exc.requested}?",
             removal_blocks.replace_confirm(preview, exc.requested, name),
         )
     except OutreachError as exc:
-        return marked(exc.sentence), blocks.error(marked(exc.sentence))
+        return esc_message(exc.sentence), blocks.error(esc_message(exc.sentence))
     return sign_in_link_reply(link, email)
 
 

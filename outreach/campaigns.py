@@ -394,6 +394,8 @@ def _enrollment(
 ) -> tuple[Enrollment, str]:
     """The candidate's enrollment in the campaign ``ref`` names, and the campaign's name."""
     campaign = _changing(session, actor, action, ref)
+    if campaign.state in ENDED:  # its unsent steps are cancelled: nothing to hold or release
+        raise _state_error(campaign, "so its candidates can no longer be paused or resumed")
     enrollment = session.scalars(
         select(Enrollment).where(
             Enrollment.campaign_id == campaign.id, Enrollment.email == normalize_email(email)

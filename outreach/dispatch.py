@@ -99,7 +99,7 @@ class Sequencer(Protocol):
 
     def after_unknown(self, session: Session, row: OutboxMessage) -> None: ...
 
-    def mailbox_unusable(self, session: Session, mailbox_id: int, reason: str) -> None: ...
+    def mailbox_unusable(self, session: Session, mailbox_id: int, error: MailboxError) -> None: ...
 
 
 GraphFor = Callable[[int], GraphClient]
@@ -199,7 +199,7 @@ class Dispatcher:
             self._leases.hold_off(mailbox_id, timedelta(seconds=after) if after > 0 else default)
         except (MailboxNeedsReconnect, MailboxRefused) as exc:
             with transaction(self._db) as session:
-                self._seq.mailbox_unusable(session, mailbox_id, str(exc))
+                self._seq.mailbox_unusable(session, mailbox_id, exc)
         except MailboxError as exc:  # the token service is down: try again next tick
             log.warning("mailbox %s skipped this tick: %s", mailbox_id, exc.message)
 

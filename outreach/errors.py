@@ -389,6 +389,7 @@ class MailboxRefused(MailboxError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"Outlook refused to send from this mailbox ({detail}).")
+        self.detail = detail
 
 
 class MailboxGone(OutreachError):

@@ -108,11 +108,18 @@ class SendUnconfirmed:
 
 @dataclass(frozen=True)
 class CampaignPaused:
-    """The campaign's mailbox can no longer send (``reason``, a sentence); it waits for
-    the mailbox owner to reconnect, then for a resume."""
+    """The campaign's mailbox can no longer send; it waits for the mailbox owner to
+    reconnect, then for a resume.
+
+    ``cause`` names the error that paused it (``MailboxNeedsReconnect`` or
+    ``MailboxRefused`` of :mod:`outreach.errors`, whose sentence a surface shows, with
+    ``detail`` the refusal's reason); ``reason`` is that sentence as plain text, all that
+    notices queued by earlier versions carry."""
 
     campaign: str
     reason: str
+    cause: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot.clock import Clock, SystemClock
 from bot.models import Campaign, CampaignStep, Candidate, Enrollment, OutboxMessage, Suppression
 from outreach import audit, campaign_state, outbox, slack_queue
+from outreach.errors import MailboxError, MailboxRefused
 from outreach.notify import CampaignPaused, SendFailed, SendUnconfirmed, ThreadNotice
 from outreach.schedule import (
     DEFAULT_DAILY_CAP,
@@ -192,16 +193,19 @@ class CampaignSequencer:
         slack_queue.campaign_counters_changed(session, campaign, self._clock.now())
         outbox.hold(session, [enrollment.id])
 
-    def mailbox_unusable(self, session: Session, mailbox_id: int, reason: str) -> None:
-        """Pause every active campaign sending from the mailbox until it is reconnected."""
+    def mailbox_unusable(self, session: Session, mailbox_id: int, error: MailboxError) -> None:
+        """Pause every active campaign sending from the mailbox until it is reconnected,
+        telling each campaign's thread why (``error``, e.g. MailboxNeedsReconnect)."""
         for campaign in session.scalars(
             select(Campaign).where(
                 Campaign.mailbox_id == mailbox_id, Campaign.state == CampaignState.ACTIVE
             )
         ):
             campaign_state.pause(session, campaign)
-            log.info("campaign %s paused: %s", campaign.id, reason)
-            self._note(session, campaign, CampaignPaused(campaign.name, reason))
+            log.info("campaign %s paused: %s", campaign.id, error)
+            detail = error.detail if isinstance(error, MailboxRefused) else ""
+            notice = CampaignPaused(campaign.name, str(error), type(error).__name__, detail)
+            self._note(session, campaign, notice)
 
 
 # -- what a start, a person or a reply does to an enrollment --------------------------------

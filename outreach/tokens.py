@@ -12,7 +12,8 @@ import threading
 from datetime import datetime, timedelta
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.db import SessionFactory, transaction
@@ -89,9 +90,13 @@ class MailboxTokens:
             if cache.has_state_changed:
                 mailbox.token_cache_enc = self._cipher.encrypt(cache.serialize())
                 mailbox.updated_at = now
-            if result.needs_reconnect:
-                mailbox.state = NEEDS_RECONNECT
-                mailbox.last_error = result.description or result.error
+            # Only the refresh that flips the state tells the owner. On SQLite FOR UPDATE
+            # locks nothing, and a web request, the dispatcher and the reply sync may all
+            # refresh at once: each would otherwise DM the same Reconnect button.
+            flipped = result.needs_reconnect and _mark_needs_reconnect(
+                session, mailbox_id, result.description or result.error
+            )
+            if flipped:
                 audit.record(
                     session,
                     now,
@@ -108,6 +113,8 @@ class MailboxTokens:
                     good_until = now + timedelta(seconds=result.expires_in - TOKEN_MARGIN)
                     self._tokens[mailbox_id] = (result.access_token, good_until)
             return result.access_token
+        if result.needs_reconnect and not flipped:
+            raise MailboxNeedsReconnect()  # another request flipped it and told the owner
         if result.needs_reconnect:
             reason = refusal(result.error, result.description)
             self._notifier.notify_user(
@@ -146,3 +153,14 @@ class MailboxTokens:
             lambda: self.access_token(mailbox_id),
             lambda: self.token_refused(mailbox_id),
         )
+
+
+def _mark_needs_reconnect(session: Session, mailbox_id: int, error: str | None) -> bool:
+    """Set the mailbox ``needs_reconnect`` unless it already is; True if this call did."""
+    flipped = session.execute(
+        update(Mailbox)
+        .where(Mailbox.id == mailbox_id, Mailbox.state != NEEDS_RECONNECT)
+        .values(state=NEEDS_RECONNECT, last_error=error)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(flipped.rowcount)  # type: ignore[attr-defined]

@@ -458,3 +458,19 @@ def test_a_button_value_no_version_wrote_is_answered_and_changes_nothing(
     answer = reply(bot, before)
     assert answer["text"] == says
     assert mailboxes(bot) == [RECRUITER.email]
+
+
+def test_a_forged_address_in_a_button_is_shown_inert_in_the_refusal(bot: RunningBot) -> None:
+    """The refusal quotes the address the button carried: a forged one cannot ping the
+    channel or link anywhere (``&``, ``<``, ``>`` escaped, as Slack's formatting docs ask)."""
+    connect(bot, RECRUITER)
+    forged = json.dumps({**_MAILBOX, "mailbox": mailbox_id(bot), "email": "<!channel> & co"})
+    before = len(bot.sandbox.slack.responses())
+    assert bot.slack.click(ALEX, mailbox_blocks.DISCONNECT_CONFIRM, forged).status_code == 200
+    answer = reply(bot, before)
+    shown = json.dumps(answer)
+    assert "<!channel>" not in shown
+    assert answer["text"] == (
+        "This button is for &lt;!channel&gt; &amp; co, which is no longer connected."
+    )
+    assert mailboxes(bot) == [RECRUITER.email]

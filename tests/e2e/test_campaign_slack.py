@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.db import transaction
-from bot.models import Campaign, CampaignStep, Candidate, Suppression
+from bot.models import Campaign, CampaignStep, Candidate, Enrollment, Suppression
 from bot.sandbox import COLLEAGUE, RECRUITER
 from handlers import campaign_blocks as cb
 from handlers import campaign_form, shortlist_blocks
@@ -71,6 +71,13 @@ def make_campaign(
 def campaign(bot: RunningBot, name: str = "Backend Q4") -> Campaign:
     with bot.db() as session:
         return session.scalars(select(Campaign).where(Campaign.name == name)).one()
+
+
+def status_of_jana(bot: RunningBot) -> str:
+    with bot.db() as session:
+        return session.scalars(
+            select(Enrollment.state).where(Enrollment.email == "jana@talent.example")
+        ).one()
 
 
 # -- shortlists ----------------------------------------------------------------------------
@@ -379,6 +386,14 @@ def test_pause_resume_stop_status_list_and_who_may_click(bot: RunningBot) -> Non
     assert campaign(bot).state == "stopped"
     listed = shown(command(bot, "campaign list"))
     assert "• *Backend Q4*: :black_square_for_stop: stopped" in listed
+    # A stopped campaign's candidates can no longer be paused or resumed one by one.
+    for verb in ("pause", "resume"):
+        late = shown(command(bot, f"campaign {verb} Backend Q4 jana@talent.example"))
+        assert (
+            "'Backend Q4' is stopped, so its candidates can no longer be paused or resumed."
+            in late
+        )
+    assert status_of_jana(bot) == "active"
     missing = shown(command(bot, "campaign pause Nope"))
     assert "There is no campaign called 'Nope'. `/scaleup campaign list` shows them." in missing
     assert (

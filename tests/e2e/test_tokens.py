@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.models import Mailbox
+from bot.models import AuditEntry, Mailbox
 from bot.sandbox import RECRUITER, Sandbox
 from bot.worker import check_mailboxes
 from handlers import mailbox_blocks
@@ -265,3 +266,44 @@ def test_the_organizations_authority_connects_refreshes_and_reports_revocation(
         org_bot.container.tokens.access_token(mailbox_id)
     assert reconnect_dm(org_bot)
     assert sandbox.identity.paths_requested().count("/common/discovery/instance") == 2
+
+
+def test_requests_that_find_the_grant_revoked_together_send_one_reconnect_dm(
+    cbot: RunningBot, clock: FakeClock
+) -> None:
+    """A web request, the dispatcher and the reply sync may refresh the same mailbox at
+    once; on SQLite ``FOR UPDATE`` serialises nothing. Only the refresh that marks the
+    mailbox tells its owner. (A race: on SQLite, without the compare-and-set, it failed
+    in each of three runs.)"""
+    mailbox_id = connect(cbot, RECRUITER)
+    cbot.sandbox.set_policy(RECRUITER.email, "disabled")
+    clock.advance(seconds=TOKEN_LIFETIME)
+    start = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def refresh() -> None:
+        start.wait()
+        try:
+            cbot.container.tokens.access_token(mailbox_id)
+        except MailboxNeedsReconnect:
+            outcomes.append("needs_reconnect")
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == ["needs_reconnect"] * 4
+    reconnect_dm(cbot)  # the DM is there (it also unpacks exactly one)
+    dms = [
+        m
+        for m in cbot.sandbox.slack.dm_messages(TEAM, RECRUITER.slack_id)
+        if m.get("text", "").startswith("Reconnect")
+    ]
+    assert len(dms) == 1
+    with cbot.db() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "mailbox.needs_reconnect")
+        ).all()
+    assert len(entries) == 1
