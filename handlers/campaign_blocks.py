@@ -37,7 +37,8 @@ CAMPAIGN_STOP = "campaign_stop"
 
 
 # -- campaigns: replies ----------------------------------------------------------------------
-_STATES: dict[str, str] = {
+#: How each campaign state reads in Slack: status, list, preview, the parent message, App Home.
+STATE_LABELS: dict[str, str] = {
     CampaignState.DRAFT: ":white_circle: draft, not started",
     CampaignState.ACTIVE: ":large_green_circle: running",
     CampaignState.PAUSED: ":double_vertical_bar: paused",
@@ -59,7 +60,7 @@ def campaign_created(name: str) -> list[Block]:
 def campaign_list(campaigns: Sequence[tuple[str, str]]) -> list[Block]:
     if not campaigns:
         return [text("No campaigns yet. Create one with `/scaleup campaign create`.")]
-    lines = [f"• *{esc(name)}*: {_STATES.get(state, state)}" for name, state in campaigns]
+    lines = [f"• *{esc(name)}*: {STATE_LABELS.get(state, state)}" for name, state in campaigns]
     shown = fit_lines(lines, TEXT_BUDGET - 200, "campaign")
     return [
         *paragraphs("\n".join(["*Campaigns*", *shown])),
@@ -76,7 +77,7 @@ def campaign_status(status: CampaignStatus, note: str | None = None) -> list[Blo
     blocks = [text(note)] if note else []
     blocks.append(
         text(
-            f"*{esc(status.name)}*: {_STATES.get(status.state, status.state)}\n"
+            f"*{esc(status.name)}*: {STATE_LABELS.get(status.state, status.state)}\n"
             f"Sender: {esc(status.sender)} · replies go to <#{status.channel_id}>\n"
             f"Candidates: {_tally(status.enrollments)}\n"
             f"Emails: {_tally(status.messages)}"
@@ -215,7 +216,7 @@ def campaign_parent(counters: ParentCounters) -> tuple[str, list[Block]]:
         f"{_count(counters.enrolled, 'candidate')}"
     )
     if counters.state not in (CampaignState.ACTIVE, CampaignState.STARTING):
-        line += f" ({_STATES.get(counters.state, counters.state)})"
+        line += f" ({STATE_LABELS.get(counters.state, counters.state)})"
     summary = f"{line} · {counters_line(counters)}"
     return summary, parent_blocks(line, counters)
 

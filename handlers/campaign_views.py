@@ -30,6 +30,7 @@ from outreach.campaigns import CampaignSpec, StepSpec
 from outreach.errors import (
     CampaignStateError,
     InvalidCampaignName,
+    InvalidSendWindow,
     NotAllowed,
     OutreachError,
     TemplateSyntaxProblem,
@@ -145,8 +146,8 @@ def read_form(
         return None, form.errors
     try:
         window = SendWindow(days=days, start=start, end=end)
-    except ValueError as exc:
-        return None, {campaign_form.END: str(exc)[:MAX_ERROR]}
+    except InvalidSendWindow as exc:
+        return None, {campaign_form.END: marked(exc.sentence)[:MAX_ERROR]}
     spec = CampaignSpec(name, shortlist, mailbox, channel, steps, window, zone, cap, gap)
     return spec, {}
 

@@ -9,8 +9,7 @@ counted with a pointer to ``/scaleup campaign list``.
 from __future__ import annotations
 
 from handlers.blocks import Block, actions, button, context, esc, header, text
-from handlers.campaign_blocks import _STATES as STATES
-from handlers.campaign_blocks import campaign_numbers_line
+from handlers.campaign_blocks import STATE_LABELS, campaign_numbers_line
 from handlers.limits import clip
 from handlers.mailbox_blocks import CONNECT_START, DISCONNECT_START, mailbox_value, state_line
 from outreach.keys import MailboxKey
@@ -26,7 +25,7 @@ NAME_CHARS = 200
 def campaign_line(summary: CampaignSummary) -> str:
     """One campaign: name, state and sender, then its numbers (issue 10 item 5)."""
     return (
-        f"*{esc(clip(summary.name, NAME_CHARS))}*: {STATES.get(summary.state, summary.state)} "
+        f"*{esc(clip(summary.name, NAME_CHARS))}*: {STATE_LABELS.get(summary.state, summary.state)} "
         f"· from {esc(summary.sender)}\n{campaign_numbers_line(summary.numbers)}"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from handlers.blocks import Block, context, esc, text
 from handlers.blocks import count as _count
-from handlers.campaign_blocks import _STATES
+from handlers.campaign_blocks import STATE_LABELS
 from handlers.limits import TEXT_BUDGET, clip
 from outreach.previews import Preview, PreviewStep
 from outreach.states import CampaignState, OutboxState
@@ -20,7 +20,7 @@ def campaign_preview(preview: Preview) -> list[Block]:
     Bodies are plain text blocks, so nothing the recruiter or a CSV wrote is read as
     mrkdwn; long ones are cut with a note saying the email itself goes out whole.
     """
-    state = _STATES.get(preview.campaign_state, preview.campaign_state)
+    state = STATE_LABELS.get(preview.campaign_state, preview.campaign_state)
     head = (
         f"*Preview of {esc(preview.campaign)}* for {esc(preview.email)} ({state})\n"
         f"From {esc(preview.sender)} · times on the candidate's clock ({esc(preview.zone)}), "

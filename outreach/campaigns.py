@@ -33,9 +33,7 @@ from outreach.campaign_lookup import CampaignRef, campaign_name
 from outreach.campaign_lookup import find_campaign as _find
 from outreach.campaign_lookup import get_campaign as _get
 from outreach.campaign_state import ACTIVE, ENDED, PAUSED, STARTING
-from outreach.campaign_state import CampaignState as CampaignState  # re-exported
-from outreach.enrollment import Announce as Announce  # re-exported
-from outreach.enrollment import Enroller
+from outreach.enrollment import Announce, Enroller
 from outreach.enrollment import StartReport as StartReport  # re-exported
 from outreach.errors import CampaignStateError
 from outreach.keys import CampaignKey

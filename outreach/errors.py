@@ -6,6 +6,7 @@ what it says and ``__init__`` fills it in.
 OutreachError
 ├── InvalidEmail                 the address given is not an email address
 ├── InvalidCampaignName          a campaign name commands could not reach
+├── InvalidSendWindow            a send window with no day, or ending before it starts
 ├── CampaignNameTooLong          a delegation's campaign name is over 80 characters
 ├── WholeAddressOnly             a do-not-contact pattern (*@domain) instead of an address
 ├── NotAllowed                   the permission rule (outreach/permissions.py) said no
@@ -69,7 +70,9 @@ OutreachError
 
 Two private exceptions steer control flow inside one module and never leave it, so they
 stay there: ``dispatch._LostRow`` (another worker took an outbox row over) and
-``sync._LostLease`` (another worker took a mailbox's reply sync over).
+``sync._LostLease`` (another worker took a mailbox's reply sync over). A ``ValueError``
+raised for a caller's mistake that no user input reaches (a negative wait, a naive
+datetime) is a programming error, not part of this tree.
 
 A message may mark what a person types (a command, a placeholder) as
 :class:`~outreach.sentences.Code`; ``str(error)`` is plain text, and ``error.sentence``
@@ -126,6 +129,14 @@ class InvalidCampaignName(OutreachError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"{problem} {self.__doc__}")
+
+
+class InvalidSendWindow(OutreachError, ValueError):
+    """The send window needs at least one day, and must end after it starts.
+
+    The message names what is wrong (no day, a day outside Monday to Sunday, an hour with
+    a time zone, an end not later than the start). Also a ValueError: a window is a value.
+    """
 
 
 class CampaignNameTooLong(OutreachError):
@@ -277,8 +288,11 @@ class SlackSignInFailed(ConnectError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(
-            f"Slack did not confirm who you are ({detail}). Nothing was stored; run "
-            "/scaleup connect in Slack to try again."
+            Sentence(
+                f"Slack did not confirm who you are ({detail}). Nothing was stored; run ",
+                Code("/scaleup connect"),
+                " in Slack to try again.",
+            )
         )
 
 
@@ -291,9 +305,13 @@ class NotYourSlackAccount(ConnectError):
 
     def __init__(self, requested: str) -> None:
         super().__init__(
-            f"This sign-in link was made by another Slack user, so it cannot connect "
-            f"{requested} to your account. Nothing was stored. If {requested} is your mailbox, "
-            f"run /scaleup connect {requested} in Slack yourself."
+            Sentence(
+                "This sign-in link was made by another Slack user, so it cannot connect "
+                f"{requested} to your account. Nothing was stored. If {requested} is your "
+                "mailbox, run ",
+                Code(f"/scaleup connect {requested}"),
+                " in Slack yourself.",
+            )
         )
 
 
@@ -306,10 +324,13 @@ class NotYourMailbox(ConnectError):
 
     def __init__(self, requested: str) -> None:
         super().__init__(
-            f"{requested} is not the Slack profile email of the person who asked for this "
-            "link, and they did not confirm with Sign in with Slack, so it was not connected. "
-            f"Nothing was stored. If {requested} is your mailbox, run /scaleup connect "
-            f"{requested} in Slack yourself."
+            Sentence(
+                f"{requested} is not the Slack profile email of the person who asked for "
+                "this link, and they did not confirm with Sign in with Slack, so it was not "
+                f"connected. Nothing was stored. If {requested} is your mailbox, run ",
+                Code(f"/scaleup connect {requested}"),
+                " in Slack yourself.",
+            )
         )
 
 
@@ -322,10 +343,13 @@ class NotYourBrowser(ConnectError):
 
     def __init__(self, requested: str) -> None:
         super().__init__(
-            f"This Microsoft sign-in for {requested} was started in another browser, where "
-            "Sign in with Slack confirmed who asked for it, so it can only be finished there. "
-            f"Nothing was stored. If {requested} is your mailbox, run /scaleup connect "
-            f"{requested} in Slack yourself."
+            Sentence(
+                f"This Microsoft sign-in for {requested} was started in another browser, "
+                "where Sign in with Slack confirmed who asked for it, so it can only be "
+                f"finished there. Nothing was stored. If {requested} is your mailbox, run ",
+                Code(f"/scaleup connect {requested}"),
+                " in Slack yourself.",
+            )
         )
 
 
@@ -337,9 +361,12 @@ class AnotherMailboxConnected(ConnectError):
 
     def __init__(self, current_id: int, current: str, requested: str) -> None:
         super().__init__(
-            f"{current} is connected to your Slack account now, so this link for {requested} "
-            f"no longer applies. Nothing was changed; to switch, run /scaleup connect "
-            f"{requested} in Slack and confirm replacing {current}."
+            Sentence(
+                f"{current} is connected to your Slack account now, so this link for "
+                f"{requested} no longer applies. Nothing was changed; to switch, run ",
+                Code(f"/scaleup connect {requested}"),
+                f" in Slack and confirm replacing {current}.",
+            )
         )
         self.current_id, self.current, self.requested = current_id, current, requested
 
@@ -352,10 +379,13 @@ class ReplacedMailboxChanged(ConnectError):
 
     def __init__(self, old: str, new: str) -> None:
         super().__init__(
-            f"{old} changed since you confirmed replacing it (it was disconnected, connected "
-            f"again, or a campaign or message was added), so {new} was not connected and "
-            f"nothing was deleted. Run /scaleup connect {new} in Slack to see what replacing "
-            "it deletes now."
+            Sentence(
+                f"{old} changed since you confirmed replacing it (it was disconnected, "
+                f"connected again, or a campaign or message was added), so {new} was not "
+                "connected and nothing was deleted. Run ",
+                Code(f"/scaleup connect {new}"),
+                " in Slack to see what replacing it deletes now.",
+            )
         )
 
 

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from outreach.errors import InvalidSendWindow
 from outreach.places import read_zone
 
 #: Exchange Online refuses more than this many messages per mailbox per rolling minute.
@@ -57,13 +58,13 @@ class SendWindow:
     def __post_init__(self) -> None:
         object.__setattr__(self, "days", frozenset(self.days))
         if not self.days:
-            raise ValueError("The send window needs at least one day to send on.")
+            raise InvalidSendWindow("The send window needs at least one day to send on.")
         if not self.days <= frozenset(range(1, 8)):
-            raise ValueError("The send window's days must be weekdays from Monday to Sunday.")
+            raise InvalidSendWindow("The send window's days must be weekdays from Monday to Sunday.")
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
-            raise ValueError("The send window's hours are local times, without a time zone.")
+            raise InvalidSendWindow("The send window's hours are local times, without a time zone.")
         if self.start >= self.end:
-            raise ValueError(
+            raise InvalidSendWindow(
                 f"The send window must end after it starts: {self.end:%H:%M} is not later "
                 f"than {self.start:%H:%M}."
             )

@@ -60,4 +60,6 @@ class CampaignState(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     STOPPED = "stopped"
+    #: Reserved: nothing marks a campaign completed yet (each candidate's sequence ends
+    #: on its own, as ``EnrollmentState.COMPLETED``); the CHECK and the labels allow it.
     COMPLETED = "completed"

@@ -142,3 +142,19 @@ def test_outreach_imports_no_slack_library() -> None:
                 if name.split(".")[0] in {"slack_bolt", "slack_sdk"}
             ]
     assert imports == []
+
+
+def test_error_messages_in_docstrings_write_no_slack_syntax() -> None:
+    """An error's docstring is its message (its first paragraph); there a span in
+    backticks is code (:meth:`Sentence.from_docstring`), and nothing else of Slack's."""
+    import outreach.errors as errors
+
+    found = []
+    for name, cls in vars(errors).items():
+        if not (isinstance(cls, type) and issubclass(cls, errors.OutreachError)):
+            continue
+        message = (cls.__doc__ or "").split("\n\n", 1)[0]
+        for what, pattern in SLACK_SYNTAX.items():
+            if what != "a `code` span":
+                found += [f"{name} {what}: {m[0]!r}" for m in pattern.finditer(message)]
+    assert found == [], "Slack syntax in an error's message:\n" + "\n".join(found)

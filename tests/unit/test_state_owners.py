@@ -211,3 +211,86 @@ def f(row, q, by_state):
         "drafted",
     }  # fmt: skip
     assert 2 not in {line for line, _ in found} and 4 not in {line for line, _ in found}
+
+
+# -- who writes a state ------------------------------------------------------------------------
+
+#: The modules that may write a ``state``, and the machine each owns.
+WRITERS = {
+    "outreach/outbox.py": "the outbox",
+    "outreach/sequencing.py": "the enrollments",
+    "outreach/campaign_state.py": "the campaigns",
+    # Machines outside the three, each with its own single writer:
+    "outreach/connections.py": "a mailbox connected (Mailbox.state)",
+    "outreach/tokens.py": "a mailbox that needs reconnecting (Mailbox.state)",
+    "bot/slack_poster.py": "the Slack post queue (SlackPost.state)",
+    "outreach/errors.py": "CampaignStateError keeps the state it refused in",
+}
+SKIPPED_WRITERS = ("bot/migrations/", "bot/sandbox/")
+
+
+def _writes(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, how) for each write of something named ``state``, whatever the value: an
+    assignment to ``x.state``, ``.values(state=…)``, ``{X.state: …}``, ``setattr(x,
+    "state", …)`` and ``Model(state=…)`` for the three models."""
+    models = {"OutboxMessage", "Enrollment", "Campaign"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple) else [t])]
+            if any(isinstance(t, ast.Attribute) and t.attr == "state" for t in flat):
+                yield node.lineno, "assigns x.state"
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            keywords = {k.arg for k in node.keywords}
+            if name == "values" and "state" in keywords:
+                yield node.lineno, ".values(state=…)"
+            if name in models and "state" in keywords:
+                yield node.lineno, f"{name}(state=…)"
+            if (
+                name == "setattr"
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value == "state"
+            ):
+                yield node.lineno, 'setattr(x, "state", …)'
+        elif isinstance(node, ast.Dict):
+            for key in node.keys:
+                if isinstance(key, ast.Attribute) and key.attr == "state":
+                    yield node.lineno, "{X.state: …}"
+
+
+def test_only_the_owner_writes_a_state() -> None:
+    """Whatever the value (a literal, an enum member, a variable), a state is written only
+    by the module that owns its machine; everyone else asks that module."""
+    offences = []
+    for top in SCANNED:
+        for file in sorted((ROOT / top).rglob("*.py")):
+            path = file.relative_to(ROOT).as_posix()
+            if path in WRITERS or path.startswith(SKIPPED_WRITERS):
+                continue
+            for line, how in _writes(ast.parse(file.read_text(encoding="utf-8"), path)):
+                offences.append(f"{path}:{line}: {how}")
+    assert not offences, "states written outside their owner:\n" + "\n".join(offences)
+
+
+def test_the_write_scan_finds_each_way_of_writing() -> None:
+    source = """
+def f(row, q, campaign):
+    row.state = OutboxState.PAUSED
+    row.state, row.due_at = next_state, None
+    q.values(state=PAUSED)
+    q.values({OutboxMessage.state: "paused"})
+    setattr(row, "state", value)
+    Campaign(name="x", state=CampaignState.DRAFT)
+    OutlookAuthFlow(state=token)  # an OAuth state: not a state machine
+"""
+    assert sorted(_writes(ast.parse(source))) == [
+        (3, "assigns x.state"),
+        (4, "assigns x.state"),
+        (5, ".values(state=…)"),
+        (6, "{X.state: …}"),
+        (7, 'setattr(x, "state", …)'),
+        (8, "Campaign(state=…)"),
+    ]
