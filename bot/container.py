@@ -32,7 +32,7 @@ from outreach.microsoft import MicrosoftApp, MicrosoftLogin
 from outreach.reply_triage import Replies
 from outreach.shortlists import Shortlists
 from outreach.sign_in_links import SignInLinks
-from outreach.signin import SlackStep
+from outreach.slack_sign_in import SlackStep
 from outreach.suppressions import Suppressions
 from outreach.tokens import MailboxTokens
 

@@ -3,7 +3,7 @@
 :class:`SlackProfiles` implements :class:`outreach.notify.SlackDirectory` with
 ``users.info`` and ``users.lookupByEmail`` (https://api.slack.com/methods/users.lookupByEmail),
 both needing ``users:read.email``. :class:`SlackOpenID` implements
-:class:`outreach.signin.SlackSignIn` (https://api.slack.com/authentication/sign-in-with-slack):
+:class:`outreach.slack_sign_in.SlackSignIn` (https://api.slack.com/authentication/sign-in-with-slack):
 the authorize URL from ``slack_sdk.oauth.OpenIDConnectAuthorizeUrlGenerator``, the code
 exchange with ``openid.connect.token`` (https://api.slack.com/methods/openid.connect.token)
 and the identity from ``openid.connect.userInfo``
@@ -23,7 +23,7 @@ from slack_sdk.oauth import OpenIDConnectAuthorizeUrlGenerator
 
 from bot.settings import DEFAULT_SLACK_API_URL, Settings
 from outreach.errors import SlackSignInFailed
-from outreach.signin import SlackIdentity
+from outreach.slack_sign_in import SlackIdentity
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bot.db import SessionFactory
 from outreach.connections import MailboxConnections
 from outreach.errors import ConnectError, GraphError, MailboxError
-from outreach.signin import SlackStep, browser_cookie_name
+from outreach.slack_sign_in import SlackStep, browser_cookie_name
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 ``connect`` is two halves: :meth:`outreach.sign_in_links.SignInLinks.create` (from Slack)
 records the pending sign-in and returns its URL; :meth:`MailboxConnections.complete_connect`
 (from the browser callback) redeems the code, checks the mailbox is the requester's own
-(``outreach/signin.py``) and stores the MSAL token cache encrypted (:mod:`outreach.tokens`
+(``outreach/slack_sign_in.py``) and stores the MSAL token cache encrypted (:mod:`outreach.tokens`
 uses it). Nothing here deletes a mailbox except a confirmed Replace, when the new one is stored;
 :class:`outreach.erasure.MailboxErasure` deletes one the user disconnects.
 """
@@ -44,7 +44,7 @@ from outreach.mailboxes import CONNECTED, Cipher, MailboxStatus, owned, status_o
 from outreach.microsoft import MicrosoftLogin, TokenCache, refusal
 from outreach.notify import MailboxConnected, MailboxConnectedByOther, Notifier, SlackDirectory
 from outreach.removal import preview_of, tell_other_creators
-from outreach.signin import browser_hash, owns_mailbox
+from outreach.slack_sign_in import browser_hash, owns_mailbox
 from outreach.tokens import MailboxTokens
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class MailboxConnections:
         """Finish a sign-in from Microsoft's redirect; raise a ConnectError saying why not.
 
         ``browser_secret`` is the cookie the Sign in with Slack step gave the browser
-        (:meth:`outreach.signin.SlackStep.finish`). A sign-in that went through that step
+        (:meth:`outreach.slack_sign_in.SlackStep.finish`). A sign-in that went through that step
         completes only in the same browser: a Microsoft link forwarded after it is refused
         (NotYourBrowser) and nothing is stored.
         """

@@ -57,7 +57,7 @@ from outreach.errors import CampaignCannotStart, OutreachError, StartInterrupted
 from outreach.outbox import step_key
 from outreach.schedule import next_send_time
 from outreach.sequencing import BUSY, window_of, zone_for
-from outreach.start_claims import Claim, delete_staged
+from outreach.start_claims import Claim
 from outreach.start_problems import StartProblems, candidate_problems
 from outreach.subjects import step_subject
 from outreach.templates import (
@@ -269,7 +269,7 @@ class Enroller:
             starting = campaign.state == CampaignState.STARTING
             if starting and campaign.started_at != claim.at:
                 return  # another start took it over and owns what is staged
-            delete_staged(session, claim.campaign_id)
+            sequencing.delete_staged(session, claim.campaign_id)
             if starting:
                 campaign_state.back_to_draft(campaign)
 

@@ -21,7 +21,7 @@ from bot.models import Mailbox
 from outreach.errors import NoMailbox, NotYourMailboxButton, StaleMailboxButton
 from outreach.keys import MailboxKey
 from outreach.notify import SlackDirectory
-from outreach.signin import owns_mailbox
+from outreach.slack_sign_in import owns_mailbox
 
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Candidate, Enrollment, OutboxMessage
@@ -71,6 +71,16 @@ def staged_step(**fields: Any) -> dict[str, Any]:
     """An outbox row of a campaign start, for a bulk insert: ``waiting``, which nothing
     sends; step 1 becomes pending when the whole start goes live (:func:`go_live`)."""
     return {**fields, "state": WAITING, "attempts": 0}
+
+
+def delete_of(session: Session, enrollment_ids: Select[int]) -> None:
+    """Delete every row of the enrollments ``enrollment_ids`` (a start's staged rows,
+    which nothing has sent: see :func:`outreach.sequencing.delete_staged`)."""
+    session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.enrollment_id.in_(enrollment_ids))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def enqueue(session: Session, **fields: Any) -> OutboxMessage:

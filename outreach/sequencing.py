@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock, SystemClock
@@ -209,6 +209,20 @@ class CampaignSequencer:
 
 
 # -- what a start, a person or a reply does to an enrollment --------------------------------
+
+
+def delete_staged(session: Session, campaign_id: int) -> None:
+    """Delete the campaign's ``starting`` enrollments (what an abandoned or interrupted
+    start staged) and their outbox rows."""
+    staged_ids = select(Enrollment.id).where(
+        Enrollment.campaign_id == campaign_id, Enrollment.state == STARTING
+    )
+    outbox.delete_of(session, staged_ids)
+    session.execute(
+        delete(Enrollment)
+        .where(Enrollment.campaign_id == campaign_id, Enrollment.state == STARTING)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def staged(**fields: Any) -> dict[str, Any]:

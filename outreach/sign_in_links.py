@@ -5,7 +5,7 @@ hands out.
 other mailbox unless they confirmed replacing it), records a pending sign-in
 (``OutlookAuthFlow``) for ``FLOW_LIFETIME`` and returns where the browser starts: Microsoft's
 page when the address is the user's Slack profile email, else Sign in with Slack first
-(``outreach/signin.py``). :class:`outreach.connections.MailboxConnections` redeems the
+(``outreach/slack_sign_in.py``). :class:`outreach.connections.MailboxConnections` redeems the
 sign-in when Microsoft redirects back, and only then stores (or replaces) anything.
 """
 
@@ -39,7 +39,7 @@ from outreach.mailboxes import Cipher, keyed, owned
 from outreach.microsoft import MicrosoftLogin
 from outreach.notify import SlackDirectory
 from outreach.removal import preview_of
-from outreach.signin import owns_mailbox
+from outreach.slack_sign_in import owns_mailbox
 from outreach.tokens import MailboxTokens
 
 log = logging.getLogger(__name__)

@@ -14,13 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.models import Campaign, Enrollment, OutboxMessage
-from outreach import campaign_state
+from bot.models import Campaign
+from outreach import campaign_state, sequencing
 from outreach.campaign_state import DRAFT, STARTING
-from outreach.states import EnrollmentState
 
 ABANDONED_AFTER = timedelta(minutes=15)
 
@@ -48,22 +46,5 @@ def claim(session: Session, campaign: Campaign, now: datetime) -> Claim | None:
     another start claimed it first. The caller checked :func:`claimable`."""
     if not campaign_state.claim_start(session, campaign, now):
         return None
-    delete_staged(session, campaign.id)
+    sequencing.delete_staged(session, campaign.id)
     return Claim(campaign.id, campaign.name, campaign.team_id, now)
-
-
-def delete_staged(session: Session, campaign_id: int) -> None:
-    """Delete the campaign's ``starting`` enrollments and their outbox rows."""
-    staged = select(Enrollment.id).where(
-        Enrollment.campaign_id == campaign_id, Enrollment.state == EnrollmentState.STARTING
-    )
-    session.execute(
-        delete(OutboxMessage)
-        .where(OutboxMessage.enrollment_id.in_(staged))
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        delete(Enrollment)
-        .where(Enrollment.campaign_id == campaign_id, Enrollment.state == EnrollmentState.STARTING)
-        .execution_options(synchronize_session=False)
-    )
