@@ -13,7 +13,7 @@ from handlers import blocks, mailbox_blocks, removal_blocks
 from handlers.commands import open_connect_modal
 from handlers.deps import Deps
 from handlers.events import publish_home
-from handlers.mrkdwn import esc_message
+from handlers.mrkdwn import esc, esc_message
 from handlers.views import sign_in_link_reply, tell
 from outreach.errors import OutreachError, RemovalChanged
 
@@ -63,8 +63,8 @@ def connect_start(
         status = deps.connections.status(team_id, user_id)
         if status is None or status.email != address.lower():
             message = (
-                f"This button is for {address}, which is no longer connected to your Slack "
-                f"account. Run /scaleup connect {address} to connect it again."
+                f"This button is for {esc(address)}, which is no longer connected to your "
+                f"Slack account. Run `/scaleup connect {esc(address)}` to connect it again."
             )
             _answer(body, respond, client, message, blocks.error(message))
             return

@@ -56,7 +56,7 @@ def campaign_paused(notice: CampaignPaused) -> Rendered:
         why = esc(notice.reason)
     return _line(
         f":double_vertical_bar: Paused: {why} Once the mailbox owner "
-        f"reconnects, `/scaleup campaign resume {esc(notice.campaign)}`."
+        f"reconnects, run `/scaleup campaign resume {esc(notice.campaign)}`."
     )
 
 

@@ -306,7 +306,8 @@ def _full_name(candidate: Candidate) -> str | None:
 
 def _skips(session: Session, team_id: str, campaign_id: int, emails: list[str]) -> dict[str, str]:
     """Which of ``emails`` not to enroll, and why: suppressed, or in another campaign's
-    sequence (running, paused or being started)."""
+    sequence (running, paused or being started). A stopped campaign holds nobody: its
+    unsent steps are cancelled, though its enrollments keep the state they had."""
     skipped: dict[str, str] = {}
     for email, kind in session.execute(
         select(Suppression.email, Suppression.kind).where(
@@ -322,6 +323,7 @@ def _skips(session: Session, team_id: str, campaign_id: int, emails: list[str]) 
             Enrollment.email.in_(emails),
             Enrollment.state.in_(BUSY),
             Enrollment.campaign_id != campaign_id,
+            Campaign.state.not_in(campaign_state.ENDED),
         )
     )
     for email, other in busy:

@@ -474,3 +474,16 @@ def test_a_forged_address_in_a_button_is_shown_inert_in_the_refusal(bot: Running
         "This button is for &lt;!channel&gt; &amp; co, which is no longer connected."
     )
     assert mailboxes(bot) == [RECRUITER.email]
+
+
+def test_a_forged_reconnect_button_is_answered_inert(bot: RunningBot) -> None:
+    """A Reconnect button names an address; a forged one cannot ping or link, and the
+    sentence shows the command to run as code."""
+    before = len(bot.sandbox.slack.responses())
+    assert bot.slack.click(ALEX, mailbox_blocks.CONNECT_START, "<!channel> & co").status_code == 200
+    answer = reply(bot, before)
+    assert "<!channel>" not in json.dumps(answer)
+    assert answer["text"] == (
+        "This button is for &lt;!channel&gt; &amp; co, which is no longer connected to your "
+        "Slack account. Run `/scaleup connect &lt;!channel&gt; &amp; co` to connect it again."
+    )

@@ -403,3 +403,25 @@ def test_dnc_and_message_read_an_address_as_the_importer_does(bot: RunningBot) -
     )
     view = slack.wait_for(lambda: slack.last_view(RECRUITER.slack_id))
     assert "To *omar@talent.example*" in view["blocks"][0]["text"]["text"]
+
+
+def test_a_stopped_campaign_no_longer_holds_its_candidates(bot: RunningBot) -> None:
+    """A candidate in a running campaign is skipped by another; once that campaign is
+    stopped (its unsent steps cancelled), a new campaign may enroll them."""
+    mailbox = connect(bot, RECRUITER)
+    shortlist = seed_shortlist(bot, "Backend", [("jana@talent.example", "Jana", None, "DE")])
+    create_campaign(bot, mailbox, shortlist, "First")
+    create_campaign(bot, mailbox, shortlist, "Second")
+    create_campaign(bot, mailbox, shortlist, "Third")
+    campaigns = bot.container.campaigns
+    assert campaigns.start(TEAM, RECRUITER.slack_id, "First").enrolled == 1
+
+    held = campaigns.start(TEAM, RECRUITER.slack_id, "Second")
+    assert (held.enrolled, held.skipped) == (
+        0,
+        [("jana@talent.example", "active in campaign 'First'")],
+    )
+
+    campaigns.stop(TEAM, RECRUITER.slack_id, "First")
+    freed = campaigns.start(TEAM, RECRUITER.slack_id, "Third")
+    assert (freed.enrolled, freed.skipped) == (1, [])
