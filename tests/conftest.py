@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,13 +61,69 @@ def _fresh_schema(url: str) -> None:
     engine.dispose()
 
 
+def _reset_postgres(url: str) -> None:
+    """Leave the session's PostgreSQL database at the newest migration with no rows.
+
+    Migrating a fresh schema costs about half a second, once per test: when the schema
+    already stands at the revision this session migrated to, emptying its tables (ids
+    restarting) gives the same database far faster. Anything else (a test that
+    downgraded and stopped half-way, the first test) gets a fresh schema, migrated."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        tables = list(
+            conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+            .scalars()
+            .all()
+        )
+        version = (
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if "alembic_version" in tables
+            else None
+        )
+        emptied = version is not None and version == _MIGRATED.get("postgres")
+        if emptied:
+            names = ", ".join(f'"{t}"' for t in tables if t != "alembic_version")
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    if emptied:
+        return
+    _fresh_schema(url)
+    migrated = make_engine(url)
+    upgrade(migrated)
+    with migrated.connect() as conn:
+        _MIGRATED["postgres"] = str(
+            conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        )
+    migrated.dispose()
+
+
+#: The revision the session's PostgreSQL database was last migrated to.
+_MIGRATED: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "scaleup.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> str:
-    """An empty database URL: a SQLite file, then a PostgreSQL database."""
+    """A database at the newest migration with no rows: a SQLite file, then PostgreSQL.
+
+    Copied from a template (SQLite) or emptied (PostgreSQL) rather than migrated per test,
+    which cost about 0.2 s and 0.5 s a test; ``upgrade`` on it is then a no-op, and the
+    migration tests still run every migration (tests/test_migrations.py)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/scaleup.db"
+        path = Path(tmp_path) / "scaleup.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_server")
-    _fresh_schema(url)
+    _reset_postgres(url)
     return url
 
 
