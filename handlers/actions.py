@@ -52,6 +52,12 @@ def _answer(
         tell(client, body["user"]["id"], None, summary, reply)
 
 
+def _refuse(body: dict[str, Any], respond: Respond, client: WebClient, exc: OutreachError) -> None:
+    """Answer a click with the domain's sentence, escaped for Slack."""
+    line = esc_message(exc.sentence)
+    _answer(body, respond, client, line, blocks.error(line))
+
+
 def connect_start(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps
 ) -> None:
@@ -112,13 +118,7 @@ def disconnect_confirmed(
         )
         return
     except OutreachError as exc:
-        _answer(
-            body,
-            respond,
-            client,
-            esc_message(exc.sentence),
-            blocks.error(esc_message(exc.sentence)),
-        )
+        _refuse(body, respond, client, exc)
         return
     _answer(
         body,
@@ -143,13 +143,7 @@ def disconnect_started(
     try:
         preview = deps.erasure.removal_preview(team_id, user_id, ref.key, ref.email)
     except OutreachError as exc:
-        _answer(
-            body,
-            respond,
-            client,
-            esc_message(exc.sentence),
-            blocks.error(esc_message(exc.sentence)),
-        )
+        _refuse(body, respond, client, exc)
         return
     summary = f"Disconnect {preview.email}?"
     _answer(body, respond, client, summary, removal_blocks.disconnect_confirm(preview))
@@ -186,13 +180,7 @@ def replace_confirmed(
         )
         return
     except OutreachError as exc:
-        _answer(
-            body,
-            respond,
-            client,
-            esc_message(exc.sentence),
-            blocks.error(esc_message(exc.sentence)),
-        )
+        _refuse(body, respond, client, exc)
         return
     summary, reply = sign_in_link_reply(link, new)
     note = blocks.context(
