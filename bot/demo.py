@@ -34,9 +34,10 @@ from bot.sandbox.inbound import Inbound
 from bot.sandbox.server import RunningServer, serve
 from bot.sandbox.slack import JSON
 from bot.sandbox.slack_driver import SlackDriver
+from bot.sandbox.testing import find_button_url
 from bot.settings import Settings
 from bot.worker import ticks
-from handlers import campaign_form, mailbox_blocks, shortlist_blocks
+from handlers import campaign_form, shortlist_blocks
 from outreach.htmltext import html_to_text
 
 #: Monday 2 March 2026, 07:00 UTC: the demo's "now" when it starts.
@@ -133,7 +134,7 @@ class Demo:
     def connect(self) -> None:
         before = len(self.sandbox.slack.responses())
         self.slack.slash(RECRUITER.slack_id, f"connect {RECRUITER.email}")
-        url = self.wait(lambda: _sign_in_url(self.sandbox.slack.responses()[before:]))
+        url = self.wait(lambda: find_button_url(self.sandbox.slack.responses()[before:]))
         answer = self.browser.open(url).accept(RECRUITER.email).follow()
         if answer.status_code != 200:
             raise RuntimeError(f"the sign-in ended with HTTP {answer.status_code}")
@@ -253,15 +254,6 @@ class Demo:
         self.say(f"\n── /scaleup campaign status {CAMPAIGN} ──")
         for line in message_lines(status, self._name):
             self.say(line)
-
-
-def _sign_in_url(posted: list[JSON]) -> str | None:
-    for message in posted:
-        for block in message.get("blocks") or []:
-            for element in block.get("elements") or []:
-                if element.get("action_id") == mailbox_blocks.SIGN_IN:
-                    return str(element["url"])
-    return None
 
 
 def run(out: TextIO) -> int:
